@@ -1,0 +1,62 @@
+# The two commands in the README: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM ?= /usr/bin/chromium
+
+# Tests run against the real PostgreSQL and Redis on this machine unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run install test lint format chromium lock seed benchmark clean
+
+## Bring the whole app up with embedded defaults: SQLite, filesystem broker, demo data.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/honcho start -f Procfile
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Debian's chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+## Lint, then the whole pytest suite on PostgreSQL and Redis, browser tests included.
+test: install chromium lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
+	CHROMIUM_PATH=$(CHROMIUM) \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Re-pin the whole Python dependency tree after editing pyproject.toml.
+lock:
+	rm -rf /tmp/crm-lock-venv && $(PYTHON) -m venv /tmp/crm-lock-venv
+	/tmp/crm-lock-venv/bin/pip install --quiet ".[dev]"
+	/tmp/crm-lock-venv/bin/pip freeze --exclude microcx-crm > requirements.lock
+
+benchmark: install
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules var db.sqlite3

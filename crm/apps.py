@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class CrmConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "crm"
+    verbose_name = "CRM"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from crm.roles import sync_roles
+
+        # Runs after auth has created permissions, whichever app migrated last.
+        post_migrate.connect(sync_roles, dispatch_uid="crm.sync_roles")

@@ -1,0 +1,49 @@
+"""Create a believable demo business. Safe to run twice: it updates, never duplicates."""
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from crm import roles
+from crm.models import Location, User
+
+DEMO_PASSWORD = "microcx-demo"  # noqa: S105 - printed for the demo on purpose
+
+LOCATIONS = [
+    ("Clearview Optics Downtown", "14 Market Street\nPortland, ME 04101", "America/New_York"),
+    ("Clearview Optics Riverside", "210 River Road\nPortland, ME 04103", "America/New_York"),
+]
+
+# username, first, last, role, location indexes
+STAFF = [
+    ("frontline", "Maya", "Lopez", roles.FRONTLINE, [0]),
+    ("manager", "Daniel", "Okafor", roles.MANAGER, [0, 1]),
+    ("owner", "Ruth", "Clearwater", roles.OWNER, [0, 1]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo business: locations, one user per role, customers."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        locations = []
+        for name, address, tz in LOCATIONS:
+            location, _ = Location.objects.update_or_create(name=name, defaults={"address": address, "timezone": tz})
+            locations.append(location)
+        for username, first, last, role, location_indexes in STAFF:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": f"{username}@clearview.example"},
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            user.groups.set([Group.objects.get(name=roles.GROUP_NAMES[role])])
+            user.locations.set([locations[i] for i in location_indexes])
+        self.seed_apps(locations)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/ as:"))
+        for username, _first, _last, role, _ in STAFF:
+            self.stdout.write(f"  {roles.LABELS[role]:<10} username: {username:<10} password: {DEMO_PASSWORD}")
+
+    def seed_apps(self, locations):
+        """Hook for each app's demo data (customers, journeys, micro-CX)."""

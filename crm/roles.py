@@ -1,0 +1,76 @@
+"""Staff roles: Django groups whose permissions say who may do what.
+
+The groups are first created by a data migration (crm/migrations/0002_roles.py).
+ROLE_PERMISSIONS below is the one table of who may do what; after every
+`migrate` (and every test-database flush) sync_roles grants what it lists,
+so a new app only adds its permissions here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+FRONTLINE = "frontline"
+MANAGER = "manager"
+OWNER = "owner"
+
+# Group names as people see them in the admin.
+GROUP_NAMES = {
+    FRONTLINE: "Frontline staff",
+    MANAGER: "Manager",
+    OWNER: "Owner",
+}
+LABELS = {FRONTLINE: "Frontline", MANAGER: "Manager", OWNER: "Owner"}
+# "app_label.codename" permissions each role holds.
+_MANAGER = [
+    "crm.view_location",
+    "crm.view_all_locations",
+    "crm.view_loyalty_dashboard",
+]
+ROLE_PERMISSIONS = {
+    FRONTLINE: [],
+    MANAGER: _MANAGER,
+    OWNER: [*_MANAGER, "crm.add_location", "crm.change_location"],
+}
+
+# Highest first: a user in several groups acts with the highest role.
+RANK = [OWNER, MANAGER, FRONTLINE]
+
+
+def role_of(user: User) -> str | None:
+    """Return the user's highest role, caching the lookup on the user object."""
+    if not user.is_authenticated:
+        return None
+    cached = getattr(user, "_role_cache", False)
+    if cached is not False:
+        return cached
+    names = {group.name for group in user.groups.all()}
+    role = next((key for key in RANK if GROUP_NAMES[key] in names), None)
+    user._role_cache = role
+    return role
+
+
+def is_manager_or_owner(user: User) -> bool:
+    return role_of(user) in (MANAGER, OWNER)
+
+
+def is_owner(user: User) -> bool:
+    return role_of(user) == OWNER
+
+
+def sync_roles(**kwargs) -> None:
+    """Create the role groups if missing and grant each the permissions in ROLE_PERMISSIONS."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=GROUP_NAMES[role])
+        wanted = {tuple(perm.split(".", 1)) for perm in perms}
+        found = [
+            p
+            for p in Permission.objects.filter(codename__in={c for _, c in wanted}).select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.add(*found)

@@ -1,0 +1,267 @@
+"""Settings for the CRM, read from the environment with django-environ.
+
+Every variable has an embedded default that brings the app up on a laptop
+(SQLite, a filesystem Celery broker, console email), except SECRET_KEY, which
+is required once DEBUG is off. A missing or malformed variable stops start-up
+with one line naming it and what it expects.
+"""
+
+import sys
+import warnings
+import zoneinfo
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A .env file beside manage.py is optional; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+class ConfigurationError(SystemExit):
+    """Stop start-up with a one-line message instead of a traceback."""
+
+    def __init__(self, name: str, expects: str) -> None:
+        message = f"Configuration error: {name} {expects}."
+        print(message, file=sys.stderr)
+        super().__init__(2)
+        self.message = message
+
+
+def setting(name, expects, read):
+    """Read one variable with `read`, turning any failure into a one-line error."""
+    try:
+        with warnings.catch_warnings():
+            # django-environ warns about what it cannot parse; we say it in one line instead.
+            warnings.simplefilter("ignore")
+            return read()
+    except (ImproperlyConfigured, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(name, expects) from exc
+
+
+def strict_bool(name: str, default: bool) -> bool:
+    """Read a true/false variable, refusing anything that is neither."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(name, f"must be true or false, got {raw!r}")
+
+
+DEBUG = strict_bool("DEBUG", default=True)
+
+if "SECRET_KEY" in env.ENVIRON:
+    SECRET_KEY = env.str("SECRET_KEY")
+    if len(SECRET_KEY) < 50 and not DEBUG:
+        raise ConfigurationError("SECRET_KEY", "must be at least 50 random characters when DEBUG is off")
+elif DEBUG:
+    SECRET_KEY = "django-insecure-dev-only-key-for-local-runs-never-in-production-0123456789"  # noqa: S105
+else:
+    raise ConfigurationError("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
+
+ALLOWED_HOSTS = setting(
+    "ALLOWED_HOSTS",
+    "must be a comma-separated list of host names",
+    lambda: env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]),
+)
+CSRF_TRUSTED_ORIGINS = setting(
+    "CSRF_TRUSTED_ORIGINS",
+    "must be a comma-separated list of origins such as https://crm.example.com",
+    lambda: env.list("CSRF_TRUSTED_ORIGINS", default=[]),
+)
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("http://", "https://")):
+        raise ConfigurationError("CSRF_TRUSTED_ORIGINS", f"must list origins with a scheme, got {_origin!r}")
+
+BUSINESS_NAME = env.str("BUSINESS_NAME", default="Clearview Optics")
+BUSINESS_TIMEZONE = env.str("BUSINESS_TIMEZONE", default="America/New_York")
+if BUSINESS_TIMEZONE not in zoneinfo.available_timezones():
+    raise ConfigurationError(
+        "BUSINESS_TIMEZONE", f"must be an IANA time zone such as Europe/London, got {BUSINESS_TIMEZONE!r}"
+    )
+BUSINESS_CURRENCY = env.str("BUSINESS_CURRENCY", default="USD")
+if len(BUSINESS_CURRENCY) != 3 or not BUSINESS_CURRENCY.isalpha():
+    raise ConfigurationError(
+        "BUSINESS_CURRENCY", f"must be a three-letter ISO 4217 code such as USD, got {BUSINESS_CURRENCY!r}"
+    )
+BUSINESS_CURRENCY = BUSINESS_CURRENCY.upper()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_htmx",
+    "crm",
+    "customers",
+    "journeys",
+    "microcx",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login unless its view says @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "crm.urls"
+WSGI_APPLICATION = "crm.wsgi.application"
+ASGI_APPLICATION = "crm.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": setting(
+        "DATABASE_URL",
+        "must be a database URL such as postgres://user@127.0.0.1:5432/crm or sqlite:///path/db.sqlite3",
+        lambda: env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    )
+}
+if not DATABASES["default"].get("ENGINE"):
+    raise ConfigurationError("DATABASE_URL", "must use a supported scheme (postgres://, sqlite:///)")
+# A failing request rolls back whole: nothing is half-saved.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+DATABASES["default"].setdefault("CONN_MAX_AGE", 0 if DEBUG else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "crm.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = BUSINESS_TIMEZONE
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Third-party assets come from npm (package.json) and are served from our own
+# host under /static/vendor/..., never from a CDN.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Email: console by default; smtp+tls://user:pass@host:587 in production.
+_email = setting(
+    "EMAIL_URL",
+    "must be an email URL such as consolemail:// or smtp+tls://user:password@host:587",
+    lambda: env.email_url("EMAIL_URL", default="consolemail://"),
+)
+globals().update({key: value for key, value in _email.items() if key.startswith("EMAIL_")})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{BUSINESS_NAME} CRM <crm@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Celery: the filesystem transport needs no server, so the worker and beat
+# really run on a laptop; set CELERY_BROKER_URL=redis://... in production.
+CELERY_BROKER_URL = setting(
+    "CELERY_BROKER_URL",
+    "must be a broker URL such as redis://127.0.0.1:6379/0 or filesystem://",
+    lambda: env.str("CELERY_BROKER_URL", default="filesystem://"),
+)
+if not CELERY_BROKER_URL.startswith(("filesystem://", "redis://", "rediss://", "memory://", "amqp://")):
+    raise ConfigurationError("CELERY_BROKER_URL", "must start with redis://, rediss://, amqp:// or filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = BUSINESS_TIMEZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Security: strict once DEBUG is off (manage.py check --deploy passes).
+SECURE_SSL_REDIRECT = strict_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = setting(
+    "SECURE_HSTS_SECONDS",
+    "must be a whole number of seconds",
+    lambda: env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000),
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,105 @@
+"""Fixtures shared by every test, and the rule that under CI nothing is skipped.
+
+Tests marked `postgres`, `redis` or `browser` need the real server or browser.
+On a laptop without one they are skipped; under CI=true they fail instead,
+and a run that skipped anything at all fails at the end.
+"""
+
+import os
+import shutil
+
+import pytest
+import redis
+import time_machine
+from django.conf import settings
+
+from tests.crm.factories import LocationFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _missing(requirement: str) -> str | None:
+    """Say why a real service is not here, or None when it is."""
+    if requirement == "postgres":
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            return "DATABASE_URL does not point at PostgreSQL"
+    elif requirement == "redis":
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        except redis.RedisError as exc:
+            return f"Redis is not reachable at {REDIS_URL}: {exc}"
+    elif requirement == "browser" and not os.path.exists(CHROMIUM):
+        return f"chromium is not installed at {CHROMIUM}"
+    return None
+
+
+def pytest_configure(config):
+    # Hashing with PBKDF2 for every test user would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_runtest_setup(item):
+    for requirement in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(requirement) is None:
+            continue
+        reason = _missing(requirement)
+        if reason is None:
+            continue
+        if IN_CI:
+            pytest.fail(f"CI=true and this test needs {requirement}: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped and session.exitstatus == 0:
+        reporter.write_line(f"CI=true: {skipped} test(s) were skipped; every test must run in CI.", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def time_at():
+    """Freeze the clock: time_at(aware_datetime) moves it; undone after the test."""
+    travellers = []
+
+    def travel(moment):
+        traveller = time_machine.travel(moment, tick=False)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield travel
+    for traveller in reversed(travellers):
+        traveller.stop()
+
+
+@pytest.fixture
+def location(db):
+    return LocationFactory(name="Downtown")
+
+
+@pytest.fixture
+def other_location(db):
+    return LocationFactory(name="Riverside")
+
+
+@pytest.fixture
+def frontline(location):
+    return UserFactory(role="frontline", username="fran", locations=[location])
+
+
+@pytest.fixture
+def manager(location):
+    return UserFactory(role="manager", username="mona", locations=[location])
+
+
+@pytest.fixture
+def owner(location, other_location):
+    return UserFactory(role="owner", username="olga", locations=[location, other_location])
+
+
+@pytest.fixture
+def users_by_role(frontline, manager, owner):
+    return {"anonymous": None, "frontline": frontline, "manager": manager, "owner": owner}

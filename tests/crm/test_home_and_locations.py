@@ -1,0 +1,83 @@
+import datetime
+import zoneinfo
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from crm.models import Location, User
+from crm.tasks import record_heartbeat
+from tests.crm.factories import LocationFactory
+
+pytestmark = pytest.mark.postgres
+
+
+def test_home_lists_only_the_frontline_users_own_locations(client, frontline, other_location):
+    client.force_login(frontline)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert b"Downtown" in response.content
+    assert b"Riverside" not in response.content
+
+
+def test_home_page_runs_a_constant_number_of_queries(client, owner, django_assert_max_num_queries):
+    LocationFactory.create_batch(8)
+    client.force_login(owner)
+    with django_assert_max_num_queries(8):
+        client.get(reverse("home"))
+
+
+def test_navigation_shows_each_role_what_it_may_use(client, frontline, manager):
+    client.force_login(frontline)
+    assert b'href="/locations/"' not in client.get(reverse("home")).content
+    client.force_login(manager)
+    assert b'href="/locations/"' in client.get(reverse("home")).content
+
+
+def test_owner_creates_a_location_in_its_own_time_zone(client, owner):
+    client.force_login(owner)
+    response = client.post(
+        reverse("location-create"),
+        {"name": "Harbour", "address": "1 Quay", "timezone": "America/Los_Angeles", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    assert Location.objects.get(name="Harbour").timezone == "America/Los_Angeles"
+
+
+def test_location_form_shows_errors_beside_fields_and_saves_nothing(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("location-create"), {"name": "Downtown", "timezone": "Nowhere/Atlantis"})
+    assert response.status_code == 200
+    assert "Location with this Name already exists." in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
+    assert Location.objects.count() == 2
+
+
+def test_location_local_day_differs_from_utc_late_in_the_evening(time_at):
+    shop = Location(name="Pacific", timezone="America/Los_Angeles")
+    time_at(datetime.datetime(2026, 3, 1, 6, 30, tzinfo=datetime.UTC))
+    assert shop.local_today() == datetime.date(2026, 2, 28)
+    assert shop.local_now().tzinfo == zoneinfo.ZoneInfo("America/Los_Angeles")
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(capsys, db):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "username: frontline" in out and "password: microcx-demo" in out
+    assert Location.objects.count() == 2
+    owner = User.objects.get(username="owner")
+    assert owner.role == "owner" and owner.check_password("microcx-demo")
+    assert User.objects.get(username="frontline").role == "frontline"
+
+
+def test_heartbeat_task_records_the_worker_was_alive(db):
+    record_heartbeat()
+    record_heartbeat()
+    from crm.models import Heartbeat
+
+    assert Heartbeat.objects.filter(name="worker").count() == 1
+
+
+def test_healthz_answers_ok(client, db):
+    assert client.get(reverse("healthz")).json() == {"status": "ok"}

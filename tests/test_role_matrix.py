@@ -1,0 +1,94 @@
+"""Who may open which page: one row per URL, one column per role.
+
+"login" means an anonymous visitor is redirected to the login page; 403 means
+the role is refused. Every named URL of the project must have a row here
+(test_every_url_is_in_the_matrix fails otherwise), so each new page says who
+may use it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+LOGIN = "login"
+ROLES = ("anonymous", "frontline", "manager", "owner")
+
+
+@dataclass
+class Row:
+    name: str
+    anonymous: int | str
+    frontline: int | str
+    manager: int | str
+    owner: int | str
+    kwargs: Callable[[dict], dict] | None = None  # world -> URL kwargs
+    method: str = "get"
+
+    def expected(self, role: str) -> int | str:
+        return getattr(self, role)
+
+
+MATRIX = [
+    Row("home", LOGIN, 200, 200, 200),
+    Row("location-list", LOGIN, 403, 200, 200),
+    Row("location-create", LOGIN, 403, 403, 200),
+    Row("location-edit", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["location"].pk}),
+    Row("login", 200, 302, 302, 302),
+    Row("logout", LOGIN, 302, 302, 302, method="post"),
+    Row("password_change", LOGIN, 200, 200, 200),
+    Row("password_change_done", LOGIN, 200, 200, 200),
+    Row("healthz", 200, 200, 200, 200),
+]
+
+# URL names outside the matrix: the Django admin is for superusers and has its own checks.
+NOT_IN_MATRIX_NAMESPACES = {"admin"}
+
+
+def _named_urls(resolver=None, namespace=None):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in NOT_IN_MATRIX_NAMESPACES:
+                continue
+            yield from _named_urls(pattern, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_every_url_is_in_the_matrix():
+    missing = set(_named_urls()) - {row.name for row in MATRIX}
+    assert not missing, f"add these URLs to the role matrix: {sorted(missing)}"
+
+
+@pytest.fixture
+def world(location, users_by_role):
+    return {"location": location, **users_by_role}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
+def test_role_matrix(client, world, row, role):
+    kwargs = row.kwargs(world) if row.kwargs else {}
+    url = reverse(row.name, kwargs=kwargs)
+    user = world[role]
+    if user is not None:
+        client.force_login(user)
+    response = getattr(client, row.method)(url)
+    expected = row.expected(role)
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{role} {row.method.upper()} {url}"
+        assert response.url.startswith(reverse("login")), response.url
+    else:
+        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+
+
+def test_admin_is_for_superusers_only(client, owner, django_user_model):
+    client.force_login(owner)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and "/admin/login/" in response.url
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "x-very-long-password")
+    client.force_login(admin)
+    assert client.get(reverse("admin:index")).status_code == 200
