@@ -25,15 +25,34 @@ GROUP_NAMES = {
 }
 LABELS = {FRONTLINE: "Frontline", MANAGER: "Manager", OWNER: "Owner"}
 # "app_label.codename" permissions each role holds.
+_FRONTLINE = [
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_person",
+    "customers.change_person",
+    "customers.delete_person",
+    "customers.add_importantdate",
+    "customers.change_importantdate",
+    "customers.delete_importantdate",
+    "customers.add_note",
+    "customers.add_followup",
+    "customers.change_followup",
+    "journeys.add_interaction",
+]
 _MANAGER = [
+    *_FRONTLINE,
     "crm.view_location",
     "crm.view_all_locations",
     "crm.view_loyalty_dashboard",
+    "customers.change_note",  # edit anyone's note
+    "customers.archive_customer",
+    "customers.import_customers",
 ]
 ROLE_PERMISSIONS = {
-    FRONTLINE: [],
+    FRONTLINE: _FRONTLINE,
     MANAGER: _MANAGER,
-    OWNER: [*_MANAGER, "crm.add_location", "crm.change_location"],
+    OWNER: [*_MANAGER, "crm.add_location", "crm.change_location", "customers.erase_customer"],
 }
 
 # Highest first: a user in several groups acts with the highest role.

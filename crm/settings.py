@@ -90,6 +90,8 @@ if len(BUSINESS_CURRENCY) != 3 or not BUSINESS_CURRENCY.isalpha():
         "BUSINESS_CURRENCY", f"must be a three-letter ISO 4217 code such as USD, got {BUSINESS_CURRENCY!r}"
     )
 BUSINESS_CURRENCY = BUSINESS_CURRENCY.upper()
+# Phone numbers written without a country code are read as numbers of this region.
+BUSINESS_PHONE_REGION = env.str("BUSINESS_PHONE_REGION", default="US").upper()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,6 +102,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "simple_history",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
@@ -121,6 +124,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records who changed a note in its history.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

@@ -3,19 +3,33 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from crm.access import locations_for, require_perm
+from crm.access import require_perm
 from crm.forms import LocationForm
 from crm.models import Location
 from crm.services import location_save
+from customers import selectors
+
+HOME_LIST_SIZE = 15
 
 
 def home(request):
     """The staff home page: what to do today, at the user's locations."""
-    locations = list(locations_for(request.user).filter(is_active=True))
-    return render(request, "crm/home.html", {"locations": locations})
+    user = request.user
+    locations = list(user.locations.filter(is_active=True))
+    context = {
+        "today": max((location.local_today() for location in locations), default=timezone.localdate()),
+        "locations": locations,
+        "due_follow_ups": list(selectors.follow_ups_due(user, locations)[:HOME_LIST_SIZE]),
+        "next_visit_follow_ups": list(
+            selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
+        ),
+        "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_LIST_SIZE)),
+    }
+    return render(request, "crm/home.html", context)
 
 
 @require_perm("crm.view_location")

@@ -103,3 +103,17 @@ def owner(location, other_location):
 @pytest.fixture
 def users_by_role(frontline, manager, owner):
     return {"anonymous": None, "frontline": frontline, "manager": manager, "owner": owner}
+
+
+@pytest.fixture
+def customer(location):
+    from tests.customers.factories import CustomerFactory
+
+    return CustomerFactory(first_name="Anna", last_name="Kowalski", home_location=location)
+
+
+@pytest.fixture
+def other_customer(other_location):
+    from tests.customers.factories import CustomerFactory
+
+    return CustomerFactory(first_name="Ruben", last_name="Ortega", home_location=other_location)

@@ -40,6 +40,37 @@ MATRIX = [
     Row("password_change", LOGIN, 200, 200, 200),
     Row("password_change_done", LOGIN, 200, 200, 200),
     Row("healthz", 200, 200, 200, 200),
+    # customers
+    Row("customer-list", LOGIN, 200, 200, 200),
+    Row("customer-create", LOGIN, 200, 200, 200),
+    Row("customer-import", LOGIN, 403, 200, 200),
+    Row("customer-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("customer-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("customer-timeline", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("customer-archive", LOGIN, 403, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
+    Row("customer-erase", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("person-create", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("person-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"person_pk": w["person"].pk}),
+    Row("person-delete", LOGIN, 302, 302, 302, kwargs=lambda w: {"person_pk": w["person"].pk}, method="post"),
+    Row("date-create", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("date-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"date_pk": w["date"].pk}),
+    Row("date-delete", LOGIN, 302, 302, 302, kwargs=lambda w: {"date_pk": w["date"].pk}, method="post"),
+    Row("note-create", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
+    Row("note-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"note_pk": w["note"].pk}),
+    Row("note-history", LOGIN, 200, 200, 200, kwargs=lambda w: {"note_pk": w["note"].pk}),
+    # Suggestions belong to the note's author (here the frontline user); others do not see them.
+    Row(
+        "suggestion-accept", LOGIN, 302, 404, 404, kwargs=lambda w: {"suggestion_pk": w["suggestion"].pk}, method="post"
+    ),
+    Row(
+        "suggestion-ignore", LOGIN, 302, 404, 404, kwargs=lambda w: {"suggestion_pk": w["suggestion"].pk}, method="post"
+    ),
+    Row("follow-up-create", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("follow-up-done", LOGIN, 200, 200, 200, kwargs=lambda w: {"follow_up_pk": w["follow_up"].pk}),
+    Row("follow-up-dismiss", LOGIN, 302, 302, 302, kwargs=lambda w: {"follow_up_pk": w["follow_up"].pk}, method="post"),
+    # journeys
+    Row("interaction-log", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
+    Row("customer-check-in", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
 ]
 
 # URL names outside the matrix: the Django admin is for superusers and has its own checks.
@@ -63,8 +94,21 @@ def test_every_url_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(location, users_by_role):
-    return {"location": location, **users_by_role}
+def world(location, users_by_role, customer):
+    from customers.services import note_create
+    from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
+
+    note = note_create(customer=customer, author=users_by_role["frontline"], text="Her dog Rex is sick")
+    return {
+        "location": location,
+        **users_by_role,
+        "customer": customer,
+        "person": PersonFactory(customer=customer),
+        "date": ImportantDateFactory(customer=customer),
+        "note": note,
+        "suggestion": note.suggestions.first(),
+        "follow_up": FollowUpFactory(customer=customer),
+    }
 
 
 @pytest.mark.postgres

@@ -40,10 +40,17 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             user.groups.set([Group.objects.get(name=roles.GROUP_NAMES[role])])
             user.locations.set([locations[i] for i in location_indexes])
-        self.seed_apps(locations)
+        staff = list(User.objects.filter(username__in=[s[0] for s in STAFF]).order_by("pk"))
+        self.seed_apps(locations, staff)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/ as:"))
         for username, _first, _last, role, _ in STAFF:
             self.stdout.write(f"  {roles.LABELS[role]:<10} username: {username:<10} password: {DEMO_PASSWORD}")
 
-    def seed_apps(self, locations):
-        """Hook for each app's demo data (customers, journeys, micro-CX)."""
+    def seed_apps(self, locations, staff):
+        """Each app's own demo data, in dependency order."""
+        from customers import demo as customers_demo
+        from journeys import demo as journeys_demo
+
+        customers = customers_demo.seed(locations, staff)
+        visits = journeys_demo.seed(customers, locations, staff)
+        self.stdout.write(f"{len(customers)} demo customers, {visits} new interactions.")

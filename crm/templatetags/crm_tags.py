@@ -1,0 +1,19 @@
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+
+register = template.Library()
+
+SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+@register.filter
+def money(amount: Decimal | None) -> str:
+    """Show an amount in the business's currency: $20.00, €1,250.00, 300.00 CHF."""
+    if amount is None or amount == "":
+        return ""
+    symbol = SYMBOLS.get(settings.BUSINESS_CURRENCY)
+    sign = "-" if amount < 0 else ""
+    number = f"{abs(Decimal(amount)):,.2f}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {settings.BUSINESS_CURRENCY}"

@@ -1,0 +1,240 @@
+import calendar
+import contextlib
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.access import locations_for
+from crm.models import User
+from customers.models import Customer, FollowUp, ImportantDate, Note, Person
+from customers.services import normalise_phone
+
+CONSENT_CHANNELS = [("email", "consent_email_at"), ("mail", "consent_mail_at"), ("phone", "consent_phone_at")]
+
+
+class CustomerForm(forms.ModelForm):
+    tags_text = forms.CharField(
+        label="Tags", required=False, max_length=300, help_text="Comma-separated: regular, VIP, contact lenses."
+    )
+    referred_by_lookup = forms.CharField(
+        label="Referred by",
+        required=False,
+        max_length=254,
+        help_text="Email or phone of the customer who sent them to us (word of mouth).",
+    )
+    consent_email = forms.BooleanField(label="Email", required=False)
+    consent_mail = forms.BooleanField(label="Mail", required=False)
+    consent_phone = forms.BooleanField(label="Phone", required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "phone",
+            "home_location",
+            "customer_since",
+            "heard_via",
+            "preferences",
+            "external_id",
+        ]
+        widgets = {
+            "customer_since": forms.DateInput(attrs={"type": "date"}),
+            "preferences": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["home_location"].queryset = locations_for(user).filter(is_active=True)
+        self.fields["heard_via"].queryset = self.fields["heard_via"].queryset.filter(is_active=True)
+        customer = self.instance
+        if customer.pk:
+            self.fields["tags_text"].initial = ", ".join(tag.name for tag in customer.tags.all())
+            if customer.referred_by_id:
+                self.fields["referred_by_lookup"].initial = customer.referred_by.email or customer.referred_by.phone
+            for channel, field in CONSENT_CHANNELS:
+                given = getattr(customer, field)
+                self.fields[f"consent_{channel}"].initial = given is not None
+                if given:
+                    self.fields[f"consent_{channel}"].help_text = f"Given on {given:%-d %b %Y}"
+        elif len(self.fields["home_location"].queryset) == 1:
+            self.fields["home_location"].initial = self.fields["home_location"].queryset[0]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(
+                Column("first_name", css_class="col-md-4"),
+                Column("last_name", css_class="col-md-4"),
+                Column("preferred_name", css_class="col-md-4"),
+            ),
+            Row(Column("email", css_class="col-md-6"), Column("phone", css_class="col-md-6")),
+            Row(Column("home_location", css_class="col-md-6"), Column("customer_since", css_class="col-md-6")),
+            Row(Column("heard_via", css_class="col-md-6"), Column("referred_by_lookup", css_class="col-md-6")),
+            "tags_text",
+            "preferences",
+            Fieldset("Contact consent", Row(Column("consent_email"), Column("consent_mail"), Column("consent_phone"))),
+            "external_id",
+        )
+
+    def clean_phone(self):
+        try:
+            return normalise_phone(self.cleaned_data["phone"])
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+
+    def clean_referred_by_lookup(self):
+        lookup = self.cleaned_data["referred_by_lookup"].strip()
+        if not lookup:
+            return None
+        query = Q(email__iexact=lookup)
+        with contextlib.suppress(ValidationError):  # not a phone number: match on email only
+            query |= Q(phone=normalise_phone(lookup))
+        referrer = Customer.objects.active().filter(query).exclude(pk=self.instance.pk).first()
+        if referrer is None:
+            raise ValidationError("No customer has that email or phone. Add the referrer first.")
+        return referrer
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if email and Customer.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            self.add_error("email", "Another customer already has this email.")
+        phone = cleaned.get("phone")
+        if phone and Customer.objects.filter(phone=phone).exclude(pk=self.instance.pk).exists():
+            self.add_error("phone", "Another customer already has this phone number.")
+        return cleaned
+
+    def save(self, commit=True):
+        customer = super().save(commit=False)
+        customer.referred_by = self.cleaned_data.get("referred_by_lookup")
+        today = timezone.localdate()
+        for channel, field in CONSENT_CHANNELS:
+            if self.cleaned_data.get(f"consent_{channel}"):
+                setattr(customer, field, getattr(customer, field) or today)
+            else:
+                setattr(customer, field, None)
+        return customer
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["name", "relation", "species", "birthday", "notes"]
+        widgets = {"birthday": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save", css_class="btn-lg"))
+
+
+MONTHS = [(i, calendar.month_name[i]) for i in range(1, 13)]
+
+
+class ImportantDateForm(forms.ModelForm):
+    month = forms.TypedChoiceField(choices=MONTHS, coerce=int)
+
+    class Meta:
+        model = ImportantDate
+        fields = ["kind", "label", "month", "day", "year", "person", "lead_days"]
+        widgets = {
+            "day": forms.NumberInput(attrs={"min": 1, "max": 31}),
+            "year": forms.NumberInput(attrs={"min": 1900, "placeholder": "Unknown"}),
+            "lead_days": forms.NumberInput(attrs={"min": 0, "max": 60}),
+        }
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.customer = customer
+        self.fields["person"].queryset = customer.people.all()
+        self.fields["person"].required = False
+        self.fields["lead_days"].max_value = 60
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(Column("kind", css_class="col-md-6"), Column("label", css_class="col-md-6")),
+            Row(
+                Column("month", css_class="col-5"), Column("day", css_class="col-3"), Column("year", css_class="col-4")
+            ),
+            Row(Column("person", css_class="col-md-6"), Column("lead_days", css_class="col-md-6")),
+        )
+        self.helper.add_input(Submit("submit", "Save", css_class="btn-lg"))
+
+
+class NoteForm(forms.ModelForm):
+    class Meta:
+        model = Note
+        fields = ["text", "is_sensitive", "relevant_until"]
+        widgets = {
+            "text": forms.Textarea(
+                attrs={"rows": 3, "placeholder": "What did they tell you? e.g. Her dog Rex is sick"}
+            ),
+            "relevant_until": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {"text": "Personal note"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class FollowUpForm(forms.ModelForm):
+    class Meta:
+        model = FollowUp
+        fields = ["prompt", "due", "due_date", "assignee", "location"]
+        widgets = {
+            "due": forms.RadioSelect,
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "prompt": forms.TextInput(attrs={"placeholder": "Ask how Rex is feeling"}),
+        }
+
+    def __init__(self, *args, customer: Customer, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.customer = customer
+        self.instance.created_by = user
+        locations = customer.locations.all()
+        self.fields["location"].queryset = locations
+        self.fields["location"].initial = customer.home_location_id
+        self.fields["assignee"].queryset = User.objects.filter(locations__in=locations, is_active=True).distinct()
+        self.fields["assignee"].empty_label = "Whole location"
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save follow-up", css_class="btn-lg"))
+
+
+class FollowUpDoneForm(forms.Form):
+    outcome = forms.CharField(
+        label="How did it go?",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Optional: Rex is fine now, back to chasing squirrels"}),
+        help_text="Saved as a personal note.",
+    )
+
+
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text="Columns: first name, last name, email, phone, location, tags..."
+    )
+    default_location = forms.ModelChoiceField(
+        queryset=None, required=False, help_text="For rows without a location column."
+    )
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_location"].queryset = locations_for(user).filter(is_active=True)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError("The file is larger than 5 MB; split it into smaller files.")
+        return upload

@@ -1,0 +1,253 @@
+"""Reads that views share: the brief, the timeline, search and the staff's day."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from crm.models import Location, User
+from customers import extensions
+from customers.access import customers_for, visible_notes
+from customers.models import Customer, FollowUp, ImportantDate, Note
+
+BRIEF_DATE_WINDOW_DAYS = 30
+TIMELINE_PAGE_SIZE = 20
+
+
+@dataclass
+class UpcomingDate:
+    important_date: ImportantDate
+    on: datetime.date
+    in_days: int
+    years: int | None
+
+    @property
+    def description(self) -> str:
+        d = self.important_date
+        if self.years and d.kind == ImportantDate.Kind.BIRTHDAY:
+            return f"{d.title}: turns {self.years}"
+        if self.years and d.kind in (ImportantDate.Kind.WEDDING, ImportantDate.Kind.ENGAGEMENT):
+            return f"{d.title}: {ordinal(self.years)}"
+        return d.title
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def open_follow_ups(customer: Customer) -> QuerySet[FollowUp]:
+    """Open follow-ups, the ones waiting for the next visit first, then by due date."""
+    return (
+        customer.follow_ups.filter(status=FollowUp.Status.OPEN)
+        .select_related("assignee", "note")
+        .annotate(
+            next_visit_first=Case(
+                When(due=FollowUp.Due.NEXT_VISIT, then=Value(0)), default=1, output_field=IntegerField()
+            )
+        )
+        .order_by("next_visit_first", "due_date", "created_at")
+    )
+
+
+def upcoming_dates(
+    dates: list[ImportantDate], today: datetime.date, window_days: int = BRIEF_DATE_WINDOW_DAYS
+) -> list[UpcomingDate]:
+    """Return the dates falling within the window from today, soonest first."""
+    upcoming = []
+    for important_date in dates:
+        on = important_date.next_occurrence(today)
+        in_days = (on - today).days
+        if in_days <= window_days:
+            upcoming.append(UpcomingDate(important_date, on, in_days, important_date.years_at(on)))
+    return sorted(upcoming, key=lambda u: u.in_days)
+
+
+def customer_brief(customer: Customer, user: User) -> dict:
+    """Return what a member of staff reads in ten seconds before greeting the customer."""
+    today = customer.home_location.local_today()
+    people = list(customer.people.all())
+    dates = list(customer.important_dates.select_related("person"))
+    notes = list(
+        visible_notes(user, customer)
+        .filter(Q(relevant_until__isnull=True) | Q(relevant_until__gte=today))
+        .select_related("author")[:3]
+    )
+    brief = {
+        "customer": customer,
+        "today": today,
+        "people": people,
+        "ask_about": list(open_follow_ups(customer)),
+        "upcoming_dates": upcoming_dates(dates, today),
+        "recent_notes": notes,
+        "last_visit_at": customer.last_visit_at,
+        "usual_gap_days": customer.usual_gap_days,
+        "sections": [],
+    }
+    for section in extensions.brief_sections.values():
+        brief["sections"].append({"template": section.template, **section.context(customer, user)})
+    return brief
+
+
+@dataclass
+class TimelineEntry:
+    kind: str
+    at: datetime.datetime
+    item: object
+    template: str
+
+
+def _builtin_sources() -> list[extensions.TimelineSource]:
+    return [
+        extensions.TimelineSource(
+            kind="note",
+            rows=lambda customer, user: visible_notes(user, customer).values_list("pk", "created_at"),
+            load=lambda pks, user: Note.objects.select_related("author").prefetch_related("follow_ups").in_bulk(pks),
+            template="customers/timeline/note.html",
+        ),
+        extensions.TimelineSource(
+            kind="follow_up",
+            rows=lambda customer, user: customer.follow_ups.values_list("pk", "created_at"),
+            load=lambda pks, user: FollowUp.objects.select_related("assignee", "closed_by", "created_by").in_bulk(pks),
+            template="customers/timeline/follow_up.html",
+        ),
+        extensions.TimelineSource(
+            kind="date",
+            rows=lambda customer, user: customer.important_dates.values_list("pk", "created_at"),
+            load=lambda pks, user: ImportantDate.objects.select_related("person").in_bulk(pks),
+            template="customers/timeline/date.html",
+        ),
+    ]
+
+
+def customer_timeline(customer: Customer, user: User, page_number: int | str = 1) -> Page:
+    """Return one page of everything that happened with the customer, newest first.
+
+    One UNION query lists (kind, pk, time) across all sources, so paging costs
+    the same whatever the history's length; then one query per kind loads the page.
+    """
+    sources = {s.kind: s for s in _builtin_sources()}
+    sources.update(extensions.timeline_sources)
+    parts = [_as_rows(source.rows(customer, user), kind) for kind, source in sources.items()]
+    union = parts[0].union(*parts[1:], all=True).order_by("-at", "-pk")
+    page = Paginator(union, TIMELINE_PAGE_SIZE).get_page(page_number)
+    by_kind: dict[str, list[int]] = {}
+    for kind, pk, _at in page.object_list:
+        by_kind.setdefault(kind, []).append(pk)
+    loaded = {kind: sources[kind].load(pks, user) for kind, pks in by_kind.items()}
+    page.object_list = [
+        TimelineEntry(kind, at, loaded[kind][pk], sources[kind].template)
+        for kind, pk, at in page.object_list
+        if pk in loaded[kind]
+    ]
+    return page
+
+
+def _as_rows(values: QuerySet, kind: str) -> QuerySet:
+    """Turn a values_list("pk", <time>) into ("kind", "pk", "at") rows for the UNION."""
+    pk_field, time_field = values.query.values_select
+    return values.order_by().annotate(kind=Value(kind), at=F(time_field)).values_list("kind", pk_field, "at")
+
+
+# --- finding customers --------------------------------------------------------
+
+SEARCH_LIMIT = 25
+
+
+def search_customers(user: User, query: str, include_archived: bool = False) -> QuerySet[Customer]:
+    """Find customers by name, preferred name, email, phone (any formatting) or tag, forgiving typos."""
+    customers = customers_for(user)
+    if not include_archived:
+        customers = customers.filter(archived_at__isnull=True)
+    query = " ".join(query.split()).lower()[:100]
+    if not query:
+        return customers.none()
+    digits = re.sub(r"\D", "", query)
+    looks_like_phone = len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 4
+    if looks_like_phone:
+        return customers.filter(search_document__contains=digits).order_by("first_name", "last_name")
+    if connection.vendor != "postgresql":
+        terms = Q()
+        for word in query.split():
+            terms &= Q(search_document__contains=word)
+        return customers.filter(terms).order_by("first_name", "last_name")
+    from django.contrib.postgres.search import TrigramWordSimilarity
+
+    # `<%` (word similarity) uses the trigram index; 0.4 tolerates a letter or two wrong in a name.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.4")
+    return (
+        customers.filter(Q(search_document__trigram_word_similar=query) | Q(search_document__contains=query))
+        .annotate(similarity=TrigramWordSimilarity(query, "search_document"))
+        .order_by("-similarity", "first_name", "last_name")
+    )
+
+
+# --- the staff's day -----------------------------------------------------------
+
+
+def staff_locations(user: User) -> list[Location]:
+    return list(user.locations.filter(is_active=True))
+
+
+def follow_ups_due(user: User, locations: list[Location]) -> QuerySet[FollowUp]:
+    """Return dated follow-ups due today or overdue, for this user or their locations as a whole."""
+    if not locations:
+        return FollowUp.objects.none()
+    # Each location's own today: the latest of them is safe for "due by today" everywhere.
+    today = max(location.local_today() for location in locations)
+    return (
+        FollowUp.objects.filter(status=FollowUp.Status.OPEN, due=FollowUp.Due.ON_DATE, due_date__lte=today)
+        .filter(Q(assignee=user) | Q(assignee__isnull=True, location__in=locations))
+        .filter(customer__erased_at__isnull=True)
+        .select_related("customer", "assignee", "location")
+        .order_by("due_date", "pk")
+    )
+
+
+def next_visit_follow_ups_for_seen_customers(user: User, locations: list[Location]) -> QuerySet[FollowUp]:
+    """Return next-visit follow-ups of customers who came in today at one of these locations.
+
+    Whoever is on duty sees them, whichever location the follow-up was written at.
+    """
+    if not locations:
+        return FollowUp.objects.none()
+    since = min(
+        timezone.make_aware(datetime.datetime.combine(loc.local_today(), datetime.time.min), loc.tzinfo)
+        for loc in locations
+    )
+    return (
+        FollowUp.objects.filter(
+            status=FollowUp.Status.OPEN,
+            due=FollowUp.Due.NEXT_VISIT,
+            customer__last_visit_at__gte=since,
+            customer__last_visit_location__in=locations,
+            customer__erased_at__isnull=True,
+        )
+        .select_related("customer", "assignee")
+        .order_by("-customer__last_visit_at", "pk")
+    )
+
+
+def recent_customers(user: User, locations: list[Location], limit: int = 10) -> QuerySet[Customer]:
+    """Return the customers most recently seen at these locations."""
+    return (
+        Customer.objects.filter(last_visit_location__in=locations, archived_at__isnull=True)
+        .select_related("last_visit_location")
+        .order_by("-last_visit_at")[:limit]
+    )
+
+
+def customer_with_relations(customer: Customer) -> Customer:
+    """Prefetch what the customer page and access checks read."""
+    return (
+        Customer.objects.select_related("home_location", "referred_by", "heard_via", "last_visit_location")
+        .prefetch_related("tags", "locations", Prefetch("people"))
+        .get(pk=customer.pk)
+    )

@@ -1,0 +1,306 @@
+"""Writes for customers, their people, dates, notes and follow-ups."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Location, User
+from customers.access import can_edit_note
+from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
+from customers.note_reader import read_note
+
+
+def normalise_phone(raw: str) -> str:
+    """Return the phone number in international E.164 form, or raise ValidationError."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, settings.BUSINESS_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Enter a phone number such as (207) 555-0123 or +44 20 7946 0958.") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationError("This is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def tags_from_text(text: str) -> list[Tag]:
+    """Return the tags named in a comma-separated list, creating new ones."""
+    names = []
+    for name in (text or "").split(","):
+        name = " ".join(name.split()).lower()[:40]
+        if name and name not in names:
+            names.append(name)
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    return [existing.get(name) or Tag.objects.create(name=name) for name in names]
+
+
+def _refresh_search_document(customer: Customer, tag_names: Iterable[str]) -> None:
+    customer.search_document = customer.build_search_document(sorted(tag_names))
+    customer.save(update_fields=["search_document"])
+
+
+@transaction.atomic
+def customer_save(*, customer: Customer, tags: list[Tag] | None = None) -> Customer:
+    """Validate and save a new or changed customer; the home location always knows them."""
+    customer.phone = normalise_phone(customer.phone)
+    customer.email = customer.email.strip().lower()
+    customer.full_clean(exclude=["search_document"])
+    customer.save()
+    customer.locations.add(customer.home_location)
+    if tags is not None:
+        customer.tags.set(tags)
+    _refresh_search_document(customer, [tag.name for tag in customer.tags.all()])
+    return customer
+
+
+@transaction.atomic
+def customer_archive(*, customer: Customer) -> Customer:
+    """Archive: the customer leaves lists and search but keeps their history."""
+    if customer.archived_at is None:
+        customer.archived_at = timezone.now()
+        customer.save(update_fields=["archived_at", "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, customer: Customer) -> Customer:
+    customer.archived_at = None
+    customer.save(update_fields=["archived_at", "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer, by: User) -> Customer:
+    """Remove the customer's personal data for good, keeping anonymous counts.
+
+    Names, contact details, preferences, people, dates, notes (and their
+    history), follow-ups and suggestions go; the row stays, marked erased, so
+    visits, purchases and referrals still count without saying who.
+    """
+    if not by.has_perm("customers.erase_customer"):
+        raise PermissionDenied("Only an owner can erase a customer.")
+    customer.notes.all().delete()
+    # Deleting notes writes history rows with their text; remove all of them last.
+    Note.history.filter(customer_id=customer.pk).delete()
+    customer.follow_ups.all().delete()
+    customer.important_dates.all().delete()
+    customer.people.all().delete()
+    customer.tags.clear()
+    now = timezone.now()
+    customer.first_name = "Erased customer"
+    customer.last_name = f"#{customer.pk}"
+    customer.preferred_name = ""
+    customer.email = ""
+    customer.phone = ""
+    customer.external_id = ""
+    customer.preferences = ""
+    customer.consent_email_at = customer.consent_mail_at = customer.consent_phone_at = None
+    customer.search_document = ""
+    customer.erased_at = now
+    customer.archived_at = customer.archived_at or now
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_visit_record(*, customer: Customer, location: Location, at: datetime.datetime) -> Customer:
+    """Note that the customer came in: the location now knows them, and the brief's visit figures move."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer.locations.add(location)
+    customer.visit_count += 1
+    if customer.first_visit_at is None or at < customer.first_visit_at:
+        customer.first_visit_at = at
+    if customer.last_visit_at is None or at >= customer.last_visit_at:
+        customer.last_visit_at = at
+        customer.last_visit_location = location
+    customer.save(update_fields=["visit_count", "first_visit_at", "last_visit_at", "last_visit_location"])
+    return customer
+
+
+@transaction.atomic
+def person_save(*, person: Person) -> Person:
+    person.full_clean()
+    person.save()
+    return person
+
+
+@transaction.atomic
+def important_date_save(*, important_date: ImportantDate) -> ImportantDate:
+    important_date.full_clean()
+    important_date.save()
+    return important_date
+
+
+def _local_time(at: datetime.datetime) -> datetime.datetime:
+    return timezone.localtime(at)
+
+
+@transaction.atomic
+def note_create(
+    *,
+    customer: Customer,
+    author: User,
+    text: str,
+    is_sensitive: bool = False,
+    relevant_until: datetime.date | None = None,
+) -> Note:
+    """Save a personal note and the suggestions the note reader makes from it (not yet accepted)."""
+    note = Note(
+        customer=customer, author=author, text=text.strip(), is_sensitive=is_sensitive, relevant_until=relevant_until
+    )
+    note._history_user = author
+    note.full_clean()
+    note.save()
+    known = {name.lower() for name in customer.people.values_list("name", flat=True)}
+    written_at = _local_time(note.created_at)
+    proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
+    Suggestion.objects.bulk_create(
+        Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
+    )
+    return note
+
+
+def _already_known(customer: Customer, proposal) -> bool:
+    """Do not propose a follow-up that is already open, or a date already recorded."""
+    if proposal.kind == Suggestion.Kind.FOLLOW_UP:
+        return customer.follow_ups.filter(
+            status=FollowUp.Status.OPEN, prompt__iexact=proposal.payload["prompt"]
+        ).exists()
+    if proposal.kind == Suggestion.Kind.DATE:
+        data = proposal.payload
+        return customer.important_dates.filter(kind=data["kind"], month=data["month"], day=data["day"]).exists()
+    return False
+
+
+@transaction.atomic
+def note_update(
+    *, note: Note, editor: User, text: str, is_sensitive: bool, relevant_until: datetime.date | None
+) -> Note:
+    """Change a note; only its author or a manager may, and the history keeps the old text."""
+    if not can_edit_note(editor, note):
+        raise PermissionDenied("Only the note's author or a manager can edit it.")
+    note.text = text.strip()
+    note.is_sensitive = is_sensitive
+    note.relevant_until = relevant_until
+    note._history_user = editor
+    note.full_clean()
+    note.save()
+    return note
+
+
+@transaction.atomic
+def follow_up_create(
+    *,
+    customer: Customer,
+    created_by: User,
+    prompt: str,
+    due: str = FollowUp.Due.NEXT_VISIT,
+    due_date: datetime.date | None = None,
+    assignee: User | None = None,
+    location: Location | None = None,
+    note: Note | None = None,
+) -> FollowUp:
+    """Create a follow-up for staff; without an assignee it is for the whole location."""
+    follow_up = FollowUp(
+        customer=customer,
+        prompt=prompt.strip(),
+        due=due,
+        due_date=due_date if due == FollowUp.Due.ON_DATE else None,
+        assignee=assignee,
+        location=location or customer.home_location,
+        note=note,
+        created_by=created_by,
+    )
+    follow_up.full_clean()
+    follow_up.save()
+    return follow_up
+
+
+def _close(follow_up: FollowUp, status: str, user: User) -> FollowUp:
+    """Close an open follow-up exactly once, even when two staff click at the same moment."""
+    closed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
+        status=status, closed_at=timezone.now(), closed_by=user
+    )
+    if closed != 1:
+        raise ValidationError("This follow-up was already closed.")
+    follow_up.refresh_from_db()
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str = "") -> FollowUp:
+    """Mark a follow-up done; an outcome ("Rex is fine now") becomes a personal note."""
+    follow_up = _close(follow_up, FollowUp.Status.DONE, user)
+    if outcome.strip():
+        note = note_create(customer=follow_up.customer, author=user, text=outcome)
+        follow_up.outcome_note = note
+        follow_up.save(update_fields=["outcome_note"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_dismiss(*, follow_up: FollowUp, user: User) -> FollowUp:
+    return _close(follow_up, FollowUp.Status.DISMISSED, user)
+
+
+def _decide(suggestion: Suggestion, status: str) -> None:
+    decided = Suggestion.objects.filter(pk=suggestion.pk, status=Suggestion.Status.OPEN).update(
+        status=status, decided_at=timezone.now()
+    )
+    if decided != 1:
+        raise ValidationError("This suggestion was already dealt with.")
+
+
+@transaction.atomic
+def suggestion_accept(*, suggestion: Suggestion, user: User) -> object:
+    """Create what the suggestion proposes (follow-up, important date or person) and return it."""
+    _decide(suggestion, Suggestion.Status.ACCEPTED)
+    note = suggestion.note
+    customer = note.customer
+    data = suggestion.payload
+    if suggestion.kind == Suggestion.Kind.FOLLOW_UP:
+        due_date = datetime.date.fromisoformat(data["due_date"]) if data.get("due_date") else None
+        return follow_up_create(
+            customer=customer,
+            created_by=user,
+            prompt=data["prompt"],
+            due=data["due"],
+            due_date=due_date,
+            location=_location_for(user, customer),
+            note=note,
+        )
+    if suggestion.kind == Suggestion.Kind.DATE:
+        return important_date_save(
+            important_date=ImportantDate(
+                customer=customer,
+                kind=data["kind"],
+                month=data["month"],
+                day=data["day"],
+                year=data.get("year"),
+                label=data.get("label", ""),
+            )
+        )
+    return person_save(
+        person=Person(customer=customer, name=data["name"], relation=data["relation"], species=data.get("species", ""))
+    )
+
+
+@transaction.atomic
+def suggestion_ignore(*, suggestion: Suggestion) -> None:
+    _decide(suggestion, Suggestion.Status.IGNORED)
+
+
+def _location_for(user: User, customer: Customer) -> Location:
+    """The location a follow-up belongs to: the customer's home, unless this user works elsewhere only."""
+    staff_locations = list(user.locations.all())
+    if not staff_locations or customer.home_location in staff_locations:
+        return customer.home_location
+    return staff_locations[0]

@@ -1,0 +1,433 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm.access import locations_for, require_perm
+from customers import extensions, selectors, services
+from customers.access import can_edit_note, customers_for, get_customer_for_user, notes_visible_to, sees_sensitive
+from customers.forms import (
+    CustomerForm,
+    CustomerImportForm,
+    FollowUpDoneForm,
+    FollowUpForm,
+    ImportantDateForm,
+    NoteForm,
+    PersonForm,
+)
+from customers.importer import plan_import, run_import
+from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
+
+LIST_PAGE_SIZE = 25
+
+
+def _owned(model, user, pk: int, **extra):
+    """Load a customer's note, follow-up, person or date, if this user may see that customer."""
+    objects = model.objects.filter(customer__in=customers_for(user), **extra)
+    if model is Note:
+        objects = objects.filter(notes_visible_to(user)).distinct()
+    return get_object_or_404(objects.select_related("customer"), pk=pk)
+
+
+def _to_customer(customer: Customer, anchor: str = ""):
+    return redirect(reverse("customer-detail", args=[customer.pk]) + (f"#{anchor}" if anchor else ""))
+
+
+@require_perm("customers.view_customer")
+def customer_list(request):
+    """Find a customer: search as you type (htmx), or browse the most recently seen."""
+    query = request.GET.get("q", "").strip()
+    show_archived = request.GET.get("archived") == "1"
+    if query:
+        results = list(
+            selectors.search_customers(request.user, query, include_archived=show_archived)
+            .select_related("home_location")
+            .prefetch_related("tags")[: selectors.SEARCH_LIMIT]
+        )
+        page = None
+    else:
+        customers = customers_for(request.user).filter(archived_at__isnull=not show_archived)
+        customers = customers.select_related("home_location").prefetch_related("tags")
+        page = Paginator(customers.order_by("first_name", "last_name", "pk"), LIST_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        results = page.object_list
+    context = {"query": query, "results": results, "page": page, "show_archived": show_archived}
+    if request.htmx and request.htmx.target == "customer-results":
+        return render(request, "customers/_customer_results.html", context)
+    return render(request, "customers/customer_list.html", context)
+
+
+@require_perm("customers.add_customer")
+def customer_create(request):
+    form = CustomerForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        customer = services.customer_save(
+            customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
+        )
+        messages.success(request, f"Added {customer.full_name}.")
+        return _to_customer(customer)
+    return render(request, "customers/customer_form.html", {"form": form})
+
+
+@require_perm("customers.change_customer")
+def customer_edit(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    if customer.is_erased:
+        raise Http404
+    form = CustomerForm(request.POST or None, instance=customer, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.customer_save(
+            customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
+        )
+        messages.success(request, "Saved.")
+        return _to_customer(customer)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+
+@require_perm("customers.view_customer")
+def customer_detail(request, pk: int):
+    """The customer page: the brief on top, then what to do and the timeline."""
+    customer = selectors.customer_with_relations(get_customer_for_user(request.user, pk))
+    brief = selectors.customer_brief(customer, request.user)
+    actions = [
+        {"template": action.template, **action.context(customer, request.user)}
+        for action in extensions.page_actions.values()
+    ]
+    open_suggestions = Suggestion.objects.filter(
+        note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
+    ).select_related("note")
+    context = {
+        **brief,
+        "note_form": NoteForm(),
+        "actions": actions,
+        "suggestions": list(open_suggestions),
+        "timeline": selectors.customer_timeline(customer, request.user, request.GET.get("page", 1)),
+        "tags": list(customer.tags.all()),
+        "sees_sensitive": sees_sensitive(request.user, customer),
+    }
+    return render(request, "customers/customer_detail.html", context)
+
+
+@require_perm("customers.view_customer")
+def customer_timeline(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
+    return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
+
+
+@require_POST
+@require_perm("customers.archive_customer")
+def customer_archive(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    if request.POST.get("restore"):
+        services.customer_restore(customer=customer)
+        messages.success(request, f"{customer.full_name} is back in lists and search.")
+    else:
+        services.customer_archive(customer=customer)
+        messages.success(request, f"Archived {customer.full_name}. Their history is kept.")
+    return _to_customer(customer)
+
+
+@require_perm("customers.erase_customer")
+def customer_erase(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip().lower() != customer.full_name.lower():
+            messages.error(request, "Type the customer's full name exactly to confirm.")
+        else:
+            services.customer_erase(customer=customer, by=request.user)
+            messages.success(request, "Personal data erased. Anonymous visit counts are kept.")
+            return redirect("customer-list")
+    return render(request, "customers/customer_erase.html", {"customer": customer})
+
+
+# --- people, pets and dates ---------------------------------------------------
+
+
+@require_perm("customers.add_person")
+def person_create(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    return _person_form(request, customer, Person(customer=customer))
+
+
+@require_perm("customers.change_person")
+def person_edit(request, person_pk: int):
+    person = _owned(Person, request.user, person_pk)
+    return _person_form(request, person.customer, person)
+
+
+def _person_form(request, customer, person):
+    form = PersonForm(request.POST or None, instance=person)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_save(person=form.save(commit=False))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {person.name}.")
+            return _to_customer(customer, "people")
+    return render(
+        request,
+        "customers/simple_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "title": "Edit person or pet" if person.pk else "Add a person or pet",
+            "delete_url": reverse("person-delete", args=[person.pk]) if person.pk else None,
+        },
+    )
+
+
+@require_POST
+@require_perm("customers.delete_person")
+def person_delete(request, person_pk: int):
+    person = _owned(Person, request.user, person_pk)
+    person.delete()
+    messages.success(request, f"Removed {person.name}.")
+    return _to_customer(person.customer, "people")
+
+
+@require_perm("customers.add_importantdate")
+def date_create(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    return _date_form(request, customer, ImportantDate(customer=customer))
+
+
+@require_perm("customers.change_importantdate")
+def date_edit(request, date_pk: int):
+    important_date = _owned(ImportantDate, request.user, date_pk)
+    return _date_form(request, important_date.customer, important_date)
+
+
+def _date_form(request, customer, important_date):
+    form = ImportantDateForm(request.POST or None, instance=important_date, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        services.important_date_save(important_date=form.save(commit=False))
+        messages.success(request, "Saved the date.")
+        return _to_customer(customer, "dates")
+    return render(
+        request,
+        "customers/simple_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "title": "Edit important date" if important_date.pk else "Add an important date",
+            "delete_url": reverse("date-delete", args=[important_date.pk]) if important_date.pk else None,
+        },
+    )
+
+
+@require_POST
+@require_perm("customers.delete_importantdate")
+def date_delete(request, date_pk: int):
+    important_date = _owned(ImportantDate, request.user, date_pk)
+    important_date.delete()
+    messages.success(request, "Removed the date.")
+    return _to_customer(important_date.customer, "dates")
+
+
+# --- notes and suggestions ----------------------------------------------------
+
+
+@require_POST
+@require_perm("customers.add_note")
+def note_create(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
+        if request.htmx:
+            return render(
+                request,
+                "customers/_note_saved.html",
+                {
+                    "customer": customer,
+                    "note": note,
+                    "suggestions": list(note.suggestions.all()),
+                    "note_form": NoteForm(),
+                },
+            )
+        messages.success(request, "Note saved.")
+        return _to_customer(customer, "suggestions")
+    if request.htmx:
+        return render(request, "customers/_note_form.html", {"customer": customer, "note_form": form})
+    return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": "Add a note"})
+
+
+@require_perm("customers.view_customer")
+def note_edit(request, note_pk: int):
+    note = _owned(Note, request.user, note_pk)
+    if not can_edit_note(request.user, note):
+        raise PermissionDenied("Only the note's author or a manager can edit it.")
+    form = NoteForm(request.POST or None, instance=note)
+    if request.method == "POST" and form.is_valid():
+        services.note_update(note=note, editor=request.user, **form.cleaned_data)
+        messages.success(request, "Note updated. The earlier text is kept in its history.")
+        return _to_customer(note.customer)
+    return render(
+        request,
+        "customers/simple_form.html",
+        {
+            "form": form,
+            "customer": note.customer,
+            "title": "Edit note",
+            "submit": "Save note",
+        },
+    )
+
+
+@require_perm("customers.view_customer")
+def note_history(request, note_pk: int):
+    note = _owned(Note, request.user, note_pk)
+    versions = list(note.history.select_related("history_user").order_by("-history_date"))
+    changes = []
+    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+        delta = newer.diff_against(older).changes if older is not None else []
+        changes.append({"version": newer, "changes": delta})
+    return render(request, "customers/note_history.html", {"note": note, "customer": note.customer, "changes": changes})
+
+
+@require_POST
+@require_perm("customers.add_note")
+def suggestion_decide(request, suggestion_pk: int, decision: str):
+    suggestion = get_object_or_404(
+        Suggestion.objects.select_related("note__customer"), pk=suggestion_pk, note__author=request.user
+    )
+    customer = get_customer_for_user(request.user, suggestion.note.customer_id)
+    error = None
+    try:
+        if decision == "accept":
+            services.suggestion_accept(suggestion=suggestion, user=request.user)
+        else:
+            services.suggestion_ignore(suggestion=suggestion)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    suggestion.refresh_from_db()
+    if request.htmx:
+        response = render(request, "customers/_suggestion.html", {"suggestion": suggestion, "error": error})
+        if decision == "accept" and not error:
+            response["HX-Trigger"] = "brief-changed"
+        return response
+    if error:
+        messages.error(request, error)
+    return _to_customer(customer)
+
+
+# --- follow-ups -----------------------------------------------------------------
+
+
+@require_perm("customers.add_followup")
+def follow_up_create(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    form = FollowUpForm(request.POST or None, customer=customer, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.follow_up_create(
+            customer=customer,
+            created_by=request.user,
+            prompt=data["prompt"],
+            due=data["due"],
+            due_date=data["due_date"],
+            assignee=data["assignee"],
+            location=data["location"],
+        )
+        messages.success(request, "Follow-up saved.")
+        return _to_customer(customer)
+    return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": "New follow-up"})
+
+
+@require_perm("customers.change_followup")
+def follow_up_done(request, follow_up_pk: int):
+    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    form = FollowUpDoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])
+            messages.success(request, f"Done: {follow_up.prompt}.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return _after_follow_up(request, follow_up)
+    return render(
+        request,
+        "customers/follow_up_done.html",
+        {
+            "form": form,
+            "follow_up": follow_up,
+            "customer": follow_up.customer,
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+@require_POST
+@require_perm("customers.change_followup")
+def follow_up_dismiss(request, follow_up_pk: int):
+    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    try:
+        services.follow_up_dismiss(follow_up=follow_up, user=request.user)
+        messages.success(request, f"Dismissed: {follow_up.prompt}.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return _after_follow_up(request, follow_up)
+
+
+def _after_follow_up(request, follow_up):
+    if request.POST.get("next") == "home":
+        return redirect("home")
+    return _to_customer(follow_up.customer)
+
+
+# --- import ---------------------------------------------------------------------
+
+IMPORT_DIR = Path(settings.VAR_DIR) / "imports"
+
+
+@require_perm("customers.import_customers")
+def customer_import(request):
+    """Upload a CSV, see what it would do (and every bad row by line), then import it."""
+    locations = list(locations_for(request.user).filter(is_active=True))
+    form = CustomerImportForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and "confirm" in request.POST:
+        token = request.session.get("customer_import")
+        path = IMPORT_DIR / f"{token}.csv" if token else None
+        if not path or request.POST.get("token") != token or not path.exists():
+            messages.error(request, "That preview has expired. Upload the file again.")
+            return redirect("customer-import")
+        default_location = next((loc for loc in locations if str(loc.pk) == request.POST.get("default_location")), None)
+        plan = plan_import(path.read_bytes(), locations, default_location)
+        if not plan.is_valid:
+            return render(request, "customers/customer_import.html", {"form": form, "plan": plan})
+        created, updated = run_import(plan)
+        path.unlink(missing_ok=True)
+        del request.session["customer_import"]
+        messages.success(request, f"Imported: {created} new customers, {updated} updated.")
+        return redirect("customer-list")
+    if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["file"].read()
+        default_location = form.cleaned_data["default_location"]
+        plan = plan_import(raw, locations, default_location)
+        token = None
+        if plan.is_valid:
+            token = uuid.uuid4().hex
+            IMPORT_DIR.mkdir(parents=True, exist_ok=True)
+            (IMPORT_DIR / f"{token}.csv").write_bytes(raw)
+            request.session["customer_import"] = token
+        return render(
+            request,
+            "customers/customer_import.html",
+            {
+                "form": form,
+                "plan": plan,
+                "token": token,
+                "default_location": default_location.pk if default_location else "",
+            },
+        )
+    return render(request, "customers/customer_import.html", {"form": form})

@@ -1,0 +1,23 @@
+"""What journeys adds to the customer page: interactions on the timeline, the conversation log form."""
+
+from customers import extensions
+from journeys.forms import ConversationLogForm
+from journeys.models import Interaction
+
+
+def register() -> None:
+    extensions.register_timeline_source(
+        extensions.TimelineSource(
+            kind="interaction",
+            rows=lambda customer, user: Interaction.objects.filter(customer=customer).values_list("pk", "occurred_at"),
+            load=lambda pks, user: Interaction.objects.select_related("touchpoint", "location", "staff").in_bulk(pks),
+            template="journeys/timeline_interaction.html",
+        )
+    )
+    extensions.register_page_action(
+        extensions.BriefSection(
+            name="conversation_log",
+            context=lambda customer, user: {"log_form": ConversationLogForm(user=user)},
+            template="journeys/_log_form.html",
+        )
+    )

@@ -1,0 +1,60 @@
+from django import forms
+
+from crm.models import Location, User
+from customers.models import FollowUp, Note
+from journeys.models import Interaction, Touchpoint
+
+
+class ConversationLogForm(forms.Form):
+    """One short form behind the counter: what was talked about, a note, a follow-up."""
+
+    kind = forms.ChoiceField(
+        choices=Interaction.Kind.choices, initial=Interaction.Kind.VISIT, widget=forms.RadioSelect, label="This was a"
+    )
+    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), label="Where", empty_label=None)
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
+    summary = forms.CharField(
+        label="What you talked about",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Picked up new frames; chatted about her trip"}),
+    )
+    sentiment = forms.TypedChoiceField(
+        choices=Interaction.Sentiment.choices, coerce=int, initial=Interaction.Sentiment.NEUTRAL, label="How it went"
+    )
+    note_text = forms.CharField(
+        label="Personal note (optional)",
+        max_length=Note._meta.get_field("text").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Her dog Rex is sick, vet on Tuesday"}),
+    )
+    note_is_sensitive = forms.BooleanField(label="Sensitive note", required=False)
+    follow_up_prompt = forms.CharField(
+        label="Follow-up (optional)",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Ask how Rex is feeling"}),
+    )
+    follow_up_due = forms.ChoiceField(choices=FollowUp.Due.choices, initial=FollowUp.Due.NEXT_VISIT, label="Due")
+    follow_up_due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="On")
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True)
+        in_store = next((t for t in self.fields["touchpoint"].queryset if t.slug == "in-store"), None)
+        self.fields["touchpoint"].initial = in_store
+        locations = user.locations.filter(is_active=True)
+        if not locations.exists():
+            locations = Location.objects.filter(is_active=True)
+        self.fields["location"].queryset = locations
+        self.fields["location"].initial = locations.first()
+
+    def clean(self):
+        cleaned = super().clean()
+        said_nothing = not (cleaned.get("summary") or "").strip() and not (cleaned.get("note_text") or "").strip()
+        if said_nothing and cleaned.get("kind") == Interaction.Kind.CONVERSATION:
+            self.add_error("summary", "Say what you talked about, or add a personal note.")
+        dated = cleaned.get("follow_up_prompt") and cleaned.get("follow_up_due") == FollowUp.Due.ON_DATE
+        if dated and not cleaned.get("follow_up_due_date"):
+            self.add_error("follow_up_due_date", "Give the day the follow-up is due.")
+        return cleaned

@@ -1,0 +1,91 @@
+"""Writes for interactions: the conversation log, visits and purchases."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Location, User
+from customers.models import Customer, FollowUp, Note
+from customers.services import customer_visit_record, follow_up_create, note_create
+from journeys.models import Interaction, Touchpoint
+
+
+@transaction.atomic
+def interaction_record(
+    *,
+    customer: Customer,
+    touchpoint: Touchpoint,
+    location: Location,
+    staff: User | None,
+    kind: str = Interaction.Kind.CONVERSATION,
+    occurred_at: datetime.datetime | None = None,
+    summary: str = "",
+    sentiment: int = Interaction.Sentiment.NEUTRAL,
+    amount: Decimal | None = None,
+    external_ref: str | None = None,
+) -> Interaction:
+    """Record one contact with a customer; a visit or purchase also moves the customer's visit figures."""
+    interaction = Interaction(
+        customer=customer,
+        touchpoint=touchpoint,
+        location=location,
+        staff=staff,
+        kind=kind,
+        occurred_at=occurred_at or timezone.now(),
+        summary=summary.strip(),
+        sentiment=sentiment,
+        amount=amount,
+        external_ref=external_ref or None,
+    )
+    interaction.full_clean()
+    interaction.save()
+    if interaction.is_visit:
+        customer_visit_record(customer=customer, location=location, at=interaction.occurred_at)
+    return interaction
+
+
+@transaction.atomic
+def conversation_log(
+    *,
+    customer: Customer,
+    staff: User,
+    location: Location,
+    touchpoint: Touchpoint,
+    kind: str,
+    summary: str,
+    sentiment: int = Interaction.Sentiment.NEUTRAL,
+    note_text: str = "",
+    note_is_sensitive: bool = False,
+    follow_up_prompt: str = "",
+    follow_up_due: str = FollowUp.Due.NEXT_VISIT,
+    follow_up_due_date: datetime.date | None = None,
+) -> tuple[Interaction, Note | None, FollowUp | None]:
+    """Log a conversation or visit from the customer page, with an optional note and follow-up, all or nothing."""
+    interaction = interaction_record(
+        customer=customer,
+        touchpoint=touchpoint,
+        location=location,
+        staff=staff,
+        kind=kind,
+        summary=summary,
+        sentiment=sentiment,
+    )
+    note = None
+    if note_text.strip():
+        note = note_create(customer=customer, author=staff, text=note_text, is_sensitive=note_is_sensitive)
+    follow_up = None
+    if follow_up_prompt.strip():
+        follow_up = follow_up_create(
+            customer=customer,
+            created_by=staff,
+            prompt=follow_up_prompt,
+            due=follow_up_due,
+            due_date=follow_up_due_date,
+            location=location,
+            note=note,
+        )
+    return interaction, note, follow_up

@@ -1,0 +1,55 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm.access import require_perm
+from customers.access import get_customer_for_user
+from journeys.forms import ConversationLogForm
+from journeys.models import Interaction, Touchpoint
+from journeys.services import conversation_log, interaction_record
+
+
+@require_POST
+@require_perm("journeys.add_interaction")
+def interaction_log(request, pk: int):
+    """Log a conversation or visit from the customer page, without leaving it (htmx)."""
+    customer = get_customer_for_user(request.user, pk)
+    form = ConversationLogForm(request.POST, user=request.user)
+    if not form.is_valid():
+        template = "journeys/_log_form.html" if request.htmx else "journeys/log_page.html"
+        return render(request, template, {"customer": customer, "log_form": form}, status=200)
+    _interaction, note, _follow_up = conversation_log(customer=customer, staff=request.user, **form.cleaned_data)
+    messages.success(request, "Logged.")
+    if request.htmx:
+        response = render(
+            request,
+            "journeys/_logged.html",
+            {
+                "customer": customer,
+                "note": note,
+                "suggestions": list(note.suggestions.all()) if note else [],
+                "log_form": ConversationLogForm(user=request.user),
+            },
+        )
+        response["HX-Trigger"] = "brief-changed"
+        return response
+    return redirect(reverse("customer-detail", args=[customer.pk]) + "#suggestions")
+
+
+@require_POST
+@require_perm("journeys.add_interaction")
+def customer_check_in(request, pk: int):
+    """One tap when the customer walks in: a visit in store at this member of staff's location."""
+    customer = get_customer_for_user(request.user, pk)
+    location = request.user.locations.filter(is_active=True).first() or customer.home_location
+    interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=request.user,
+        kind=Interaction.Kind.VISIT,
+        summary="Checked in",
+    )
+    messages.success(request, f"{customer.greeting_name} checked in at {location}.")
+    return redirect("customer-detail", pk=customer.pk)
