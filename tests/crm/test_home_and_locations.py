@@ -20,11 +20,29 @@ def test_home_lists_only_the_frontline_users_own_locations(client, frontline, ot
     assert b"Riverside" not in response.content
 
 
-def test_home_page_runs_a_constant_number_of_queries(client, owner, django_assert_max_num_queries):
-    LocationFactory.create_batch(8)
-    client.force_login(owner)
-    with django_assert_max_num_queries(8):
-        client.get(reverse("home"))
+@pytest.mark.parametrize("size", [2, 25])
+def test_home_page_runs_a_constant_number_of_queries(client, frontline, location, size, django_assert_max_num_queries):
+    from customers.models import FollowUp
+    from journeys.models import Interaction, Touchpoint
+    from journeys.services import interaction_record
+    from tests.customers.factories import CustomerFactory, FollowUpFactory
+
+    LocationFactory.create_batch(size)
+    for customer in CustomerFactory.create_batch(size, home_location=location):
+        FollowUpFactory(customer=customer, due=FollowUp.Due.ON_DATE, due_date=datetime.date(2020, 1, 1))
+        FollowUpFactory(customer=customer)
+        interaction_record(
+            customer=customer,
+            touchpoint=Touchpoint.objects.get(slug="in-store"),
+            location=location,
+            staff=frontline,
+            kind=Interaction.Kind.VISIT,
+        )
+    client.force_login(frontline)
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("home"))
+    assert len(response.context["due_follow_ups"]) == min(size, 15)
+    assert len(response.context["next_visit_follow_ups"]) == min(size, 15)
 
 
 def test_navigation_shows_each_role_what_it_may_use(client, frontline, manager):

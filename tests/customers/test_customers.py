@@ -1,0 +1,220 @@
+"""Customer profiles: create, edit, archive, erase, and who may see whom."""
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer, Note
+from customers.services import customer_erase, note_create
+from journeys.models import Interaction, Touchpoint
+from journeys.services import interaction_record
+from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
+
+pytestmark = pytest.mark.postgres
+
+
+def customer_form(location, **overrides):
+    data = {
+        "first_name": "Chloé",
+        "last_name": "Dubois",
+        "preferred_name": "Clo",
+        "email": "  Chloe@Example.COM ",
+        "phone": "(207) 555-0142",
+        "home_location": location.pk,
+        "tags_text": "VIP, contact lenses, vip",
+        "preferences": "Favourite local craft beer bar: Monday Night",
+        "consent_email": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_frontline_creates_a_customer_with_normalised_contact_details(client, frontline, location):
+    client.force_login(frontline)
+    response = client.post(reverse("customer-create"), customer_form(location))
+    customer = Customer.objects.get()
+    assert response.status_code == 302 and response.url == reverse("customer-detail", args=[customer.pk])
+    assert customer.email == "chloe@example.com"
+    assert customer.phone == "+12075550142"
+    assert sorted(t.name for t in customer.tags.all()) == ["contact lenses", "vip"]
+    assert customer.consent_email_at is not None and customer.consent_phone_at is None
+    assert list(customer.locations.all()) == [location]
+    assert "2075550142" in customer.search_document
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"phone": "12"}, "phone", "not a valid phone number"),
+        ({"phone": "call me maybe"}, "phone", "Enter a phone number"),
+        ({"email": "chloe@"}, "email", "Enter a valid email address"),
+        ({"first_name": "x" * 81}, "first_name", "at most 80 characters"),
+        ({"first_name": ""}, "first_name", "This field is required"),
+        ({"referred_by_lookup": "nobody@example.com"}, "referred_by_lookup", "No customer has that email"),
+        ({"customer_since": "2026-02-31"}, "customer_since", "Enter a valid date"),
+    ],
+)
+def test_bad_customer_input_is_shown_beside_the_field_and_nothing_is_saved(
+    client, frontline, location, overrides, field, message
+):
+    client.force_login(frontline)
+    response = client.post(reverse("customer-create"), customer_form(location, **overrides))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert Customer.objects.count() == 0
+
+
+def test_duplicate_email_or_phone_is_refused(client, frontline, location, customer):
+    client.force_login(frontline)
+    response = client.post(reverse("customer-create"), customer_form(location, email=customer.email.upper()))
+    assert "Another customer already has this email." in response.context["form"].errors["email"]
+
+
+def test_frontline_cannot_put_a_customer_at_a_location_they_do_not_work_at(client, frontline, other_location):
+    client.force_login(frontline)
+    response = client.post(reverse("customer-create"), customer_form(other_location))
+    assert "home_location" in response.context["form"].errors
+
+
+def test_referred_by_is_found_by_email_or_phone(client, frontline, location, customer):
+    client.force_login(frontline)
+    client.post(reverse("customer-create"), customer_form(location, referred_by_lookup=customer.phone))
+    assert Customer.objects.get(email="chloe@example.com").referred_by == customer
+
+
+def test_frontline_sees_only_customers_their_locations_know(client, frontline, customer, other_customer):
+    client.force_login(frontline)
+    assert client.get(reverse("customer-detail", args=[customer.pk])).status_code == 200
+    assert client.get(reverse("customer-detail", args=[other_customer.pk])).status_code == 404
+    listed = client.get(reverse("customer-list")).context["results"]
+    assert list(listed) == [customer]
+
+
+def test_a_visit_at_another_location_makes_the_customer_known_there(frontline, other_customer, location):
+    interaction_record(
+        customer=other_customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=frontline,
+        kind=Interaction.Kind.VISIT,
+    )
+    assert location in other_customer.locations.all()
+
+
+def test_manager_sees_every_location(client, manager, other_customer):
+    client.force_login(manager)
+    assert client.get(reverse("customer-detail", args=[other_customer.pk])).status_code == 200
+
+
+def test_archived_customer_leaves_lists_and_can_be_restored(client, manager, customer):
+    client.force_login(manager)
+    client.post(reverse("customer-archive", args=[customer.pk]))
+    customer.refresh_from_db()
+    assert customer.archived_at is not None
+    assert customer not in client.get(reverse("customer-list")).context["results"]
+    assert customer in client.get(reverse("customer-list") + "?archived=1").context["results"]
+    client.post(reverse("customer-archive", args=[customer.pk]), {"restore": "1"})
+    customer.refresh_from_db()
+    assert customer.archived_at is None
+
+
+def test_owner_erases_personal_data_and_keeps_anonymous_counts(client, owner, frontline, customer, location):
+    note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick")
+    note.text = "Rex is better"
+    note.save()
+    PersonFactory(customer=customer)
+    ImportantDateFactory(customer=customer)
+    FollowUpFactory(customer=customer)
+    interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=frontline,
+        kind=Interaction.Kind.PURCHASE,
+    )
+    client.force_login(owner)
+    response = client.post(reverse("customer-erase", args=[customer.pk]), {"confirm_name": "anna kowalski"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.erased_at is not None
+    assert (customer.first_name, customer.email, customer.phone) == ("Erased customer", "", "")
+    assert not customer.notes.exists() and not Note.history.filter(customer_id=customer.pk).exists()
+    assert not customer.people.exists() and not customer.important_dates.exists()
+    assert not customer.follow_ups.exists()
+    assert customer.interactions.count() == 1  # counted, anonymously
+    assert client.get(reverse("customer-detail", args=[customer.pk])).status_code == 404
+
+
+def test_erase_needs_the_name_typed_to_confirm(client, owner, customer):
+    client.force_login(owner)
+    client.post(reverse("customer-erase", args=[customer.pk]), {"confirm_name": "someone else"})
+    customer.refresh_from_db()
+    assert customer.erased_at is None
+
+
+def test_only_owners_may_erase(frontline, manager, customer):
+    from django.core.exceptions import PermissionDenied
+
+    for user in (frontline, manager):
+        with pytest.raises(PermissionDenied):
+            customer_erase(customer=customer, by=user)
+
+
+def test_important_date_accepts_29_february_and_refuses_31_february(client, frontline, customer):
+    client.force_login(frontline)
+    url = reverse("date-create", args=[customer.pk])
+    ok = client.post(url, {"kind": "birthday", "month": 2, "day": 29, "lead_days": 3})
+    assert ok.status_code == 302
+    bad = client.post(url, {"kind": "birthday", "month": 2, "day": 31, "lead_days": 3})
+    assert "February has 29 days." in bad.context["form"].errors["day"]
+    bad_year = client.post(url, {"kind": "wedding", "month": 2, "day": 29, "year": 2023, "lead_days": 3})
+    assert "February has 28 days." in bad_year.context["form"].errors["day"]
+    custom = client.post(url, {"kind": "custom", "month": 5, "day": 1, "lead_days": 3})
+    assert "Say what this date is." in custom.context["form"].errors["label"]
+    assert customer.important_dates.count() == 1
+
+
+def test_a_pet_has_a_species_and_a_person_does_not(client, frontline, customer):
+    client.force_login(frontline)
+    url = reverse("person-create", args=[customer.pk])
+    assert client.post(url, {"name": "Rex", "relation": "pet", "species": "dog"}).status_code == 302
+    response = client.post(url, {"name": "Piotr", "relation": "spouse", "species": "dog"})
+    assert "Only pets have a species." in response.context["form"].errors["species"]
+
+
+def test_customer_page_runs_a_constant_number_of_queries(
+    client, frontline, customer, location, django_assert_max_num_queries
+):
+    def page_queries(extra):
+        for i in range(extra):
+            note_create(customer=customer, author=frontline, text=f"Chatted about frames {i}")
+            PersonFactory(customer=customer)
+            ImportantDateFactory(customer=customer, month=(i % 12) + 1, day=1)
+            FollowUpFactory(customer=customer)
+            interaction_record(
+                customer=customer,
+                touchpoint=Touchpoint.objects.get(slug="in-store"),
+                location=location,
+                staff=frontline,
+                kind=Interaction.Kind.VISIT,
+            )
+
+    client.force_login(frontline)
+    page_queries(2)
+    with django_assert_max_num_queries(35) as small:
+        client.get(reverse("customer-detail", args=[customer.pk]))
+    page_queries(30)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("customer-detail", args=[customer.pk]))
+    assert len(response.context["timeline"].object_list) == 20
+
+
+def test_over_long_unicode_and_html_notes_are_escaped_and_never_500(client, frontline, customer):
+    client.force_login(frontline)
+    url = reverse("note-create", args=[customer.pk])
+    client.post(url, {"text": "<script>alert('x')</script> 🐶 Ẓ̵͉a̷l̴g̷o\u200b"})
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    too_long = client.post(url, {"text": "x" * 4001})
+    assert too_long.status_code == 200 and customer.notes.count() == 1
+    nul = client.post(url, {"text": "bad \x00 byte"})
+    assert nul.status_code == 200 and customer.notes.count() == 1

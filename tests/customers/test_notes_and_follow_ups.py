@@ -1,0 +1,161 @@
+"""Personal notes (with history and sensitivity), suggestions and follow-ups."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from customers.models import FollowUp, Note, Suggestion
+from customers.services import follow_up_complete, note_create, suggestion_accept
+from tests.crm.factories import UserFactory
+from tests.customers.factories import FollowUpFactory
+
+pytestmark = pytest.mark.postgres
+
+
+def test_saving_a_note_proposes_but_creates_nothing(frontline, customer):
+    note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick, vet on Tuesday")
+    assert [s.kind for s in note.suggestions.all()] == ["follow_up", "follow_up", "person"]
+    assert not customer.follow_ups.exists() and not customer.people.exists()
+
+
+def test_accepting_a_suggestion_creates_the_follow_up_linked_to_its_note(client, frontline, customer):
+    note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick")
+    suggestion = note.suggestions.get(kind="follow_up")
+    client.force_login(frontline)
+    response = client.post(reverse("suggestion-accept", args=[suggestion.pk]), headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "brief-changed"
+    follow_up = customer.follow_ups.get()
+    assert (follow_up.prompt, follow_up.due, follow_up.note) == ("Ask how Rex is feeling", "next_visit", note)
+    # a second click (double tap, resent form) creates nothing more
+    again = client.post(reverse("suggestion-accept", args=[suggestion.pk]), headers={"HX-Request": "true"})
+    assert "already dealt with" in again.content.decode()
+    assert customer.follow_ups.count() == 1
+
+
+def test_accepting_date_and_pet_suggestions(frontline, customer):
+    note = note_create(customer=customer, author=frontline, text="Just got engaged! Her new puppy Milo is sick")
+    for suggestion in note.suggestions.all():
+        suggestion_accept(suggestion=suggestion, user=frontline)
+    assert customer.important_dates.get().kind == "engagement"
+    assert customer.people.get().label == "Milo (dog)"
+
+
+def test_ignoring_a_suggestion_creates_nothing(client, frontline, customer):
+    note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick")
+    client.force_login(frontline)
+    for suggestion in note.suggestions.all():
+        client.post(reverse("suggestion-ignore", args=[suggestion.pk]))
+    assert set(note.suggestions.values_list("status", flat=True)) == {Suggestion.Status.IGNORED}
+    assert not customer.follow_ups.exists()
+
+
+def test_an_open_follow_up_is_not_proposed_again(frontline, customer):
+    FollowUpFactory(customer=customer, prompt="Ask how Rex is feeling")
+    note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick")
+    assert not note.suggestions.filter(kind="follow_up").exists()
+
+
+def test_note_is_edited_by_its_author_or_a_manager_with_history_kept(client, frontline, manager, customer, location):
+    note = note_create(customer=customer, author=frontline, text="Rex is sick")
+    colleague = UserFactory(role="frontline", locations=[location])
+    client.force_login(colleague)
+    assert client.post(reverse("note-edit", args=[note.pk]), {"text": "hacked"}).status_code == 403
+    client.force_login(manager)
+    client.post(reverse("note-edit", args=[note.pk]), {"text": "Rex is recovering"})
+    note.refresh_from_db()
+    assert note.text == "Rex is recovering"
+    history = list(note.history.order_by("history_date"))
+    assert [h.text for h in history] == ["Rex is sick", "Rex is recovering"]
+    assert [h.history_user for h in history] == [frontline, manager]
+    page = client.get(reverse("note-history", args=[note.pk])).content.decode()
+    assert "Rex is sick" in page and "Rex is recovering" in page
+
+
+def test_sensitive_note_shows_only_to_staff_of_the_customers_locations(
+    client, frontline, manager, customer, other_location
+):
+    note_create(customer=customer, author=frontline, text="Going through a divorce", is_sensitive=True)
+    note_create(customer=customer, author=frontline, text="Likes round frames")
+    outsider = UserFactory(role="manager", locations=[other_location])
+    client.force_login(outsider)
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert "Likes round frames" in page and "divorce" not in page
+    sensitive = Note.objects.get(is_sensitive=True)
+    assert client.get(reverse("note-history", args=[sensitive.pk])).status_code == 404
+    client.force_login(manager)  # works at the customer's location
+    assert "Going through a divorce" in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+
+
+def test_note_past_its_relevant_until_fades_from_the_brief_but_stays_in_the_timeline(
+    client, frontline, customer, time_at
+):
+    time_at(datetime.datetime(2026, 6, 1, 15, tzinfo=datetime.UTC))
+    note_create(
+        customer=customer,
+        author=frontline,
+        text="Engaged! Wedding on 14 June",
+        relevant_until=datetime.date(2026, 6, 14),
+    )
+    client.force_login(frontline)
+    url = reverse("customer-detail", args=[customer.pk])
+    assert len(client.get(url).context["recent_notes"]) == 1
+    time_at(datetime.datetime(2026, 6, 20, 15, tzinfo=datetime.UTC))
+    client.force_login(frontline)  # the earlier session has expired by then
+    response = client.get(url)
+    assert response.context["recent_notes"] == []
+    assert any(entry.kind == "note" for entry in response.context["timeline"].object_list)
+
+
+def test_done_with_an_outcome_becomes_a_personal_note(client, frontline, customer):
+    follow_up = FollowUpFactory(customer=customer, prompt="Ask how Rex is feeling")
+    client.force_login(frontline)
+    client.post(reverse("follow-up-done", args=[follow_up.pk]), {"outcome": "Rex is fine now"})
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.DONE and follow_up.closed_by == frontline
+    assert follow_up.outcome_note.text == "Rex is fine now"
+
+
+def test_a_follow_up_is_closed_once(frontline, customer):
+    follow_up = FollowUpFactory(customer=customer)
+    follow_up_complete(follow_up=follow_up, user=frontline)
+    with pytest.raises(ValidationError, match="already closed"):
+        follow_up_complete(follow_up=follow_up, user=frontline)
+
+
+def test_dismissed_follow_up_leaves_the_brief(client, frontline, customer):
+    follow_up = FollowUpFactory(customer=customer)
+    client.force_login(frontline)
+    client.post(reverse("follow-up-dismiss", args=[follow_up.pk]))
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.DISMISSED
+    assert client.get(reverse("customer-detail", args=[customer.pk])).context["ask_about"] == []
+
+
+def test_dated_follow_up_needs_a_date(client, frontline, customer):
+    client.force_login(frontline)
+    response = client.post(
+        reverse("follow-up-create", args=[customer.pk]),
+        {"prompt": "Call about the lenses", "due": "on_date", "location": customer.home_location.pk},
+    )
+    assert "Give the day it is due" in str(response.context["form"].errors)
+    assert not customer.follow_ups.exists()
+
+
+def test_follow_up_for_the_whole_location_and_for_one_person(client, frontline, customer, location):
+    client.force_login(frontline)
+    url = reverse("follow-up-create", args=[customer.pk])
+    client.post(url, {"prompt": "Ask about the trip", "due": "next_visit", "location": location.pk})
+    client.post(
+        url,
+        {
+            "prompt": "Call back",
+            "due": "on_date",
+            "due_date": "2026-12-01",
+            "location": location.pk,
+            "assignee": frontline.pk,
+        },
+    )
+    whole, mine = customer.follow_ups.order_by("pk")
+    assert whole.assignee is None and mine.assignee == frontline and mine.due_date == datetime.date(2026, 12, 1)
