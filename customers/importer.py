@@ -213,7 +213,8 @@ def run_import(plan: ImportPlan) -> tuple[int, int]:
     created = updated = 0
     for row in plan.rows:
         data = dict(row.data)
-        tags = tags_from_text(data.pop("tags", "").replace(";", ",")) if row.data.get("tags") else None
+        tag_text = data.pop("tags", "")
+        tags = tags_from_text(tag_text.replace(";", ",")) if tag_text else None
         customer = row.match or Customer()
         changed = customer.pk is None
         for key, value in data.items():

@@ -116,6 +116,8 @@ class Customer(models.Model):
         if self.visit_count < 2 or not self.first_visit_at or not self.last_visit_at:
             return None
         span = (self.last_visit_at - self.first_visit_at).days
+        if span < 1:
+            return None  # all visits on one day say nothing about a rhythm yet
         return max(1, round(span / (self.visit_count - 1)))
 
     def build_search_document(self, tag_names: list[str] | None = None) -> str:

@@ -319,7 +319,9 @@ def read_note(text: str, written_at: datetime.datetime, known_names: set[str] | 
         follow_up = rule.follow_up(reading)
         if follow_up["prompt"] not in prompts:
             prompts.add(follow_up["prompt"])
-            due = "at the next visit" if follow_up["due"] == "next_visit" else f"on {follow_up['due_date']}"
+            due = "at the next visit"
+            if follow_up["due"] == "on_date":
+                due = "on " + datetime.date.fromisoformat(follow_up["due_date"]).strftime("%a %-d %b")
             proposals.append(Proposal("follow_up", rule.name, f"{follow_up['prompt']} ({due})", follow_up))
         if rule.date is not None:
             date = rule.date(reading)

@@ -1,7 +1,10 @@
+import datetime
 from decimal import Decimal
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -17,3 +20,13 @@ def money(amount: Decimal | None) -> str:
     sign = "-" if amount < 0 else ""
     number = f"{abs(Decimal(amount)):,.2f}"
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {settings.BUSINESS_CURRENCY}"
+
+
+@register.filter
+def ago(moment: datetime.datetime | None) -> str:
+    """Say how long ago something happened: "just now", "3 days ago"."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < datetime.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"

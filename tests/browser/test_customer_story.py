@@ -1,0 +1,46 @@
+"""The frontline story: find a customer, log a visit with a note, accept the follow-up, ask about Rex next time."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_frontline_finds_customer_logs_visit_accepts_follow_up_and_marks_it_done(
+    page, log_in, screenshot, frontline, customer
+):
+    log_in(frontline)
+    # Find her by a misspelt name, from the home page search box.
+    page.get_by_placeholder("Find a customer").fill("ana kowalsky")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=re.compile("Anna Kowalski")).click()
+    expect(page.get_by_test_id("greeting-name")).to_have_text("Anna")
+
+    # Log a visit with the note; the suggestions appear in place.
+    log_form = page.get_by_test_id("log-form")
+    log_form.get_by_label("Visit").check()
+    log_form.get_by_label("Personal note (optional)").fill("Her dog Rex is sick, vet on Tuesday")
+    log_form.get_by_role("button", name="Log it").click()
+    suggestion = page.get_by_test_id("suggestion").filter(has_text="Ask how Rex is feeling")
+    expect(suggestion).to_be_visible()
+    screenshot("customer-suggestions")
+    suggestion.get_by_role("button", name="Accept").click()
+    expect(suggestion).to_contain_text("accepted")
+    # The brief refreshes by itself: Rex's follow-up is now in "Ask about".
+    expect(page.get_by_test_id("ask-about")).to_contain_text("Ask how Rex is feeling")
+
+    # Her next visit: checking her in puts "ask about Rex" on the brief and on the home page.
+    page.get_by_test_id("check-in").click()
+    expect(page.get_by_text("Anna checked in at Downtown")).to_be_visible()
+    expect(page.get_by_test_id("ask-about")).to_contain_text("Ask how Rex is feeling")
+    screenshot("customer-brief")
+    page.goto("/")
+    expect(page.get_by_test_id("seen-today")).to_contain_text("Ask how Rex is feeling")
+    screenshot("home-frontline-ask-about")
+
+    # Mark it done, with how it went.
+    page.get_by_test_id("seen-today").get_by_role("link", name="Done").click()
+    page.get_by_label("How did it go?").fill("Rex is on the mend")
+    page.get_by_role("button", name="Mark done").click()
+    expect(page.get_by_test_id("seen-today")).not_to_contain_text("Ask how Rex is feeling")
+    assert customer.follow_ups.get(prompt="Ask how Rex is feeling").status == "done"
+    assert customer.notes.filter(text="Rex is on the mend").exists()
