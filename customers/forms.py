@@ -5,7 +5,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 
 from crm.access import locations_for
@@ -94,10 +93,10 @@ class CustomerForm(forms.ModelForm):
         lookup = self.cleaned_data["referred_by_lookup"].strip()
         if not lookup:
             return None
-        query = Q(email__iexact=lookup)
+        referrers = Customer.objects.active().exclude(pk=self.instance.pk)
+        referrer = referrers.with_email(lookup).first()
         with contextlib.suppress(ValidationError):  # not a phone number: match on email only
-            query |= Q(phone=normalise_phone(lookup))
-        referrer = Customer.objects.active().filter(query).exclude(pk=self.instance.pk).first()
+            referrer = referrer or referrers.filter(phone=normalise_phone(lookup)).first()
         if referrer is None:
             raise ValidationError("No customer has that email or phone. Add the referrer first.")
         return referrer
@@ -105,7 +104,7 @@ class CustomerForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")
-        if email and Customer.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        if email and Customer.objects.with_email(email).exclude(pk=self.instance.pk).exists():
             self.add_error("email", "Another customer already has this email.")
         phone = cleaned.get("phone")
         if phone and Customer.objects.filter(phone=phone).exclude(pk=self.instance.pk).exists():

@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from crm.models import Location
 from customers.models import Customer
@@ -191,8 +192,9 @@ def _match_existing(plan: ImportPlan) -> None:
         ids = {r.data["external_id"] for r in chunk if r.data.get("external_id")}
         emails = {r.data["email"] for r in chunk if r.data.get("email")}
         phones = {r.data["phone"] for r in chunk if r.data.get("phone")}
-        found = Customer.objects.filter(
-            Q(external_id__in=ids) | Q(email__in=emails) | Q(phone__in=phones), erased_at__isnull=True
+        # Each condition is served by its own index (lower(email), phone, external id).
+        found = Customer.objects.alias(email_lower=Lower("email")).filter(
+            Q(external_id__in=ids) | Q(email_lower__in=emails) | Q(phone__in=phones), erased_at__isnull=True
         )
         by_id = {c.external_id: c for c in found if c.external_id}
         by_email = {c.email: c for c in found if c.email}

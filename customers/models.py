@@ -26,6 +26,10 @@ class CustomerQuerySet(models.QuerySet):
     def active(self):
         return self.filter(archived_at__isnull=True, erased_at__isnull=True)
 
+    def with_email(self, email: str):
+        """Match an email whatever its case, through the index on lower(email)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+
 
 class Customer(models.Model):
     """A person the business knows, with what matters to them."""

@@ -14,7 +14,7 @@ from django.utils import timezone
 from crm.models import Location, User
 from customers import extensions
 from customers.access import customers_for, visible_notes
-from customers.models import Customer, FollowUp, ImportantDate, Note
+from customers.models import Customer, FollowUp, ImportantDate, Note, Tag
 
 BRIEF_DATE_WINDOW_DAYS = 30
 TIMELINE_PAGE_SIZE = 20
@@ -172,6 +172,11 @@ def search_customers(user: User, query: str, include_archived: bool = False) -> 
     looks_like_phone = len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 4
     if looks_like_phone:
         return customers.filter(search_document__contains=digits).order_by("first_name", "last_name")
+    if "@" in query and customers.with_email(query).exists():
+        return customers.with_email(query)
+    tag = Tag.objects.filter(name=query).first()
+    if tag is not None:
+        return customers.filter(tags=tag).order_by("first_name", "last_name")
     if connection.vendor != "postgresql":
         terms = Q()
         for word in query.split():

@@ -1,0 +1,164 @@
+"""Time the pages and queries that must stay fast at scale; write docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench python benchmarks/run.py [--seed]
+
+With --seed it first fills an empty database with `seed_scale` (100,000
+customers, 1,000,000 notes). Figures are medians of repeated runs, measured
+in-process (server time, no network). Never run in CI: results are written
+down, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from crm.models import User  # noqa: E402
+from customers.models import Customer, Note  # noqa: E402
+from customers.selectors import search_customers  # noqa: E402
+
+RESULTS: list[tuple[str, str, str, str]] = []
+REPEAT = 15
+
+
+class QueryCounter:
+    """Count the SQL statements run, even across the test client's request signals."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def timed(label: str, func, repeat: int = REPEAT, budget_ms: float | None = None) -> float:
+    """Run func repeatedly; record the median time in ms and the query count of one run."""
+    func()  # warm caches and connections
+    queries = QueryCounter()
+    with connection.execute_wrapper(queries):
+        func()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append((time.perf_counter() - start) * 1000)
+    median = statistics.median(samples)
+    verdict = "" if budget_ms is None else ("ok" if median <= budget_ms else f"OVER {budget_ms:.0f} ms")
+    RESULTS.append((label, f"{median:.1f}", str(queries.count), verdict))
+    print(f"{label:<60} {median:8.1f} ms  {queries.count:3d} queries  {verdict}")
+    return median
+
+
+def explain(sql_label: str, queryset) -> str:
+    plan = queryset.explain()
+    uses_seq_scan = "Seq Scan on customers_customer" in plan
+    print(f"plan for {sql_label}: {'SEQUENTIAL SCAN' if uses_seq_scan else 'index'}")
+    return plan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", action="store_true", help="fill an empty database with seed_scale first")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--notes-per-customer", type=float, default=10)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Benchmarks run on PostgreSQL: set DATABASE_URL.")
+    call_command("migrate", verbosity=0)
+    if args.seed and not Customer.objects.exists():
+        call_command("seed_scale", customers=args.customers, notes_per_customer=args.notes_per_customer)
+
+    customers, notes = Customer.objects.count(), Note.objects.count()
+    print(f"{customers:,} customers, {notes:,} notes")
+    frontline = User.objects.filter(username="scale-staff-1").first() or User.objects.filter(is_active=True).first()
+    # Search as a manager sees it (all locations): the hardest case for the index.
+    manager = User.objects.filter(groups__name="Manager").first()
+    if manager is None:
+        manager, _ = User.objects.get_or_create(username="bench-manager")
+        from django.contrib.auth.models import Group
+
+        manager.groups.add(Group.objects.get(name="Manager"))
+    mine = Customer.objects.filter(visit_count__gt=0, home_location__in=frontline.locations.all()).order_by("pk")
+    sample = mine[mine.count() // 2]
+    typo = sample.first_name[:-1] + "x " + sample.last_name  # one letter wrong
+
+    def search(user, query):
+        def run():
+            with transaction.atomic():
+                return list(search_customers(user, query)[:25])
+
+        return run
+
+    timed(f"search misspelt name '{typo}' (manager, all shops)", search(manager, typo), budget_ms=100)
+    timed(f"search misspelt name '{typo}' (frontline, one shop)", search(frontline, typo), budget_ms=100)
+    timed(f"search phone '{sample.phone[-7:]}'", search(manager, sample.phone[-7:]), budget_ms=100)
+    timed(f"search email '{sample.email}'", search(manager, sample.email), budget_ms=100)
+    timed("search tag 'varifocals'", search(manager, "varifocals"), budget_ms=100)
+    with transaction.atomic():
+        plan = explain("misspelt-name search", search_customers(manager, typo)[:25])
+
+    client = Client()
+    client.force_login(frontline)
+
+    def page(url):
+        def run():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+
+        return run
+
+    timed(f"customer page /customers/{sample.pk}/ (brief + timeline)", page(f"/customers/{sample.pk}/"), budget_ms=150)
+    timed(
+        f"customer timeline page 3 /customers/{sample.pk}/timeline/", page(f"/customers/{sample.pk}/timeline/?page=3")
+    )
+    timed("home page (Today)", page("/"), budget_ms=150)
+    timed("customer list, search 'smith' (htmx)", page("/customers/?q=smith"), budget_ms=150)
+    write_report(customers, notes, plan)
+
+
+def write_report(customers: int, notes: int, plan: str) -> None:
+    out = ROOT / "docs" / "benchmarks.md"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `benchmarks/run.py` on {time.strftime('%Y-%m-%d')}; {platform.machine()}, "
+        f"{os.cpu_count()} cores, PostgreSQL {connection.pg_version // 10000}. "
+        f"Data: {customers:,} customers, {notes:,} notes (`seed_scale`). "
+        f"Median of {REPEAT} runs, server time in-process.",
+        "",
+        "| measurement | median ms | queries | budget |",
+        "|---|---:|---:|---|",
+        *[f"| {label} | {ms} | {queries} | {verdict} |" for label, ms, queries, verdict in RESULTS],
+        "",
+        "Query plan of the misspelt-name search:",
+        "",
+        "```",
+        plan,
+        "```",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
