@@ -48,6 +48,7 @@ _MANAGER = [
     "customers.change_note",  # edit anyone's note
     "customers.archive_customer",
     "customers.import_customers",
+    "customers.export_customers",
 ]
 ROLE_PERMISSIONS = {
     FRONTLINE: _FRONTLINE,

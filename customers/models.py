@@ -85,6 +85,7 @@ class Customer(models.Model):
             ("erase_customer", "Can erase a customer's personal data"),
             ("archive_customer", "Can archive and restore customers"),
             ("import_customers", "Can import customers from CSV"),
+            ("export_customers", "Can export consenting customers for marketing"),
         ]
         indexes = [
             # The trigram index on search_document is created on PostgreSQL only, by

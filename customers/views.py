@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from crm.access import locations_for, require_perm
 from customers import extensions, selectors, services
 from customers.access import can_edit_note, customers_for, get_customer_for_user, notes_visible_to, sees_sensitive
+from customers.exports import marketing_export_lines
 from customers.forms import (
     CustomerForm,
     CustomerImportForm,
@@ -431,3 +432,19 @@ def customer_import(request):
             },
         )
     return render(request, "customers/customer_import.html", {"form": form})
+
+
+# --- marketing export ------------------------------------------------------------
+
+
+@require_perm("customers.export_customers")
+def customer_export(request):
+    """Download, for marketing, the customers who agreed to be contacted, with what they agreed to.
+
+    Only consented channels are filled in, and sensitive notes never appear.
+    """
+    response = StreamingHttpResponse(
+        (line for line in marketing_export_lines(request.user)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="customers-marketing.csv"'
+    return response

@@ -99,3 +99,11 @@ def test_heartbeat_task_records_the_worker_was_alive(db):
 
 def test_healthz_answers_ok(client, db):
     assert client.get(reverse("healthz")).json() == {"status": "ok"}
+
+
+def test_missing_page_and_forbidden_page_are_friendly(client, frontline):
+    client.force_login(frontline)
+    missing = client.get("/customers/999999/")
+    assert missing.status_code == 404 and "Page not found" in missing.content.decode()
+    forbidden = client.get(reverse("location-create"))
+    assert forbidden.status_code == 403 and "You can&#x27;t open this page" in forbidden.content.decode()
