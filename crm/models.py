@@ -23,6 +23,9 @@ class Location(models.Model):
     name = models.CharField(max_length=120, unique=True)
     address = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, choices=timezone_choices, default=default_timezone)
+    digest_time = models.TimeField(
+        default=datetime.time(8, 0), help_text="Local time the start-of-shift email digest goes out."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -53,6 +56,11 @@ class User(AbstractUser):
     """A member of staff: frontline, manager or owner, at one or more locations."""
 
     locations = models.ManyToManyField(Location, blank=True, related_name="staff")
+    email_digest = models.BooleanField(
+        "start-of-shift email", default=True, help_text="One email a day with the day's reminders."
+    )
+    email_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    email_failing_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -78,3 +86,96 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    """Something a member of staff should do or know today, in their inbox.
+
+    (source, occurrence, recipient) is unique, so a retried task, a sweep run
+    twice or two beat processes never raise the same reminder twice.
+    """
+
+    class Kind(models.TextChoices):
+        FOLLOW_UP_DUE = "follow_up_due", "Follow-up due"
+        FOLLOW_UP_OVERDUE = "follow_up_overdue", "Follow-up overdue"
+        FOLLOW_UP_UNTAKEN = "follow_up_untaken", "Follow-up nobody took"
+        FOLLOW_UP_ESCALATED = "follow_up_escalated", "Follow-up escalated"
+        IMPORTANT_DATE = "important_date", "Important date"
+        CUSTOMER_SINCE = "customer_since", "Customer anniversary"
+        KEEP_IN_TOUCH = "keep_in_touch", "Keep in touch"
+        MESSAGE = "message", "Message"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    source = models.CharField(max_length=60, help_text="What raised it, e.g. follow_up:12 or date:5.")
+    occurrence = models.DateField(help_text="The day (or the date's occurrence) it was raised for.")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    gesture_idea = models.CharField(max_length=200, blank=True, help_text="A suggestion, never sent by itself.")
+    url = models.CharField(max_length=200, blank=True)
+    level = models.CharField(max_length=10, default="info", help_text="info, due (amber) or overdue (red).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    emailed_on = models.DateField(null=True, blank=True, help_text="The digest day it went out in.")
+
+    class Meta:
+        ordering = ["-occurrence", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "occurrence", "recipient"], name="notification_once"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "done_at", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["source"], name="notification_source"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SweepRun(models.Model):
+    """One run of a periodic sweep: when, how long, what it raised."""
+
+    name = models.CharField(max_length=40)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    raised = models.JSONField(default=dict, help_text="How many notifications of each kind.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["name", "-started_at"], name="sweep_run_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+class DigestSend(models.Model):
+    """The start-of-shift email of one member of staff for one local day: sent at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    day = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "day"], name="digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest for {self.recipient} on {self.day}"

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, ImportantDate, Person
-from customers.services import customer_save, follow_up_create, note_create, tags_from_text
+from customers.services import (
+    customer_save,
+    follow_up_create,
+    important_date_save,
+    note_create,
+    tag_save,
+    tags_from_text,
+)
 
 # first, last, preferred, tags, people [(name, relation, species)], note, follow-up prompt (None = none)
 CUSTOMERS = [
@@ -133,6 +140,11 @@ CUSTOMERS = [
 def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
     """Create the demo customers if missing; return all of them."""
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
+    for name, days in (("regular", 45), ("vip", 21)):
+        tag = tags_from_text(name)[0]
+        if tag.keep_in_touch_days is None:
+            tag.keep_in_touch_days = days
+            tag_save(tag=tag)
     today = timezone.localdate()
     author = staff[0]
     customers = []
@@ -162,21 +174,25 @@ def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
         for name, relation, species in people:
             Person.objects.create(customer=customer, name=name, relation=relation, species=species)
         birthday = today + datetime.timedelta(days=(index * 5) % 40)
-        ImportantDate.objects.create(
-            customer=customer,
-            kind=ImportantDate.Kind.BIRTHDAY,
-            month=birthday.month,
-            day=birthday.day,
-            year=birthday.year - rng.randint(19, 75) if index % 2 == 0 else None,
+        important_date_save(
+            important_date=ImportantDate(
+                customer=customer,
+                kind=ImportantDate.Kind.BIRTHDAY,
+                month=birthday.month,
+                day=birthday.day,
+                year=birthday.year - rng.randint(19, 75) if index % 2 == 0 else None,
+            )
         )
         if first in ("Pradeep", "Benjamin"):
             wedding = today + datetime.timedelta(days=2 if first == "Pradeep" else 20)
-            ImportantDate.objects.create(
-                customer=customer,
-                kind=ImportantDate.Kind.WEDDING,
-                month=wedding.month,
-                day=wedding.day,
-                year=wedding.year - (25 if first == "Pradeep" else 10),
+            important_date_save(
+                important_date=ImportantDate(
+                    customer=customer,
+                    kind=ImportantDate.Kind.WEDDING,
+                    month=wedding.month,
+                    day=wedding.day,
+                    year=wedding.year - (25 if first == "Pradeep" else 10),
+                )
             )
         note_obj = note_create(customer=customer, author=staff[index % len(staff)], text=note)
         if follow_up:

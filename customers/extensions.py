@@ -53,3 +53,7 @@ def register_brief_section(section: BriefSection) -> None:
 
 def register_page_action(section: BriefSection) -> None:
     page_actions[section.name] = section
+
+
+# Called with a follow-up once it is done or dismissed (the inbox marks its reminders done).
+follow_up_closed_hooks: list[Callable] = []

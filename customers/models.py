@@ -8,12 +8,18 @@ from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from crm.models import Location
+from customers import schedule
 
 
 class Tag(models.Model):
     """A label staff put on customers ("regular", "VIP", "contact lenses")."""
 
     name = models.CharField(max_length=40, unique=True)
+    keep_in_touch_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Remind staff when a customer with this tag has not been in touch for this long.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -61,13 +67,23 @@ class Customer(models.Model):
     consent_mail_at = models.DateField("mail consent given on", null=True, blank=True)
     consent_phone_at = models.DateField("phone consent given on", null=True, blank=True)
 
-    # Kept current by customer_visit_record so the brief needs no aggregate query.
+    # Kept current by customer_contact_record so the brief needs no aggregate query.
     first_visit_at = models.DateTimeField(null=True, blank=True)
     last_visit_at = models.DateTimeField(null=True, blank=True)
     last_visit_location = models.ForeignKey(
         Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     visit_count = models.PositiveIntegerField(default=0)
+    # Any interaction (visit, call, email) resets the keep-in-touch clock.
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    keep_in_touch_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Overrides the tags' cadence: remind staff after this many days without contact.",
+    )
+    # Next-due days read by the reminder sweeps through their indexes.
+    keep_in_touch_due_on = models.DateField(null=True, blank=True, editable=False)
+    next_anniversary_on = models.DateField(null=True, blank=True, editable=False)
 
     # Lower-cased names, email, phone digits and tags, searched with a trigram index.
     search_document = models.TextField(blank=True, editable=False)
@@ -94,6 +110,8 @@ class Customer(models.Model):
             models.Index(fields=["phone"], name="customer_phone"),
             models.Index(fields=["external_id"], name="customer_external_id"),
             models.Index(fields=["-last_visit_at"], name="customer_last_visit"),
+            models.Index(fields=["keep_in_touch_due_on"], name="customer_keep_in_touch_due"),
+            models.Index(fields=["next_anniversary_on"], name="customer_anniversary_due"),
         ]
 
     def __str__(self) -> str:
@@ -191,10 +209,16 @@ class ImportantDate(models.Model):
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="dates")
     lead_days = models.PositiveSmallIntegerField(default=3, help_text="How many days ahead to prompt staff.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The next occurrence to raise, and the day to raise it (occurrence minus lead days).
+    next_occurrence_on = models.DateField(null=True, blank=True, editable=False)
+    next_prompt_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["month", "day"]
-        indexes = [models.Index(fields=["month", "day"], name="important_date_month_day")]
+        indexes = [
+            models.Index(fields=["month", "day"], name="important_date_month_day"),
+            models.Index(fields=["next_prompt_on"], name="important_date_prompt_due"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(month__gte=1, month__lte=12), name="important_date_month"),
             models.CheckConstraint(condition=models.Q(day__gte=1, day__lte=31), name="important_date_day"),
@@ -240,14 +264,15 @@ class ImportantDate(models.Model):
 
     def occurrence_in(self, year: int) -> datetime.date:
         """Return the date this falls on in `year`; 29 February falls on 28 February in other years."""
-        if self.month == 2 and self.day == 29 and not calendar.isleap(year):
-            return datetime.date(year, 2, 28)
-        return datetime.date(year, self.month, self.day)
+        return schedule.occurrence_in(self.month, self.day, year)
 
     def next_occurrence(self, on_or_after: datetime.date) -> datetime.date:
         """Return the first occurrence on or after the given day."""
-        this_year = self.occurrence_in(on_or_after.year)
-        return this_year if this_year >= on_or_after else self.occurrence_in(on_or_after.year + 1)
+        return schedule.next_occurrence(self.month, self.day, on_or_after)
+
+    def schedule_from(self, today: datetime.date) -> None:
+        """Set the next occurrence to raise and the day to raise it, as seen on `today`."""
+        self.next_occurrence_on, self.next_prompt_on = schedule.date_prompt(self.month, self.day, self.lead_days, today)
 
     def years_at(self, occurrence: datetime.date) -> int | None:
         """Return the age or anniversary number on that occurrence, when the year is known."""
@@ -312,10 +337,15 @@ class FollowUp(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Reminders: raised on the due day and each day it stays overdue, three at most, then escalated.
+    next_reminder_on = models.DateField(null=True, blank=True, editable=False)
+    reminders_sent = models.PositiveSmallIntegerField(default=0, editable=False)
+    escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_date", "created_at"]
         indexes = [
+            models.Index(fields=["next_reminder_on"], name="follow_up_reminder_due"),
             models.Index(fields=["status", "due", "due_date"], name="follow_up_due"),
             models.Index(fields=["customer", "status"], name="follow_up_customer_open"),
         ]

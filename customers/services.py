@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Location, User
+from customers import extensions, schedule
 from customers.access import can_edit_note
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 from customers.note_reader import read_note
@@ -53,12 +54,44 @@ def customer_save(*, customer: Customer, tags: list[Tag] | None = None) -> Custo
     customer.phone = normalise_phone(customer.phone)
     customer.email = customer.email.strip().lower()
     customer.full_clean(exclude=["search_document"])
+    today = customer.home_location.local_today()
+    anniversary = schedule.customer_anniversary(customer.customer_since, today)
+    customer.next_anniversary_on = anniversary[0] if anniversary else None
     customer.save()
     customer.locations.add(customer.home_location)
     if tags is not None:
         customer.tags.set(tags)
-    _refresh_search_document(customer, [tag.name for tag in customer.tags.all()])
+    tag_list = list(customer.tags.all())
+    _refresh_search_document(customer, [tag.name for tag in tag_list])
+    _refresh_keep_in_touch(customer, tag_list)
     return customer
+
+
+def keep_in_touch_cadence(customer: Customer, tags: list[Tag]) -> int | None:
+    """The customer's own cadence, else the shortest of their tags' cadences."""
+    if customer.keep_in_touch_days:
+        return customer.keep_in_touch_days
+    return min((tag.keep_in_touch_days for tag in tags if tag.keep_in_touch_days), default=None)
+
+
+def _refresh_keep_in_touch(customer: Customer, tags: list[Tag]) -> None:
+    last_contact = customer.last_contact_at or customer.created_at
+    local_day = timezone.localtime(last_contact, customer.home_location.tzinfo).date() if last_contact else None
+    due = schedule.keep_in_touch_due(local_day, keep_in_touch_cadence(customer, tags))
+    if due != customer.keep_in_touch_due_on:
+        customer.keep_in_touch_due_on = due
+        customer.save(update_fields=["keep_in_touch_due_on"])
+
+
+@transaction.atomic
+def tag_save(*, tag: Tag) -> Tag:
+    """Save a tag; a new keep-in-touch cadence reschedules every customer with the tag."""
+    tag.full_clean()
+    tag.save()
+    customers = Customer.objects.filter(tags=tag, erased_at__isnull=True).select_related("home_location")
+    for customer in customers.prefetch_related("tags").iterator(chunk_size=2000):
+        _refresh_keep_in_touch(customer, list(customer.tags.all()))
+    return tag
 
 
 @transaction.atomic
@@ -111,17 +144,28 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
 
 
 @transaction.atomic
-def customer_visit_record(*, customer: Customer, location: Location, at: datetime.datetime) -> Customer:
-    """Note that the customer came in: the location now knows them, and the brief's visit figures move."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    customer.locations.add(location)
-    customer.visit_count += 1
-    if customer.first_visit_at is None or at < customer.first_visit_at:
-        customer.first_visit_at = at
-    if customer.last_visit_at is None or at >= customer.last_visit_at:
-        customer.last_visit_at = at
-        customer.last_visit_location = location
-    customer.save(update_fields=["visit_count", "first_visit_at", "last_visit_at", "last_visit_location"])
+def customer_contact_record(
+    *, customer: Customer, location: Location, at: datetime.datetime, is_visit: bool
+) -> Customer:
+    """Note any contact with the customer: it resets the keep-in-touch clock; a visit also
+    makes the location know them and moves the brief's visit figures."""
+    customer = Customer.objects.select_for_update().select_related("home_location").get(pk=customer.pk)
+    fields = []
+    if customer.last_contact_at is None or at > customer.last_contact_at:
+        customer.last_contact_at = at
+        fields.append("last_contact_at")
+    if is_visit:
+        customer.locations.add(location)
+        customer.visit_count += 1
+        if customer.first_visit_at is None or at < customer.first_visit_at:
+            customer.first_visit_at = at
+        if customer.last_visit_at is None or at >= customer.last_visit_at:
+            customer.last_visit_at = at
+            customer.last_visit_location = location
+        fields += ["visit_count", "first_visit_at", "last_visit_at", "last_visit_location"]
+    if fields:
+        customer.save(update_fields=fields)
+    _refresh_keep_in_touch(customer, list(customer.tags.all()))
     return customer
 
 
@@ -134,7 +178,9 @@ def person_save(*, person: Person) -> Person:
 
 @transaction.atomic
 def important_date_save(*, important_date: ImportantDate) -> ImportantDate:
+    """Save a date and schedule its next prompt in the customer's home location's day."""
     important_date.full_clean()
+    important_date.schedule_from(important_date.customer.home_location.local_today())
     important_date.save()
     return important_date
 
@@ -209,11 +255,13 @@ def follow_up_create(
     note: Note | None = None,
 ) -> FollowUp:
     """Create a follow-up for staff; without an assignee it is for the whole location."""
+    due_date = due_date if due == FollowUp.Due.ON_DATE else None
     follow_up = FollowUp(
         customer=customer,
         prompt=prompt.strip(),
         due=due,
-        due_date=due_date if due == FollowUp.Due.ON_DATE else None,
+        due_date=due_date,
+        next_reminder_on=due_date,
         assignee=assignee,
         location=location or customer.home_location,
         note=note,
@@ -227,11 +275,13 @@ def follow_up_create(
 def _close(follow_up: FollowUp, status: str, user: User) -> FollowUp:
     """Close an open follow-up exactly once, even when two staff click at the same moment."""
     closed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
-        status=status, closed_at=timezone.now(), closed_by=user
+        status=status, closed_at=timezone.now(), closed_by=user, next_reminder_on=None
     )
     if closed != 1:
         raise ValidationError("This follow-up was already closed.")
     follow_up.refresh_from_db()
+    for hook in extensions.follow_up_closed_hooks:
+        hook(follow_up)
     return follow_up
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note
-from customers.services import customer_visit_record, follow_up_create, note_create
+from customers.services import customer_contact_record, follow_up_create, note_create
 from journeys.models import Interaction, Touchpoint
 
 
@@ -43,8 +43,9 @@ def interaction_record(
     )
     interaction.full_clean()
     interaction.save()
-    if interaction.is_visit:
-        customer_visit_record(customer=customer, location=location, at=interaction.occurred_at)
+    customer_contact_record(
+        customer=customer, location=location, at=interaction.occurred_at, is_visit=interaction.is_visit
+    )
     return interaction
 
 

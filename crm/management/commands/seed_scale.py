@@ -7,6 +7,7 @@ the large tables are filled with COPY; elsewhere with bulk_create.
 """
 
 import datetime
+import itertools
 import random
 import time
 
@@ -18,6 +19,7 @@ from faker.providers.person.en_US import Provider as Names
 
 from crm import roles
 from crm.models import Location, User
+from customers import schedule
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 
 FIRST_NAMES = sorted(set(Names.first_names_female) | set(Names.first_names_male))
@@ -86,8 +88,13 @@ class Command(BaseCommand):
             staff.append(user)
         return locations, staff
 
-    def insert(self, model, fields: list[str], rows) -> int:
-        """Insert rows (tuples in `fields` order): COPY on PostgreSQL, bulk_create elsewhere."""
+    def insert(self, model, rows) -> int:
+        """Insert rows (dicts of field name to value): COPY on PostgreSQL, bulk_create elsewhere."""
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            return 0
+        fields = list(first)
         total = 0
         if connection.vendor == "postgresql":
             columns = ", ".join(model._meta.get_field(f).column for f in fields)
@@ -95,14 +102,14 @@ class Command(BaseCommand):
                 connection.cursor() as cursor,
                 cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
             ):
-                for row in rows:
-                    copy.write_row(row)
+                for row in itertools.chain([first], rows):
+                    copy.write_row([row[f] for f in fields])
                     total += 1
             return total
-        attnames = [model._meta.get_field(f).attname for f in fields]
+        attnames = {f: model._meta.get_field(f).attname for f in fields}
         batch = []
-        for row in rows:
-            batch.append(model(**dict(zip(attnames, row, strict=True))))
+        for row in itertools.chain([first], rows):
+            batch.append(model(**{attnames[f]: value for f, value in row.items()}))
             if len(batch) == BATCH:
                 model.objects.bulk_create(batch)
                 total += len(batch)
@@ -115,7 +122,7 @@ class Command(BaseCommand):
         rng, now = self.rng, timezone.now()
         today = timezone.localdate()
         tag_pks = {name: Tag.objects.get_or_create(name=name)[0].pk for name in TAGS}
-        customer_tags: list[tuple[int, int]] = []
+        customer_tags: list[dict] = []
 
         def rows():
             for pk in range(first_pk, first_pk + count):
@@ -123,74 +130,48 @@ class Command(BaseCommand):
                 email = f"{first}.{last}.{pk}@example.com".lower()
                 phone = f"+1{rng.randint(201, 989)}555{pk % 10_000:04d}"
                 tags = rng.sample(TAGS, rng.randint(0, 2))
-                customer_tags.extend((pk, tag_pks[name]) for name in tags)
-                customer = Customer(first_name=first, last_name=last, email=email, phone=phone)
+                customer_tags.extend({"customer": pk, "tag": tag_pks[name]} for name in tags)
                 visits = rng.randint(0, 30)
-                first_visit = now - datetime.timedelta(days=rng.randint(30, 2000)) if visits else None
-                last_visit = now - datetime.timedelta(days=rng.randint(0, 29)) if visits else None
+                last_visit = now - datetime.timedelta(days=rng.randint(0, 120)) if visits else None
                 location = locations[pk % len(locations)]
                 since = today - datetime.timedelta(days=rng.randint(0, 3650))
-                yield (
-                    pk,
-                    first,
-                    last,
-                    "",
-                    email,
-                    phone,
-                    "",
-                    location.pk,
-                    since,
-                    "",
-                    None,
-                    None,
-                    None,
-                    first_visit,
-                    last_visit,
-                    location.pk if visits else None,
-                    visits,
-                    customer.build_search_document(tags),
-                    now,
-                    now,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
+                anniversary = schedule.customer_anniversary(since, today)
+                cadence = rng.choice([None, None, 30, 60]) if visits else None
+                yield {
+                    "id": pk,
+                    "first_name": first,
+                    "last_name": last,
+                    "email": email,
+                    "phone": phone,
+                    "home_location": location.pk,
+                    "customer_since": since,
+                    "first_visit_at": last_visit - datetime.timedelta(days=rng.randint(30, 2000)) if visits else None,
+                    "last_visit_at": last_visit,
+                    "last_visit_location": location.pk if visits else None,
+                    "visit_count": visits,
+                    "last_contact_at": last_visit,
+                    "keep_in_touch_days": cadence,
+                    "keep_in_touch_due_on": schedule.keep_in_touch_due(last_visit.date(), cadence) if cadence else None,
+                    "next_anniversary_on": anniversary[0] if anniversary else None,
+                    "search_document": Customer(
+                        first_name=first, last_name=last, email=email, phone=phone
+                    ).build_search_document(tags),
+                    "preferred_name": "",
+                    "external_id": "",
+                    "preferences": "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
 
-        fields = [
-            "id",
-            "first_name",
-            "last_name",
-            "preferred_name",
-            "email",
-            "phone",
-            "external_id",
-            "home_location",
-            "customer_since",
-            "preferences",
-            "consent_email_at",
-            "consent_mail_at",
-            "consent_phone_at",
-            "first_visit_at",
-            "last_visit_at",
-            "last_visit_location",
-            "visit_count",
-            "search_document",
-            "created_at",
-            "updated_at",
-            "archived_at",
-            "erased_at",
-            "heard_via",
-            "referred_by",
-        ]
-        self.insert(Customer, fields, rows())
+        self.insert(Customer, rows())
         self.say(f"{count:,} customers")
-        self.insert(Customer.tags.through, ["customer", "tag"], customer_tags)
-        Through = Customer.locations.through
+        self.insert(Customer.tags.through, customer_tags)
         self.insert(
-            Through,
-            ["customer", "location"],
-            ((pk, locations[pk % len(locations)].pk) for pk in range(first_pk, first_pk + count)),
+            Customer.locations.through,
+            (
+                {"customer": pk, "location": locations[pk % len(locations)].pk}
+                for pk in range(first_pk, first_pk + count)
+            ),
         )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -198,7 +179,7 @@ class Command(BaseCommand):
                     "SELECT setval(pg_get_serial_sequence('customers_customer', 'id'), "
                     "(SELECT MAX(id) FROM customers_customer))"
                 )
-        self.say("customer locations")
+        self.say("customer tags and locations")
 
     @transaction.atomic
     def seed_people(self, pks: range, per_customer: float) -> None:
@@ -208,15 +189,21 @@ class Command(BaseCommand):
             for pk in pks:
                 for _ in range(self._how_many(per_customer)):
                     relation = rng.choice(["partner", "child", "pet", "pet", "parent"])
-                    species = rng.choice(["dog", "cat"]) if relation == "pet" else ""
-                    yield (pk, rng.choice(FIRST_NAMES), relation, species, None, "", now)
+                    yield {
+                        "customer": pk,
+                        "name": rng.choice(FIRST_NAMES),
+                        "relation": relation,
+                        "species": rng.choice(["dog", "cat"]) if relation == "pet" else "",
+                        "notes": "",
+                        "created_at": now,
+                    }
 
-        n = self.insert(Person, ["customer", "name", "relation", "species", "birthday", "notes", "created_at"], rows())
-        self.say(f"{n:,} people and pets")
+        self.say(f"{self.insert(Person, rows()):,} people and pets")
 
     @transaction.atomic
     def seed_dates(self, pks: range, per_customer: float) -> None:
         rng, now = self.rng, timezone.now()
+        today = timezone.localdate()
 
         def rows():
             for pk in pks:
@@ -224,13 +211,21 @@ class Command(BaseCommand):
                     kind = rng.choice(["birthday", "birthday", "wedding", "custom"])
                     month = rng.randint(1, 12)
                     day = rng.randint(1, 29 if month == 2 else 30)
-                    year = rng.randint(1950, 2020) if rng.random() < 0.6 else None
-                    label = "Shop anniversary" if kind == "custom" else ""
-                    yield (pk, kind, label, month, day, year, None, 3, now)
+                    occurrence, prompt_on = schedule.date_prompt(month, day, 3, today)
+                    yield {
+                        "customer": pk,
+                        "kind": kind,
+                        "label": "Shop anniversary" if kind == "custom" else "",
+                        "month": month,
+                        "day": day,
+                        "year": rng.randint(1950, 2020) if rng.random() < 0.6 else None,
+                        "lead_days": 3,
+                        "created_at": now,
+                        "next_occurrence_on": occurrence,
+                        "next_prompt_on": prompt_on,
+                    }
 
-        fields = ["customer", "kind", "label", "month", "day", "year", "person", "lead_days", "created_at"]
-        n = self.insert(ImportantDate, fields, rows())
-        self.say(f"{n:,} important dates")
+        self.say(f"{self.insert(ImportantDate, rows()):,} important dates")
 
     @transaction.atomic
     def seed_notes(self, pks: range, staff: list[User], per_customer: float) -> None:
@@ -240,12 +235,16 @@ class Command(BaseCommand):
             for pk in pks:
                 for _ in range(self._how_many(per_customer)):
                     at = now - datetime.timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60))
-                    text = rng.choice(NOTES).format(name=rng.choice(FIRST_NAMES))
-                    yield (pk, rng.choice(staff).pk, text, rng.random() < 0.05, None, at, at)
+                    yield {
+                        "customer": pk,
+                        "author": rng.choice(staff).pk,
+                        "text": rng.choice(NOTES).format(name=rng.choice(FIRST_NAMES)),
+                        "is_sensitive": rng.random() < 0.05,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
 
-        fields = ["customer", "author", "text", "is_sensitive", "relevant_until", "created_at", "updated_at"]
-        n = self.insert(Note, fields, rows())
-        self.say(f"{n:,} notes")
+        self.say(f"{self.insert(Note, rows()):,} notes")
 
     @transaction.atomic
     def seed_follow_ups(self, pks: range, staff: list[User], locations: list[Location], per_customer: float) -> None:
@@ -258,39 +257,20 @@ class Command(BaseCommand):
                     dated = rng.random() < 0.5
                     due_date = today + datetime.timedelta(days=rng.randint(-5, 200)) if dated else None
                     status = "open" if rng.random() < 0.7 else rng.choice(["done", "dismissed"])
-                    yield (
-                        pk,
-                        "Ask how the new frames feel",
-                        "on_date" if dated else "next_visit",
-                        due_date,
-                        None,
-                        locations[pk % len(locations)].pk,
-                        None,
-                        status,
-                        None,
-                        staff[0].pk,
-                        now,
-                        None,
-                        None,
-                    )
+                    yield {
+                        "customer": pk,
+                        "prompt": "Ask how the new frames feel",
+                        "due": "on_date" if dated else "next_visit",
+                        "due_date": due_date,
+                        "location": locations[pk % len(locations)].pk,
+                        "status": status,
+                        "created_by": staff[0].pk,
+                        "created_at": now,
+                        "next_reminder_on": due_date if status == "open" else None,
+                        "reminders_sent": 0,
+                    }
 
-        fields = [
-            "customer",
-            "prompt",
-            "due",
-            "due_date",
-            "assignee",
-            "location",
-            "note",
-            "status",
-            "outcome_note",
-            "created_by",
-            "created_at",
-            "closed_at",
-            "closed_by",
-        ]
-        n = self.insert(FollowUp, fields, rows())
-        self.say(f"{n:,} follow-ups")
+        self.say(f"{self.insert(FollowUp, rows()):,} follow-ups")
 
     def _how_many(self, mean: float) -> int:
         """A whole number of items averaging `mean` per customer."""
