@@ -13,3 +13,11 @@ class CrmConfig(AppConfig):
 
         # Runs after auth has created permissions, whichever app migrated last.
         post_migrate.connect(sync_roles, dispatch_uid="crm.sync_roles")
+
+        from crm import notifications
+        from customers import extensions
+
+        # Reminders of a closed follow-up, or of a customer just contacted, are settled.
+        extensions.follow_up_closed_hooks.append(notifications.follow_up_closed)
+        extensions.contact_recorded_hooks.append(notifications.customer_contacted)
+        extensions.follow_up_taken_hooks.append(notifications.follow_up_taken)

@@ -10,7 +10,15 @@ app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic sweeps are added here by the apps that own them.
-app.conf.beat_schedule = {
-    "heartbeat": {"task": "crm.tasks.record_heartbeat", "schedule": 60.0},
-}
+
+@app.on_after_configure.connect
+def schedule_sweeps(sender, **kwargs) -> None:
+    """Short sweeps that read what is due through indexes; never far-future ETA tasks."""
+    from django.conf import settings
+
+    every = settings.REMINDER_SWEEP_SECONDS
+    sender.conf.beat_schedule = {
+        "heartbeat": {"task": "crm.tasks.record_heartbeat", "schedule": 60.0},
+        "sweep-reminders": {"task": "crm.tasks.sweep_reminders", "schedule": every},
+        "sweep-digests": {"task": "crm.tasks.sweep_digests", "schedule": every},
+    }

@@ -1,4 +1,7 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from crm import notifications
 
 
 def site(request):
@@ -7,8 +10,15 @@ def site(request):
     nav = []
     if user is not None and user.is_authenticated:
         nav.append({"url_name": "home", "label": "Today", "icon": "sun"})
+        nav.append({"url_name": "inbox", "label": "Inbox", "icon": "bell", "badge": True})
         if user.has_perm("customers.view_customer"):
             nav.append({"url_name": "customer-list", "label": "Customers", "icon": "people"})
         if user.has_perm("crm.view_location"):
             nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
-    return {"business_name": settings.BUSINESS_NAME, "nav_items": nav}
+        if user.has_perm("crm.view_sweeprun"):
+            nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
+    context = {"business_name": settings.BUSINESS_NAME, "nav_items": nav}
+    if user is not None and user.is_authenticated:
+        # Counted only if the page shows the navigation.
+        context["inbox_count"] = SimpleLazyObject(lambda: notifications.unread_count(user))
+    return context

@@ -116,7 +116,8 @@ class Notification(models.Model):
     body = models.TextField(blank=True)
     gesture_idea = models.CharField(max_length=200, blank=True, help_text="A suggestion, never sent by itself.")
     url = models.CharField(max_length=200, blank=True)
-    level = models.CharField(max_length=10, default="info", help_text="info, due (amber) or overdue (red).")
+    takeable = models.BooleanField(default=False, help_text="A whole-location follow-up someone can take on.")
+    overdue_on = models.DateField(null=True, blank=True, help_text="From this day it shows red (overdue).")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -130,10 +131,25 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "done_at", "-created_at"], name="notification_inbox"),
             models.Index(fields=["source"], name="notification_source"),
+            models.Index(fields=["created_at"], name="notification_created"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def follow_up_id(self) -> int | None:
+        """The follow-up this reminds of, if any (for "take it" on whole-location follow-ups)."""
+        kind, _, pk = self.source.partition(":")
+        return int(pk) if kind in ("follow_up", "untaken") and pk.isdigit() else None
+
+    def level(self, today: datetime.date) -> str:
+        """ "overdue" (red) from its overdue day, "due" (amber) for things to act on, else "info"."""
+        if self.overdue_on and today >= self.overdue_on:
+            return "overdue"
+        if self.kind in (self.Kind.IMPORTANT_DATE, self.Kind.CUSTOMER_SINCE, self.Kind.MESSAGE):
+            return "info"
+        return "due"
 
 
 class SweepRun(models.Model):
@@ -162,6 +178,7 @@ class DigestSend(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"

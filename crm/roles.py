@@ -49,6 +49,7 @@ _MANAGER = [
     "customers.archive_customer",
     "customers.import_customers",
     "customers.export_customers",
+    "crm.view_sweeprun",
 ]
 ROLE_PERMISSIONS = {
     FRONTLINE: _FRONTLINE,

@@ -215,6 +215,8 @@ _email = setting(
     lambda: env.email_url("EMAIL_URL", default="consolemail://"),
 )
 globals().update({key: value for key, value in _email.items() if key.startswith("EMAIL_")})
+# Where links in emails point.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{BUSINESS_NAME} CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -247,6 +249,21 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often beat runs the reminder and digest sweeps (crm/celery.py holds the schedule).
+REMINDER_SWEEP_SECONDS = setting(
+    "REMINDER_SWEEP_SECONDS",
+    "must be a number of seconds",
+    lambda: env.float("REMINDER_SWEEP_SECONDS", default=300.0),
+)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task whose worker died is delivered again after this long (it is idempotent).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": setting(
+            "CELERY_VISIBILITY_TIMEOUT",
+            "must be a number of seconds",
+            lambda: env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        )
+    }
 
 # Security: strict once DEBUG is off (manage.py check --deploy passes).
 SECURE_SSL_REDIRECT = strict_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

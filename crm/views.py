@@ -1,15 +1,21 @@
+import datetime
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.db.models import Count
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from crm import digests, notifications
 from crm.access import require_perm
-from crm.forms import LocationForm
-from crm.models import Location
+from crm.forms import LocationForm, ProfileForm
+from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
 from crm.services import location_save
 from customers import selectors
 
@@ -68,3 +74,69 @@ def healthz(request):
         return JsonResponse({"status": "ok"})
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         return JsonResponse({"status": "database unavailable"}, status=503)
+
+
+# --- inbox, profile and operations ---------------------------------------------------
+
+INBOX_PAGE_SIZE = 25
+
+
+def inbox(request):
+    """The staff member's notifications: today's reminders first, with links to the customer."""
+    show = "all" if request.GET.get("show") == "all" else "open"
+    page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    return render(request, "crm/inbox.html", {"page": page, "show": show, "today": today})
+
+
+@require_POST
+def notification_mark(request, pk: int):
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    action = request.POST.get("action")
+    if action not in ("read", "unread", "done", "undone"):
+        return HttpResponseBadRequest("Unknown action")
+    notifications.notification_mark(
+        notification=notification,
+        read={"read": True, "unread": False}.get(action),
+        done={"done": True, "undone": False}.get(action),
+    )
+    if request.htmx:
+        response = render(request, "crm/_notification.html", {"item": notification, "today": timezone.localdate()})
+        response["HX-Trigger"] = "inbox-changed"
+        return response
+    return redirect("inbox")
+
+
+def inbox_badge(request):
+    """The unread count in the navigation, refreshed in place."""
+    return render(request, "crm/_inbox_badge.html", {"inbox_count": notifications.unread_count(request.user)})
+
+
+def profile(request):
+    """A member of staff's own settings: the start-of-shift email."""
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect("profile")
+    return render(request, "crm/profile.html", {"form": form})
+
+
+@require_perm("crm.view_sweeprun")
+def operations(request):
+    """For managers: when each sweep last ran and what it raised, the workers, failing email addresses."""
+    runs = list(SweepRun.objects.all()[:20])
+    since = timezone.now() - datetime.timedelta(days=1)
+    raised_today = (
+        Notification.objects.filter(created_at__gte=since).values("kind").annotate(n=Count("pk")).order_by("kind")
+    )
+    context = {
+        "runs": runs,
+        "last_run": runs[0] if runs else None,
+        "raised_today": [{"kind": Notification.Kind(row["kind"]).label, "count": row["n"]} for row in raised_today],
+        "heartbeat": Heartbeat.objects.filter(name="worker").first(),
+        "failing": digests.failing_addresses(),
+        "recent_digests": DigestSend.objects.select_related("recipient").order_by("-updated_at")[:10],
+        "sweep_every": settings.REMINDER_SWEEP_SECONDS,
+    }
+    return render(request, "crm/operations.html", context)

@@ -57,3 +57,7 @@ def register_page_action(section: BriefSection) -> None:
 
 # Called with a follow-up once it is done or dismissed (the inbox marks its reminders done).
 follow_up_closed_hooks: list[Callable] = []
+# Called with a customer after any contact is recorded (keep-in-touch reminders are then settled).
+contact_recorded_hooks: list[Callable] = []
+# Called with a whole-location follow-up once a member of staff took it on.
+follow_up_taken_hooks: list[Callable] = []

@@ -166,6 +166,8 @@ def customer_contact_record(
     if fields:
         customer.save(update_fields=fields)
     _refresh_keep_in_touch(customer, list(customer.tags.all()))
+    for hook in extensions.contact_recorded_hooks:
+        hook(customer)
     return customer
 
 
@@ -293,6 +295,20 @@ def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str = "") ->
         note = note_create(customer=follow_up.customer, author=user, text=outcome)
         follow_up.outcome_note = note
         follow_up.save(update_fields=["outcome_note"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_take(*, follow_up: FollowUp, user: User) -> FollowUp:
+    """Take a whole-location follow-up on: it becomes this member of staff's."""
+    taken = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN, assignee__isnull=True).update(
+        assignee=user
+    )
+    if taken != 1:
+        raise ValidationError("Someone already took this follow-up, or it is closed.")
+    follow_up.refresh_from_db()
+    for hook in extensions.follow_up_taken_hooks:
+        hook(follow_up)
     return follow_up
 
 

@@ -35,5 +35,6 @@ urlpatterns = [
     ),
     path("customers/<int:pk>/follow-ups/new/", views.follow_up_create, name="follow-up-create"),
     path("follow-ups/<int:follow_up_pk>/done/", views.follow_up_done, name="follow-up-done"),
+    path("follow-ups/<int:follow_up_pk>/take/", views.follow_up_take, name="follow-up-take"),
     path("follow-ups/<int:follow_up_pk>/dismiss/", views.follow_up_dismiss, name="follow-up-dismiss"),
 ]

@@ -370,6 +370,21 @@ def follow_up_done(request, follow_up_pk: int):
 
 @require_POST
 @require_perm("customers.change_followup")
+def follow_up_take(request, follow_up_pk: int):
+    """Take a whole-location follow-up on yourself."""
+    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    try:
+        services.follow_up_take(follow_up=follow_up, user=request.user)
+        messages.success(request, f"It's yours: {follow_up.prompt}.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    if request.POST.get("next") == "inbox":
+        return redirect("inbox")
+    return _after_follow_up(request, follow_up)
+
+
+@require_POST
+@require_perm("customers.change_followup")
 def follow_up_dismiss(request, follow_up_pk: int):
     follow_up = _owned(FollowUp, request.user, follow_up_pk)
     try:

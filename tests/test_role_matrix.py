@@ -25,6 +25,7 @@ class Row:
     owner: int | str
     kwargs: Callable[[dict], dict] | None = None  # world -> URL kwargs
     method: str = "get"
+    data: dict | None = None
 
     def expected(self, role: str) -> int | str:
         return getattr(self, role)
@@ -40,6 +41,21 @@ MATRIX = [
     Row("password_change", LOGIN, 200, 200, 200),
     Row("password_change_done", LOGIN, 200, 200, 200),
     Row("healthz", 200, 200, 200, 200),
+    Row("inbox", LOGIN, 200, 200, 200),
+    Row("inbox-badge", LOGIN, 200, 200, 200),
+    # A notification belongs to its recipient (here the frontline user); others get a 404.
+    Row(
+        "notification-mark",
+        LOGIN,
+        302,
+        404,
+        404,
+        kwargs=lambda w: {"pk": w["notification"].pk},
+        method="post",
+        data={"action": "read"},
+    ),
+    Row("profile", LOGIN, 200, 200, 200),
+    Row("operations", LOGIN, 403, 200, 200),
     # customers
     Row("customer-list", LOGIN, 200, 200, 200),
     Row("customer-create", LOGIN, 200, 200, 200),
@@ -68,6 +84,7 @@ MATRIX = [
     ),
     Row("follow-up-create", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("follow-up-done", LOGIN, 200, 200, 200, kwargs=lambda w: {"follow_up_pk": w["follow_up"].pk}),
+    Row("follow-up-take", LOGIN, 302, 302, 302, kwargs=lambda w: {"follow_up_pk": w["follow_up"].pk}, method="post"),
     Row("follow-up-dismiss", LOGIN, 302, 302, 302, kwargs=lambda w: {"follow_up_pk": w["follow_up"].pk}, method="post"),
     # journeys
     Row("interaction-log", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
@@ -100,7 +117,13 @@ def world(location, users_by_role, customer):
     from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
 
     note = note_create(customer=customer, author=users_by_role["frontline"], text="Her dog Rex is sick")
+    from crm.models import Notification
+
+    notification = Notification.objects.create(
+        recipient=users_by_role["frontline"], kind="message", source="test:1", occurrence="2026-01-01", title="Hi"
+    )
     return {
+        "notification": notification,
         "location": location,
         **users_by_role,
         "customer": customer,
@@ -121,7 +144,7 @@ def test_role_matrix(client, world, row, role):
     user = world[role]
     if user is not None:
         client.force_login(user)
-    response = getattr(client, row.method)(url)
+    response = getattr(client, row.method)(url, row.data or {})
     expected = row.expected(role)
     if expected == LOGIN:
         assert response.status_code == 302, f"{role} {row.method.upper()} {url}"

@@ -30,3 +30,8 @@ def ago(moment: datetime.datetime | None) -> str:
     if timezone.now() - moment < datetime.timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+@register.filter
+def notification_level(notification, today: datetime.date) -> str:
+    return notification.level(today)

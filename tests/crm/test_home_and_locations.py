@@ -39,7 +39,7 @@ def test_home_page_runs_a_constant_number_of_queries(client, frontline, location
             kind=Interaction.Kind.VISIT,
         )
     client.force_login(frontline)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("home"))
     assert len(response.context["due_follow_ups"]) == min(size, 15)
     assert len(response.context["next_visit_follow_ups"]) == min(size, 15)
@@ -56,7 +56,13 @@ def test_owner_creates_a_location_in_its_own_time_zone(client, owner):
     client.force_login(owner)
     response = client.post(
         reverse("location-create"),
-        {"name": "Harbour", "address": "1 Quay", "timezone": "America/Los_Angeles", "is_active": "on"},
+        {
+            "name": "Harbour",
+            "address": "1 Quay",
+            "timezone": "America/Los_Angeles",
+            "digest_time": "07:30",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     assert Location.objects.get(name="Harbour").timezone == "America/Los_Angeles"

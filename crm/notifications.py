@@ -1,0 +1,53 @@
+"""The staff inbox: reads and writes of notifications."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from crm.models import Notification, User
+
+
+def inbox(user: User, show: str = "open") -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(recipient=user).select_related("customer")
+    if show == "open":
+        notifications = notifications.filter(done_at__isnull=True)
+    return notifications.order_by("done_at", "-occurrence", "-created_at")
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count()
+
+
+@transaction.atomic
+def notification_mark(*, notification: Notification, read: bool | None = None, done: bool | None = None) -> None:
+    now = timezone.now()
+    if read is not None:
+        notification.read_at = now if read else None
+    if done is not None:
+        notification.done_at = now if done else None
+        notification.read_at = notification.read_at or now
+    notification.save(update_fields=["read_at", "done_at"])
+
+
+@transaction.atomic
+def notifications_settle(*, sources: list[str]) -> int:
+    """Mark done the open notifications whose cause is settled (a follow-up closed, a customer contacted)."""
+    return Notification.objects.filter(done_at__isnull=True, source__in=sources).update(done_at=timezone.now())
+
+
+def follow_up_taken(follow_up) -> None:
+    """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
+    Notification.objects.filter(
+        source__in=[f"follow_up:{follow_up.pk}", f"untaken:{follow_up.pk}"], done_at__isnull=True
+    ).exclude(recipient=follow_up.assignee).update(done_at=timezone.now())
+    Notification.objects.filter(source__startswith=f"follow_up:{follow_up.pk}").update(takeable=False)
+
+
+def follow_up_closed(follow_up) -> None:
+    notifications_settle(sources=[f"follow_up:{follow_up.pk}", f"untaken:{follow_up.pk}"])
+
+
+def customer_contacted(customer) -> None:
+    notifications_settle(sources=[f"keep:{customer.pk}"])
