@@ -174,27 +174,21 @@ def raise_dates(ids: list[int], today: datetime.date, recipients: Recipients | N
     partners = _partners({row.customer_id for row in rows if row.kind == ImportantDate.Kind.WEDDING})
     notifications = []
     for row in rows:
-        occurrence = row.next_occurrence_on or row.next_occurrence(today)
-        # A long outage can leave several years behind: raise only what is still worth saying.
-        while True:
-            if occurrence >= today - datetime.timedelta(days=schedule.CATCH_UP_DAYS):
-                notifications += _notify(
-                    recipients.staff(row.customer.home_location_id),
-                    kind=Kind.IMPORTANT_DATE,
-                    source=f"date:{row.pk}",
-                    occurrence=occurrence,
-                    customer_id=row.customer_id,
-                    title=date_title(row, occurrence, today, partners.get(row.customer_id)),
-                    body=f"{row.title}: {row.when}",
-                    gesture_idea=GESTURE_IDEAS.get(row.kind, ""),
-                    url=_customer_url(row.customer_id),
-                )
-            row.next_occurrence_on, row.next_prompt_on = schedule.following_occurrence(
-                row.month, row.day, row.lead_days, occurrence
+        occurrences, row.next_occurrence_on, row.next_prompt_on = schedule.raise_due(
+            row.month, row.day, row.lead_days, row.next_occurrence_on or row.next_occurrence(today), today
+        )
+        for occurrence in occurrences:
+            notifications += _notify(
+                recipients.staff(row.customer.home_location_id),
+                kind=Kind.IMPORTANT_DATE,
+                source=f"date:{row.pk}",
+                occurrence=occurrence,
+                customer_id=row.customer_id,
+                title=date_title(row, occurrence, today, partners.get(row.customer_id)),
+                body=f"{row.title}: {row.when}",
+                gesture_idea=GESTURE_IDEAS.get(row.kind, ""),
+                url=_customer_url(row.customer_id),
             )
-            if row.next_prompt_on > today:
-                break
-            occurrence = row.next_occurrence_on
     ImportantDate.objects.bulk_update(rows, ["next_occurrence_on", "next_prompt_on"])
     return _save(notifications)
 

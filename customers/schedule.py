@@ -65,3 +65,21 @@ def keep_in_touch_due(last_contact: datetime.date | None, cadence_days: int | No
 def keep_in_touch_level(due_on: datetime.date, cadence_days: int, today: datetime.date) -> str:
     """Say how overdue a touch is: "due" (amber) until half a cadence late, then "overdue" (red)."""
     return "overdue" if (today - due_on).days > cadence_days // 2 else "due"
+
+
+def raise_due(
+    month: int, day: int, lead_days: int, next_occurrence_on: datetime.date, today: datetime.date
+) -> tuple[list[datetime.date], datetime.date, datetime.date]:
+    """Return (occurrences to raise today, next occurrence, next prompt day) for a date whose prompt day came.
+
+    Every occurrence whose prompt day has come is passed; those older than the
+    catch-up window (a long outage) are passed without being raised.
+    """
+    to_raise = []
+    occurrence = next_occurrence_on
+    prompt_on = occurrence - datetime.timedelta(days=lead_days)
+    while prompt_on <= today:
+        if occurrence >= today - datetime.timedelta(days=CATCH_UP_DAYS):
+            to_raise.append(occurrence)
+        occurrence, prompt_on = following_occurrence(month, day, lead_days, occurrence)
+    return to_raise, occurrence, prompt_on
