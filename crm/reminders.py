@@ -15,6 +15,7 @@ import datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Count, Max
@@ -29,7 +30,6 @@ from customers.selectors import ordinal
 from customers.services import keep_in_touch_cadence
 from journeys.models import Interaction
 
-BATCH_SIZE = 500
 MAX_REMINDERS = 3  # then the follow-up is escalated to the location's managers
 Kind = Notification.Kind
 
@@ -415,7 +415,8 @@ def location_days() -> dict[datetime.date, list[int]]:
     return days
 
 
-def batches(ids: Iterable[int], size: int = BATCH_SIZE) -> Iterable[list[int]]:
+def batches(ids: Iterable[int], size: int | None = None) -> Iterable[list[int]]:
+    size = size or settings.REMINDER_BATCH_SIZE
     batch: list[int] = []
     for pk in ids:
         batch.append(pk)
@@ -438,7 +439,7 @@ def sweep(enqueue: Callable[[str, list[int], datetime.date], None] | None = None
         recipients = None if enqueue else Recipients()
         for today, location_ids in location_days().items():
             for kind, (find_due, raise_batch) in KINDS.items():
-                for ids in batches(find_due(today, location_ids).iterator(chunk_size=BATCH_SIZE)):
+                for ids in batches(find_due(today, location_ids).iterator(chunk_size=2000)):
                     counts[f"{kind} due"] += len(ids)
                     if enqueue:
                         enqueue(kind, ids, today)

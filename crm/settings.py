@@ -255,6 +255,10 @@ REMINDER_SWEEP_SECONDS = setting(
     "must be a number of seconds",
     lambda: env.float("REMINDER_SWEEP_SECONDS", default=300.0),
 )
+# How many due rows one raise task handles.
+REMINDER_BATCH_SIZE = setting(
+    "REMINDER_BATCH_SIZE", "must be a whole number", lambda: env.int("REMINDER_BATCH_SIZE", default=500)
+)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task whose worker died is delivered again after this long (it is idempotent).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
