@@ -169,6 +169,15 @@ class SweepRun(models.Model):
         return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
+    def summary(self) -> list[tuple[str, int, int]]:
+        """(kind, due, raised) for each kind of reminder the sweep found."""
+        kinds = dict.fromkeys(key.rsplit(" ", 1)[0] for key in self.raised)
+        return [
+            (kind.replace("_", " "), self.raised.get(f"{kind} due", 0), self.raised.get(f"{kind} raised", 0))
+            for kind in kinds
+        ]
+
+    @property
     def seconds(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
 

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from crm.models import Notification, User
 
+# Things to do first, then dates to know about, then who to get in touch with.
+KIND_ORDER = Case(
+    When(kind__startswith="follow_up", then=Value(0)),
+    When(kind__in=[Notification.Kind.IMPORTANT_DATE, Notification.Kind.CUSTOMER_SINCE], then=Value(1)),
+    default=Value(2),
+)
+
 
 def inbox(user: User, show: str = "open") -> QuerySet[Notification]:
+    """The user's notifications: open ones first, follow-ups before dates before keep-in-touch."""
     notifications = Notification.objects.filter(recipient=user).select_related("customer")
     if show == "open":
         notifications = notifications.filter(done_at__isnull=True)
-    return notifications.order_by("done_at", "-occurrence", "-created_at")
+    return notifications.alias(kind_order=KIND_ORDER).order_by(
+        F("done_at").desc(nulls_first=True), "kind_order", "occurrence", "pk"
+    )
 
 
 def unread_count(user: User) -> int:

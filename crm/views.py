@@ -20,6 +20,8 @@ from crm.services import location_save
 from customers import selectors
 
 HOME_LIST_SIZE = 15
+HOME_RECENT_SIZE = 8
+HOME_INBOX_SIZE = 6
 
 
 def home(request):
@@ -33,7 +35,8 @@ def home(request):
         "next_visit_follow_ups": list(
             selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
         ),
-        "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_LIST_SIZE)),
+        "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
+        "inbox_items": list(notifications.inbox(user)[:HOME_INBOX_SIZE]),
     }
     return render(request, "crm/home.html", context)
 

@@ -54,3 +54,9 @@ class Command(BaseCommand):
         customers = customers_demo.seed(locations, staff)
         visits = journeys_demo.seed(customers, locations, staff)
         self.stdout.write(f"{len(customers)} demo customers, {visits} new interactions.")
+        # Raise today's reminders now, so the inbox is full before beat's first sweep.
+        from crm import reminders
+
+        run = reminders.sweep()
+        raised = sum(v for k, v in run.raised.items() if k.endswith("raised"))
+        self.stdout.write(f"Reminder sweep raised {raised} notifications.")

@@ -132,11 +132,12 @@ class Command(BaseCommand):
                 tags = rng.sample(TAGS, rng.randint(0, 2))
                 customer_tags.extend({"customer": pk, "tag": tag_pks[name]} for name in tags)
                 visits = rng.randint(0, 30)
-                last_visit = now - datetime.timedelta(days=rng.randint(0, 120)) if visits else None
+                last_visit = now - datetime.timedelta(days=rng.randint(0, 200)) if visits else None
                 location = locations[pk % len(locations)]
                 since = today - datetime.timedelta(days=rng.randint(0, 3650))
                 anniversary = schedule.customer_anniversary(since, today)
-                cadence = rng.choice([None, None, 30, 60]) if visits else None
+                # One in ten keeps in touch twice a year: about 1% of customers are due at any time.
+                cadence = 180 if visits and rng.random() < 0.1 else None
                 yield {
                     "id": pk,
                     "first_name": first,
@@ -201,7 +202,8 @@ class Command(BaseCommand):
         self.say(f"{self.insert(Person, rows()):,} people and pets")
 
     @transaction.atomic
-    def seed_dates(self, pks: range, per_customer: float) -> None:
+    def seed_dates(self, pks: range, per_customer: float, not_due_for_days: int = 0) -> None:
+        """Add important dates; with not_due_for_days, none falls within that many days from today."""
         rng, now = self.rng, timezone.now()
         today = timezone.localdate()
 
@@ -209,8 +211,8 @@ class Command(BaseCommand):
             for pk in pks:
                 for _ in range(self._how_many(per_customer)):
                     kind = rng.choice(["birthday", "birthday", "wedding", "custom"])
-                    month = rng.randint(1, 12)
-                    day = rng.randint(1, 29 if month == 2 else 30)
+                    occurrence = today + datetime.timedelta(days=rng.randint(not_due_for_days, 364))
+                    month, day = occurrence.month, occurrence.day
                     occurrence, prompt_on = schedule.date_prompt(month, day, 3, today)
                     yield {
                         "customer": pk,
