@@ -55,8 +55,9 @@ lock:
 	/tmp/crm-lock-venv/bin/pip install --quiet ".[dev]"
 	/tmp/crm-lock-venv/bin/pip freeze --exclude microcx-crm > requirements.lock
 
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench
 benchmark: install
-	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/run.py --seed --dates-total 1000000 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var db.sqlite3
