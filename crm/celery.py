@@ -21,4 +21,6 @@ def schedule_sweeps(sender, **kwargs) -> None:
         "heartbeat": {"task": "crm.tasks.record_heartbeat", "schedule": 60.0},
         "sweep-reminders": {"task": "crm.tasks.sweep_reminders", "schedule": every},
         "sweep-digests": {"task": "crm.tasks.sweep_digests", "schedule": every},
+        # Hourly: a renewal is due from the first hour of the new period, and it is idempotent.
+        "renew-budgets": {"task": "microcx.tasks.renew_budgets", "schedule": 3600.0},
     }

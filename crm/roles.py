@@ -39,6 +39,8 @@ _FRONTLINE = [
     "customers.add_followup",
     "customers.change_followup",
     "journeys.add_interaction",
+    "microcx.view_budget",
+    "microcx.add_gesture",
 ]
 _MANAGER = [
     *_FRONTLINE,
@@ -50,11 +52,22 @@ _MANAGER = [
     "customers.import_customers",
     "customers.export_customers",
     "crm.view_sweeprun",
+    "microcx.approve_gesture",
+    "microcx.view_spend_report",
+    "microcx.add_budget",
+    "microcx.view_discretionrule",
 ]
 ROLE_PERMISSIONS = {
     FRONTLINE: _FRONTLINE,
     MANAGER: _MANAGER,
-    OWNER: [*_MANAGER, "crm.add_location", "crm.change_location", "customers.erase_customer"],
+    OWNER: [
+        *_MANAGER,
+        "crm.add_location",
+        "crm.change_location",
+        "customers.erase_customer",
+        "microcx.adjust_budget",
+        "microcx.change_discretionrule",
+    ],
 }
 
 # Highest first: a user in several groups acts with the highest role.

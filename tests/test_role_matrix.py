@@ -6,8 +6,10 @@ the role is refused. Every named URL of the project must have a row here
 may use it.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -25,7 +27,7 @@ class Row:
     owner: int | str
     kwargs: Callable[[dict], dict] | None = None  # world -> URL kwargs
     method: str = "get"
-    data: dict | None = None
+    data: dict | Callable[[dict], dict] | None = None
 
     def expected(self, role: str) -> int | str:
         return getattr(self, role)
@@ -89,6 +91,65 @@ MATRIX = [
     # journeys
     Row("interaction-log", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
     Row("customer-check-in", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
+    # micro-CX: frontline proposes and delivers; managers approve, set budgets and review; owners adjust and set rules
+    Row("microcx", LOGIN, 200, 200, 200),
+    Row("gesture-propose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("gesture-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["gesture"].pk}),
+    Row("gesture-approve", LOGIN, 403, 302, 302, kwargs=lambda w: {"pk": w["gesture"].pk}, method="post"),
+    Row(
+        "gesture-reject",
+        LOGIN,
+        403,
+        302,
+        302,
+        kwargs=lambda w: {"pk": w["gesture"].pk},
+        method="post",
+        data={"reason": "Not this time"},
+    ),
+    Row("gesture-deliver", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["gesture"].pk}, method="post"),
+    Row("gesture-cancel", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["gesture"].pk}, method="post"),
+    Row("gesture-queue", LOGIN, 403, 200, 200),
+    Row("budget-list", LOGIN, 200, 200, 200),
+    Row(
+        "budget-list",
+        LOGIN,
+        403,
+        302,
+        302,
+        method="post",
+        data=lambda w: {"location": w["other_location"].pk, "period": "month", "day": "2026-11-22", "amount": "300"},
+    ),
+    Row("budget-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["budget"].pk}),
+    Row(
+        "budget-detail",
+        LOGIN,
+        403,
+        403,
+        302,
+        kwargs=lambda w: {"pk": w["budget"].pk},
+        method="post",
+        data={"amount": "50", "reason": "Busy month"},
+    ),
+    Row("spend-report", LOGIN, 403, 200, 200),
+    Row("spend-report-csv", LOGIN, 403, 200, 200),
+    Row("monthly-review", LOGIN, 403, 200, 200),
+    Row("discretion-rules", LOGIN, 403, 200, 200),
+    Row(
+        "discretion-rules",
+        LOGIN,
+        403,
+        403,
+        302,
+        method="post",
+        data={
+            "frontline-per_gesture_limit": "30",
+            "frontline-monthly_cap": "120",
+            "manager-per_gesture_limit": "75",
+            "manager-monthly_cap": "300",
+            "owner-per_gesture_limit": "500",
+            "owner-monthly_cap": "2000",
+        },
+    ),
 ]
 
 # URL names outside the matrix: the Django admin is for superusers and has its own checks.
@@ -112,7 +173,7 @@ def test_every_url_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(location, users_by_role, customer):
+def world(location, other_location, users_by_role, customer):
     from customers.services import note_create
     from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
 
@@ -122,7 +183,24 @@ def world(location, users_by_role, customer):
     notification = Notification.objects.create(
         recipient=users_by_role["frontline"], kind="message", source="test:1", occurrence="2026-01-01", title="Hi"
     )
+    from microcx.services import budget_create, gesture_propose
+
+    budget = budget_create(
+        location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None
+    )
+    gesture, _ = gesture_propose(
+        customer=customer,
+        proposer=users_by_role["frontline"],
+        location=location,
+        category="flowers",
+        description="Flowers for the engagement",
+        amount=Decimal("60"),
+        idempotency_key=uuid.uuid4(),
+    )
     return {
+        "budget": budget,
+        "gesture": gesture,
+        "other_location": other_location,
         "notification": notification,
         "location": location,
         **users_by_role,
@@ -144,7 +222,8 @@ def test_role_matrix(client, world, row, role):
     user = world[role]
     if user is not None:
         client.force_login(user)
-    response = getattr(client, row.method)(url, row.data or {})
+    data = row.data(world) if callable(row.data) else row.data
+    response = getattr(client, row.method)(url, data or {})
     expected = row.expected(role)
     if expected == LOGIN:
         assert response.status_code == 302, f"{role} {row.method.upper()} {url}"

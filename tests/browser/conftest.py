@@ -53,25 +53,42 @@ def page(chromium_browser, live_server):
 
 @pytest.fixture
 def log_in(page):
-    """Log in through the real login form."""
+    """Log in through the real login form (on another page, for a second person, with on=)."""
 
-    def log_in_as(user, password=TEST_PASSWORD):
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/")
-        return page
+    def log_in_as(user, password=TEST_PASSWORD, on=None):
+        target = on or page
+        target.goto("/accounts/login/")
+        target.get_by_label("Username").fill(user.username)
+        target.get_by_label("Password").fill(password)
+        target.get_by_role("button", name="Log in").click()
+        target.wait_for_url("**/")
+        return target
 
     return log_in_as
+
+
+@pytest.fixture
+def another_page(chromium_browser, live_server):
+    """A second browser, for a second person in the same story."""
+    contexts = []
+
+    def open_page():
+        context = chromium_browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
 def screenshot(page):
     """Save a screenshot under docs/screenshots/ for anyone to see the app."""
 
-    def take(name: str):
+    def take(name: str, of=None):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        (of or page).screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return take

@@ -50,9 +50,11 @@ class Command(BaseCommand):
         """Each app's own demo data, in dependency order."""
         from customers import demo as customers_demo
         from journeys import demo as journeys_demo
+        from microcx import demo as microcx_demo
 
         customers = customers_demo.seed(locations, staff)
         visits = journeys_demo.seed(customers, locations, staff)
+        microcx_demo.seed(locations, staff, customers)
         self.stdout.write(f"{len(customers)} demo customers, {visits} new interactions.")
         # Raise today's reminders now, so the inbox is full before beat's first sweep.
         from crm import reminders

@@ -1,0 +1,123 @@
+"""Reads for the micro-CX pages: what is left to spend, the queue, the spend report, the monthly review."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from crm.models import Location, User
+from journeys.models import Interaction
+from microcx.models import Budget, Gesture
+from microcx.services import Balance, balances, budget_for
+
+RETURN_WINDOW_DAYS = 90
+GROUPS = {
+    "location": ("location__name", "Location"),
+    "staff": ("proposed_by__username", "Staff member"),
+    "category": ("category", "Category"),
+    "month": ("month", "Month"),
+}
+
+
+@dataclass
+class BudgetView:
+    budget: Budget
+    balance: Balance
+
+    @property
+    def used_percent(self) -> int:
+        if self.balance.allocated <= 0:
+            return 0
+        return int((self.balance.allocated - self.balance.available) * 100 / self.balance.allocated)
+
+
+def current_budgets(locations: list[Location]) -> list[BudgetView]:
+    budgets = [b for b in (budget_for(location) for location in locations) if b is not None]
+    sums = balances([b.pk for b in budgets])
+    return [BudgetView(b, sums[b.pk]) for b in budgets]
+
+
+def budget_views(budgets: list[Budget]) -> list[BudgetView]:
+    sums = balances([b.pk for b in budgets])
+    return [BudgetView(b, sums[b.pk]) for b in budgets]
+
+
+def approval_queue(user: User) -> QuerySet[Gesture]:
+    """Pending gestures, oldest first, with what the page shows beside each."""
+    return (
+        Gesture.objects.filter(status=Gesture.Status.PENDING)
+        .select_related("customer", "proposed_by", "location", "budget", "note", "follow_up")
+        .order_by("created_at", "pk")
+    )
+
+
+def spend_report(group: str, start: datetime.date, end: datetime.date, locations: list[Location]) -> list[dict]:
+    """Approved and delivered gestures grouped by location, staff member, category or month."""
+    field, _label = GROUPS[group]
+    gestures = Gesture.objects.filter(
+        status__in=[Gesture.Status.APPROVED, Gesture.Status.DELIVERED],
+        created_at__date__gte=start,
+        created_at__date__lte=end,
+        location__in=locations,
+    ).annotate(month=TruncMonth("created_at"))
+    rows = (
+        gestures.values(field)
+        .annotate(
+            gestures=Count("pk"),
+            committed=Sum("amount"),
+            delivered=Count("pk", filter=Q(status=Gesture.Status.DELIVERED)),
+            spent=Sum("amount", filter=Q(status=Gesture.Status.DELIVERED)),
+        )
+        .order_by(field)
+    )
+    categories = dict(Gesture.Category.choices)
+    result = []
+    for row in rows:
+        key = row[field]
+        if group == "category":
+            key = categories.get(key, key)
+        elif group == "month":
+            key = key.strftime("%B %Y")
+        result.append(
+            {
+                "group": key,
+                "gestures": row["gestures"],
+                "delivered": row["delivered"],
+                "committed": row["committed"] or Decimal("0"),
+                "spent": row["spent"] or Decimal("0"),
+            }
+        )
+    return result
+
+
+def monthly_review(month_start: datetime.date, locations: list[Location]) -> dict:
+    """One month: what each budget used, what was delivered, and whether the customer came back within 90 days."""
+    month_end = Budget.period_bounds(Budget.Period.MONTH, month_start)[1]
+    budgets = list(
+        Budget.objects.filter(
+            location__in=locations, starts_on__lte=month_end, ends_on__gte=month_start
+        ).select_related("location")
+    )
+    came_back = Interaction.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        kind__in=Interaction.VISIT_KINDS,
+        occurred_at__date__gt=OuterRef("delivered_on"),
+        occurred_at__date__lte=OuterRef("return_by"),
+    )
+    delivered = list(
+        Gesture.objects.filter(
+            status=Gesture.Status.DELIVERED,
+            delivered_on__gte=month_start,
+            delivered_on__lte=month_end,
+            location__in=locations,
+        )
+        .annotate(return_by=F("delivered_on") + datetime.timedelta(days=RETURN_WINDOW_DAYS))
+        .annotate(came_back=Exists(came_back))
+        .select_related("customer", "proposed_by", "location")
+        .order_by("delivered_on", "pk")
+    )
+    return {"budgets": budget_views(budgets), "delivered": delivered}

@@ -1,0 +1,367 @@
+import csv
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from crm.access import locations_for, require_perm
+from crm.models import Location
+from customers.access import get_customer_for_user
+from customers.models import Note
+from microcx import selectors, services
+from microcx.forms import AdjustForm, BudgetForm, DeliverForm, DiscretionRuleForm, GestureForm, RejectForm
+from microcx.models import Budget, DiscretionRule, Gesture
+
+PAGE_SIZE = 25
+
+
+def _my_locations(user) -> list[Location]:
+    return list(user.locations.filter(is_active=True)) or list(locations_for(user).filter(is_active=True))
+
+
+@require_perm("microcx.view_budget")
+def overview(request):
+    """What is left to spend at my locations, my own discretion, my gestures."""
+    user = request.user
+    today = timezone.localdate()
+    rule = services.rule_for(user)
+    mine = services.gestures_visible_to(user).filter(proposed_by=user).select_related("customer")[:10]
+    context = {
+        "budgets": selectors.current_budgets(_my_locations(user)),
+        "rule": rule,
+        "month_spend": services.month_spend(user, today),
+        "my_gestures": list(mine),
+        "pending_count": Gesture.objects.filter(status=Gesture.Status.PENDING).count()
+        if user.has_perm("microcx.approve_gesture")
+        else None,
+    }
+    return render(request, "microcx/overview.html", context)
+
+
+@require_perm("microcx.add_gesture")
+def gesture_propose(request, pk: int):
+    """Propose a gesture for a customer; it may need a manager, and it may ask whether it is genuine."""
+    customer = get_customer_for_user(request.user, pk)
+    initial = {}
+    if note_id := request.GET.get("note"):
+        initial["inspired_by"] = f"note:{note_id}"
+    elif follow_up_id := request.GET.get("follow_up"):
+        initial["inspired_by"] = f"follow_up:{follow_up_id}"
+    form = GestureForm(request.POST or None, customer=customer, user=request.user, initial=initial)
+    flags = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            gesture, created = services.gesture_propose(
+                customer=customer,
+                proposer=request.user,
+                location=data["location"],
+                category=data["category"],
+                description=data["description"],
+                amount=data["amount"],
+                idempotency_key=data["idempotency_key"],
+                confirmed_genuine=data["genuine"],
+                **data["inspired_by"],
+            )
+        except services.NeedsConfirmation as warning:
+            flags = warning.flags
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not created:
+                messages.info(request, "That gesture was already proposed; here it is.")
+            elif gesture.status == Gesture.Status.APPROVED:
+                messages.success(request, f"Approved within your discretion: {gesture.amount} is held for it.")
+            else:
+                messages.info(request, "Sent to a manager for approval.")
+            return redirect("gesture-detail", pk=gesture.pk)
+    budgets = selectors.current_budgets(_my_locations(request.user))
+    return render(
+        request,
+        "microcx/gesture_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "flags": flags,
+            "budgets": budgets,
+            "rule": services.rule_for(request.user),
+            "month_spend": services.month_spend(request.user, timezone.localdate()),
+        },
+    )
+
+
+def _visible_gesture(request, pk: int) -> Gesture:
+    return get_object_or_404(
+        services.gestures_visible_to(request.user).select_related(
+            "customer", "proposed_by", "decided_by", "budget__location", "location", "note", "follow_up"
+        ),
+        pk=pk,
+    )
+
+
+@require_perm("microcx.view_budget")
+def gesture_detail(request, pk: int):
+    gesture = _visible_gesture(request, pk)
+    balance = services.budget_balance(gesture.budget)
+    can_approve, why_not = services.can_approve(request.user, gesture)
+    return render(
+        request,
+        "microcx/gesture_detail.html",
+        {
+            "gesture": gesture,
+            "balance": balance,
+            "entries": list(gesture.entries.select_related("created_by")),
+            "can_approve": can_approve and gesture.status == Gesture.Status.PENDING,
+            "why_not": why_not,
+            "reject_form": RejectForm(),
+            "deliver_form": DeliverForm(initial={"delivered_on": timezone.localdate()}),
+            "can_cancel": gesture.status in (Gesture.Status.PENDING, Gesture.Status.APPROVED)
+            and (gesture.proposed_by_id == request.user.pk or request.user.has_perm("microcx.approve_gesture")),
+        },
+    )
+
+
+def _decide(request, gesture: Gesture, action):
+    try:
+        action()
+    except (ValidationError, PermissionDenied) as error:
+        text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        messages.error(request, text)
+        if isinstance(error, PermissionDenied) and not request.user.has_perm("microcx.approve_gesture"):
+            raise
+    if request.POST.get("next") == "queue":
+        return redirect("gesture-queue")
+    return redirect("gesture-detail", pk=gesture.pk)
+
+
+@require_POST
+@require_perm("microcx.approve_gesture")
+def gesture_approve(request, pk: int):
+    gesture = _visible_gesture(request, pk)
+
+    def approve():
+        services.gesture_approve(gesture=gesture, by=request.user)
+        messages.success(request, f"Approved {gesture.get_category_display().lower()} for {gesture.customer}.")
+
+    return _decide(request, gesture, approve)
+
+
+@require_POST
+@require_perm("microcx.approve_gesture")
+def gesture_reject(request, pk: int):
+    gesture = _visible_gesture(request, pk)
+    form = RejectForm(request.POST)
+
+    def reject():
+        if not form.is_valid():
+            raise ValidationError("Give the reason, so the proposer understands.")
+        services.gesture_reject(gesture=gesture, by=request.user, reason=form.cleaned_data["reason"])
+        messages.success(request, "Rejected; the proposer is told why.")
+
+    return _decide(request, gesture, reject)
+
+
+@require_POST
+@require_perm("microcx.add_gesture")
+def gesture_deliver(request, pk: int):
+    gesture = _visible_gesture(request, pk)
+    form = DeliverForm(request.POST, request.FILES)
+
+    def deliver():
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        services.gesture_deliver(
+            gesture=gesture,
+            by=request.user,
+            delivered_on=form.cleaned_data["delivered_on"],
+            reaction=form.cleaned_data["reaction"],
+            receipt=form.cleaned_data["receipt"],
+        )
+        messages.success(request, "Delivered. The money is spent from the budget.")
+
+    return _decide(request, gesture, deliver)
+
+
+@require_POST
+@require_perm("microcx.add_gesture")
+def gesture_cancel(request, pk: int):
+    gesture = _visible_gesture(request, pk)
+
+    def cancel():
+        services.gesture_cancel(gesture=gesture, by=request.user)
+        messages.success(request, "Cancelled; any money held for it is back in the budget.")
+
+    return _decide(request, gesture, cancel)
+
+
+@require_perm("microcx.approve_gesture")
+def gesture_queue(request):
+    """Pending gestures, oldest first, with the customer's recent notes and what looked mechanical."""
+    page = Paginator(selectors.approval_queue(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    gestures = list(page.object_list)
+    customer_ids = {g.customer_id for g in gestures}
+    notes: dict[int, list[Note]] = {}
+    for note in Note.objects.filter(customer_id__in=customer_ids, is_sensitive=False).order_by("-created_at")[:200]:
+        if len(notes.setdefault(note.customer_id, [])) < 3:
+            notes[note.customer_id].append(note)
+    balances = services.balances(list({g.budget_id for g in gestures}))
+    rows = [
+        {
+            "gesture": g,
+            "notes": notes.get(g.customer_id, []),
+            "balance": balances[g.budget_id],
+            "can_approve": services.can_approve(request.user, g),
+        }
+        for g in gestures
+    ]
+    return render(request, "microcx/queue.html", {"rows": rows, "page": page, "reject_form": RejectForm()})
+
+
+@require_perm("microcx.view_budget")
+def budget_list(request):
+    can_set = request.user.has_perm("microcx.add_budget")
+    form = BudgetForm(request.POST or None, initial={"day": timezone.localdate(), "period": "month"})
+    if request.method == "POST":
+        if not can_set:
+            raise PermissionDenied("Only managers and owners set budgets.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                budget = services.budget_create(by=request.user, **data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Budget set for {budget}.")
+                return redirect("budget-detail", pk=budget.pk)
+    budgets = Budget.objects.filter(location__in=locations_for(request.user)).select_related("location")
+    page = Paginator(budgets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "microcx/budget_list.html",
+        {
+            "page": page,
+            "views": selectors.budget_views(list(page.object_list)),
+            "form": form if can_set else None,
+        },
+    )
+
+
+@require_perm("microcx.view_budget")
+def budget_detail(request, pk: int):
+    budget = get_object_or_404(Budget.objects.filter(location__in=locations_for(request.user)), pk=pk)
+    form = AdjustForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("microcx.adjust_budget"):
+            raise PermissionDenied("Only owners adjust budgets.")
+        if form.is_valid():
+            try:
+                services.budget_adjust(budget=budget, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "Adjusted.")
+                return redirect("budget-detail", pk=budget.pk)
+    entries = budget.entries.select_related("gesture__customer", "created_by").order_by("-created_at", "-pk")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "microcx/budget_detail.html",
+        {
+            "budget": budget,
+            "balance": services.budget_balance(budget),
+            "page": page,
+            "form": form if request.user.has_perm("microcx.adjust_budget") else None,
+        },
+    )
+
+
+def _report_filters(request):
+    today = timezone.localdate()
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        start = today.replace(day=1) - datetime.timedelta(days=150)
+        start = start.replace(day=1)
+    try:
+        end = datetime.date.fromisoformat(request.GET.get("to", ""))
+    except ValueError:
+        end = today
+    group = request.GET.get("group") if request.GET.get("group") in selectors.GROUPS else "location"
+    return group, start, end
+
+
+@require_perm("microcx.view_spend_report")
+def spend_report(request):
+    group, start, end = _report_filters(request)
+    rows = selectors.spend_report(group, start, end, list(locations_for(request.user)))
+    return render(
+        request,
+        "microcx/report.html",
+        {
+            "rows": rows,
+            "group": group,
+            "groups": selectors.GROUPS,
+            "start": start,
+            "end": end,
+            "group_label": selectors.GROUPS[group][1],
+        },
+    )
+
+
+@require_perm("microcx.view_spend_report")
+def spend_report_csv(request):
+    group, start, end = _report_filters(request)
+    rows = selectors.spend_report(group, start, end, list(locations_for(request.user)))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="micro-cx-spend-by-{group}-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([selectors.GROUPS[group][1], "gestures", "delivered", "committed", "spent"])
+    for row in rows:
+        writer.writerow([row["group"], row["gestures"], row["delivered"], row["committed"], row["spent"]])
+    return response
+
+
+@require_perm("microcx.view_spend_report")
+def monthly_review(request):
+    today = timezone.localdate()
+    try:
+        month = datetime.date.fromisoformat(request.GET.get("month", "") + "-01")
+    except ValueError:
+        month = today.replace(day=1)
+    review = selectors.monthly_review(month, list(locations_for(request.user)))
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "microcx/review.html",
+        {
+            **review,
+            "month": month,
+            "previous": previous,
+            "following": following if following <= today else None,
+            "today": today,
+            "window": selectors.RETURN_WINDOW_DAYS,
+        },
+    )
+
+
+@require_perm("microcx.view_discretionrule")
+def discretion_rules(request):
+    """Owners set what each role may spend without asking; managers can read them."""
+    rules = list(DiscretionRule.objects.all())
+    can_change = request.user.has_perm("microcx.change_discretionrule")
+    forms = [DiscretionRuleForm(request.POST or None, instance=rule, prefix=rule.role) for rule in rules]
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied("Only owners change discretion rules.")
+        if all(form.is_valid() for form in forms):
+            for form in forms:
+                form.save()
+            messages.success(request, "Discretion rules saved.")
+            return redirect("discretion-rules")
+    return render(request, "microcx/rules.html", {"forms": forms, "can_change": can_change})
