@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.models import User
+from crm.templatetags.crm_tags import money
 from customers.models import Customer
 
 SAME_GIFT_DAYS, SAME_GIFT_CUSTOMERS = 30, 3
@@ -47,7 +48,7 @@ def mechanical_flags(
     )
     if same_gift >= SAME_GIFT_CUSTOMERS:
         label = dict(Gesture.Category.choices).get(category, category).lower()
-        flags.append(f"You gave the same {label} of {amount} to {same_gift} other customers in the last month.")
+        flags.append(f"You gave the same {label} of {money(amount)} to {same_gift} other customers in the last month.")
     words = _words(description)
     if words:
         recent = live.filter(created_at__gte=now - datetime.timedelta(days=SAME_WORDS_DAYS)).exclude(customer=customer)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm import roles
 from crm.models import Location, Notification, User
+from crm.templatetags.crm_tags import money
 from customers.models import Customer, FollowUp, Note
 from microcx.genuine import mechanical_flags
 from microcx.models import MAX_AMOUNT, Budget, DiscretionRule, Gesture, LedgerEntry
@@ -151,7 +152,7 @@ def budget_adjust(*, budget: Budget, amount: Decimal, reason: str, by: User) -> 
     budget = _locked(budget)
     available = budget_balance(budget).available
     if available + amount < 0:
-        raise ValidationError(f"Only {available} is available; the budget cannot go below zero.")
+        raise ValidationError(f"Only {money(available)} is available; the budget cannot go below zero.")
     return _entry(budget, LedgerEntry.Kind.ADJUSTMENT, amount, by, reason=reason.strip()[:300])
 
 
@@ -222,9 +223,9 @@ def within_discretion(user: User, amount: Decimal, day: datetime.date) -> tuple[
     if rule is None:
         return False, "Your role has no spending discretion set, so a manager approves."
     if amount > rule.per_gesture_limit:
-        return False, f"Above your limit of {rule.per_gesture_limit} a gesture, so a manager approves."
+        return False, f"Above your limit of {money(rule.per_gesture_limit)} a gesture, so a manager approves."
     if month_spend(user, day) + amount > rule.monthly_cap:
-        return False, f"Above your monthly cap of {rule.monthly_cap}, so a manager approves."
+        return False, f"Above your monthly cap of {money(rule.monthly_cap)}, so a manager approves."
     return True, ""
 
 
@@ -302,7 +303,8 @@ def _hold(gesture: Gesture, *, by: User) -> None:
     available = budget_balance(budget).available
     if gesture.amount > available:
         raise ValidationError(
-            f"Not enough left in the {budget.label} budget: {available} available, {gesture.amount} needed."
+            f"Not enough left in the {budget.label} budget: {money(available)} available, "
+            f"{money(gesture.amount)} needed."
         )
     moved = Gesture.objects.filter(pk=gesture.pk, status=Gesture.Status.PENDING).update(
         status=Gesture.Status.APPROVED, decided_by=by, decided_at=timezone.now()

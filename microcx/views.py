@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from crm.access import locations_for, require_perm
 from crm.models import Location
+from crm.templatetags.crm_tags import money
 from customers.access import get_customer_for_user
 from customers.models import Note
 from microcx import selectors, services
@@ -76,7 +77,7 @@ def gesture_propose(request, pk: int):
             if not created:
                 messages.info(request, "That gesture was already proposed; here it is.")
             elif gesture.status == Gesture.Status.APPROVED:
-                messages.success(request, f"Approved within your discretion: {gesture.amount} is held for it.")
+                messages.success(request, f"Approved within your discretion: {money(gesture.amount)} is held for it.")
             else:
                 messages.info(request, "Sent to a manager for approval.")
             return redirect("gesture-detail", pk=gesture.pk)

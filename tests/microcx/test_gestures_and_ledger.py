@@ -228,7 +228,7 @@ def test_mechanical_gestures_ask_whether_they_are_genuine_and_are_flagged(propos
         propose(frontline, "20", customer=other, description="Coffee voucher")
     with pytest.raises(services.NeedsConfirmation) as asked:
         propose(frontline, "20", description="Coffee voucher", confirmed=False)
-    assert any("same gift card of 20" in flag for flag in asked.value.flags)
+    assert any("same gift card of $20.00" in flag for flag in asked.value.flags)
     assert any("same words" in flag for flag in asked.value.flags)
     gesture = propose(frontline, "20", description="Coffee voucher", confirmed=True)
     assert gesture.flags  # shown to the manager
