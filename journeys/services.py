@@ -11,7 +11,13 @@ from django.utils import timezone
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note
 from customers.services import customer_contact_record, follow_up_create, note_create
+from journeys import rollups
 from journeys.models import Interaction, Touchpoint
+
+
+def stage_of(kind: str, touchpoint: Touchpoint) -> str:
+    """A purchase is the sale itself; anything else is at its touchpoint's usual stage."""
+    return Touchpoint.Stage.DURING if kind == Interaction.Kind.PURCHASE else touchpoint.stage
 
 
 @transaction.atomic
@@ -35,6 +41,7 @@ def interaction_record(
         location=location,
         staff=staff,
         kind=kind,
+        stage=stage_of(kind, touchpoint),
         occurred_at=occurred_at or timezone.now(),
         summary=summary.strip(),
         sentiment=sentiment,
@@ -43,6 +50,9 @@ def interaction_record(
     )
     interaction.full_clean()
     interaction.save()
+    rollups.add(
+        [(customer.pk, touchpoint.pk, location.pk, interaction.stage, interaction.sentiment, interaction.occurred_at)]
+    )
     customer_contact_record(
         customer=customer, location=location, at=interaction.occurred_at, is_visit=interaction.is_visit
     )
