@@ -20,4 +20,5 @@ class CrmConfig(AppConfig):
         # Reminders of a closed follow-up, or of a customer just contacted, are settled.
         extensions.follow_up_closed_hooks.append(notifications.follow_up_closed)
         extensions.contact_recorded_hooks.append(notifications.customer_contacted)
+        extensions.contacts_recorded_hooks.append(notifications.customers_contacted)
         extensions.follow_up_taken_hooks.append(notifications.follow_up_taken)

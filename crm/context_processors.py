@@ -13,6 +13,8 @@ def site(request):
         nav.append({"url_name": "inbox", "label": "Inbox", "icon": "bell", "badge": True})
         if user.has_perm("customers.view_customer"):
             nav.append({"url_name": "customer-list", "label": "Customers", "icon": "people"})
+        if user.has_perm("journeys.view_persona"):
+            nav.append({"url_name": "persona-list", "label": "Journeys", "icon": "signpost-split"})
         if user.has_perm("microcx.view_budget"):
             nav.append({"url_name": "microcx", "label": "Micro-CX", "icon": "gift"})
         if user.has_perm("crm.view_location"):

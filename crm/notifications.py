@@ -61,3 +61,7 @@ def follow_up_closed(follow_up) -> None:
 
 def customer_contacted(customer) -> None:
     notifications_settle(sources=[f"keep:{customer.pk}"])
+
+
+def customers_contacted(customer_ids: list[int]) -> None:
+    notifications_settle(sources=[f"keep:{pk}" for pk in customer_ids])

@@ -39,6 +39,9 @@ _FRONTLINE = [
     "customers.add_followup",
     "customers.change_followup",
     "journeys.add_interaction",
+    "journeys.view_touchpoint",
+    "journeys.view_persona",
+    "journeys.add_customerpersona",
     "microcx.view_budget",
     "microcx.add_gesture",
 ]
@@ -56,6 +59,15 @@ _MANAGER = [
     "microcx.view_spend_report",
     "microcx.add_budget",
     "microcx.view_discretionrule",
+    "journeys.add_touchpoint",
+    "journeys.change_touchpoint",
+    "journeys.add_persona",
+    "journeys.change_persona",
+    "journeys.add_journeystep",
+    "journeys.change_journeystep",
+    "journeys.add_touchpointmetric",
+    "journeys.import_interactions",
+    "journeys.add_apitoken",
 ]
 ROLE_PERMISSIONS = {
     FRONTLINE: _FRONTLINE,

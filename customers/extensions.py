@@ -61,3 +61,5 @@ follow_up_closed_hooks: list[Callable] = []
 contact_recorded_hooks: list[Callable] = []
 # Called with a whole-location follow-up once a member of staff took it on.
 follow_up_taken_hooks: list[Callable] = []
+# Called with a list of customer ids after many contacts were recorded at once (an import).
+contacts_recorded_hooks: list[Callable] = []

@@ -74,10 +74,14 @@ def keep_in_touch_cadence(customer: Customer, tags: list[Tag]) -> int | None:
     return min((tag.keep_in_touch_days for tag in tags if tag.keep_in_touch_days), default=None)
 
 
-def _refresh_keep_in_touch(customer: Customer, tags: list[Tag]) -> None:
+def _keep_in_touch_due(customer: Customer, tags: list[Tag]) -> datetime.date | None:
     last_contact = customer.last_contact_at or customer.created_at
     local_day = timezone.localtime(last_contact, customer.home_location.tzinfo).date() if last_contact else None
-    due = schedule.keep_in_touch_due(local_day, keep_in_touch_cadence(customer, tags))
+    return schedule.keep_in_touch_due(local_day, keep_in_touch_cadence(customer, tags))
+
+
+def _refresh_keep_in_touch(customer: Customer, tags: list[Tag]) -> None:
+    due = _keep_in_touch_due(customer, tags)
     if due != customer.keep_in_touch_due_on:
         customer.keep_in_touch_due_on = due
         customer.save(update_fields=["keep_in_touch_due_on"])
@@ -169,6 +173,64 @@ def customer_contact_record(
     for hook in extensions.contact_recorded_hooks:
         hook(customer)
     return customer
+
+
+@transaction.atomic
+def customers_contacts_add(contacts: list[tuple[int, int, datetime.datetime, bool]]) -> int:
+    """Record many contacts at once (an import): (customer id, location id, when, is it a visit).
+
+    The same effect as customer_contact_record for each, in a few queries per thousand customers.
+    """
+    per_customer: dict[int, dict] = {}
+    for customer_id, location_id, at, is_visit in contacts:
+        seen = per_customer.setdefault(
+            customer_id,
+            {"visits": 0, "first": None, "last": None, "last_location": None, "contact": at, "locations": set()},
+        )
+        seen["contact"] = max(seen["contact"], at)
+        if is_visit:
+            seen["visits"] += 1
+            seen["locations"].add(location_id)
+            if seen["first"] is None or at < seen["first"]:
+                seen["first"] = at
+            if seen["last"] is None or at >= seen["last"]:
+                seen["last"], seen["last_location"] = at, location_id
+    ids = sorted(per_customer)
+    fields = [
+        "visit_count",
+        "first_visit_at",
+        "last_visit_at",
+        "last_visit_location",
+        "last_contact_at",
+        "keep_in_touch_due_on",
+    ]
+    Through = Customer.locations.through
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        customers = list(
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk__in=chunk)
+            .select_related("home_location")
+            .prefetch_related("tags")
+        )
+        for customer in customers:
+            seen = per_customer[customer.pk]
+            customer.visit_count += seen["visits"]
+            if seen["first"] and (customer.first_visit_at is None or seen["first"] < customer.first_visit_at):
+                customer.first_visit_at = seen["first"]
+            if seen["last"] and (customer.last_visit_at is None or seen["last"] >= customer.last_visit_at):
+                customer.last_visit_at, customer.last_visit_location_id = seen["last"], seen["last_location"]
+            if customer.last_contact_at is None or seen["contact"] > customer.last_contact_at:
+                customer.last_contact_at = seen["contact"]
+            customer.keep_in_touch_due_on = _keep_in_touch_due(customer, list(customer.tags.all()))
+        Customer.objects.bulk_update(customers, fields, batch_size=500)
+        Through.objects.bulk_create(
+            [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in per_customer[cid]["locations"]],
+            ignore_conflicts=True,
+        )
+        for hook in extensions.contacts_recorded_hooks:
+            hook(chunk)
+    return len(ids)
 
 
 @transaction.atomic

@@ -1,8 +1,16 @@
 """What journeys adds to the customer page: interactions on the timeline, the conversation log form."""
 
 from customers import extensions
+from journeys import selectors
 from journeys.forms import ConversationLogForm
+from journeys.forms_manage import PersonaAssignForm
 from journeys.models import Interaction
+
+
+def _journey(customer, user) -> dict:
+    context = selectors.customer_journey(customer)
+    context["persona_form"] = PersonaAssignForm(initial={"persona": context["persona"]})
+    return context
 
 
 def register() -> None:
@@ -13,6 +21,9 @@ def register() -> None:
             load=lambda pks, user: Interaction.objects.select_related("touchpoint", "location", "staff").in_bulk(pks),
             template="journeys/timeline_interaction.html",
         )
+    )
+    extensions.register_brief_section(
+        extensions.BriefSection(name="journey", context=_journey, template="journeys/_brief_journey.html")
     )
     extensions.register_page_action(
         extensions.BriefSection(

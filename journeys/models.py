@@ -70,6 +70,7 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+        permissions = [("import_interactions", "Can import interactions from CSV")]
         indexes = [
             models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_recent"),
             models.Index(fields=["location", "-occurred_at"], name="interaction_location_recent"),

@@ -91,6 +91,33 @@ MATRIX = [
     # journeys
     Row("interaction-log", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
     Row("customer-check-in", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
+    # journeys: frontline logs interactions, reads maps, assigns personas; managers edit and import
+    Row(
+        "persona-assign",
+        LOGIN,
+        302,
+        302,
+        302,
+        kwargs=lambda w: {"pk": w["customer"].pk},
+        method="post",
+        data=lambda w: {"persona": w["persona"].pk},
+    ),
+    Row("touchpoint-list", LOGIN, 200, 200, 200),
+    Row("touchpoint-create", LOGIN, 403, 200, 200),
+    Row("touchpoint-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["touchpoint"].pk}),
+    Row("touchpoint-edit", LOGIN, 403, 200, 200, kwargs=lambda w: {"pk": w["touchpoint"].pk}),
+    Row("metric-import", LOGIN, 403, 200, 200),
+    Row("persona-list", LOGIN, 200, 200, 200),
+    Row("persona-create", LOGIN, 403, 200, 200),
+    Row("persona-map", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["persona"].pk}),
+    Row("persona-edit", LOGIN, 403, 200, 200, kwargs=lambda w: {"pk": w["persona"].pk}),
+    Row("step-create", LOGIN, 403, 200, 200, kwargs=lambda w: {"pk": w["persona"].pk}),
+    Row("step-edit", LOGIN, 403, 200, 200, kwargs=lambda w: {"step_pk": w["step"].pk}),
+    Row("interaction-import", LOGIN, 403, 200, 200),
+    Row("api-tokens", LOGIN, 403, 200, 200),
+    # The API takes tokens, not sessions: everyone without a token gets 401.
+    Row("api-interactions", 401, 401, 401, 401, method="post"),
+    Row("api-openapi", 200, 200, 200, 200),
     # micro-CX: frontline proposes and delivers; managers approve, set budgets and review; owners adjust and set rules
     Row("microcx", LOGIN, 200, 200, 200),
     Row("gesture-propose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
@@ -197,7 +224,15 @@ def world(location, other_location, users_by_role, customer):
         amount=Decimal("60"),
         idempotency_key=uuid.uuid4(),
     )
+    from journeys.models import JourneyStep, Persona, Touchpoint
+
+    touchpoint = Touchpoint.objects.get(slug="in-store")
+    persona = Persona.objects.create(name="Busy parent")
+    step = JourneyStep.objects.create(persona=persona, stage="during", touchpoint=touchpoint)
     return {
+        "touchpoint": touchpoint,
+        "persona": persona,
+        "step": step,
         "budget": budget,
         "gesture": gesture,
         "other_location": other_location,

@@ -1,0 +1,124 @@
+"""Forms for managing touchpoints, personas, journey steps, metrics, imports and API tokens."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.core.exceptions import ValidationError
+
+from crm.models import Location
+from journeys.models import JourneyStep, Persona, Touchpoint, TouchpointMetric
+
+
+class _Submit:
+    submit_label = "Save"
+
+    def _helper(self):
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", self.submit_label, css_class="btn-lg"))
+
+
+class TouchpointForm(_Submit, forms.ModelForm):
+    class Meta:
+        model = Touchpoint
+        fields = ["name", "slug", "channel", "stage", "icon", "position", "is_active"]
+        help_texts = {
+            "slug": "Short id used by imports and the API, e.g. in-store.",
+            "is_active": "Untick to retire it.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()
+
+
+class PersonaForm(_Submit, forms.ModelForm):
+    class Meta:
+        model = Persona
+        fields = ["name", "summary", "goals", "needs", "frustrations", "preferred_touchpoints", "is_active"]
+        widgets = {
+            "goals": forms.Textarea(attrs={"rows": 2}),
+            "needs": forms.Textarea(attrs={"rows": 2}),
+            "frustrations": forms.Textarea(attrs={"rows": 2}),
+            "preferred_touchpoints": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_touchpoints"].queryset = Touchpoint.objects.filter(is_active=True)
+        self._helper()
+
+
+class JourneyStepForm(_Submit, forms.ModelForm):
+    class Meta:
+        model = JourneyStep
+        fields = [
+            "stage",
+            "touchpoint",
+            "position",
+            "customer_goal",
+            "pain_points",
+            "moment_that_matters",
+            "improvement_idea",
+        ]
+        widgets = {
+            "pain_points": forms.Textarea(attrs={"rows": 2}),
+            "improvement_idea": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True)
+        self._helper()
+
+
+class InteractionImportForm(forms.Form):
+    file = forms.FileField(label="CSV file")
+    default_location = forms.ModelChoiceField(
+        queryset=Location.objects.filter(is_active=True), required=False, help_text="For rows without a location."
+    )
+    create_customers = forms.BooleanField(
+        required=False, label="Create customers we do not know yet (otherwise their rows are refused)"
+    )
+    MAX_BYTES = 20 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError("The file is larger than 20 MB; use the import_interactions command for it.")
+        return upload
+
+
+class MetricForm(_Submit, forms.ModelForm):
+    month = forms.DateField(widget=forms.DateInput(attrs={"type": "month"}), input_formats=["%Y-%m", "%Y-%m-%d"])
+
+    class Meta:
+        model = TouchpointMetric
+        fields = ["month", "name", "value"]
+
+    submit_label = "Save figure"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()
+
+    def clean_month(self):
+        return self.cleaned_data["month"].replace(day=1)
+
+
+class MetricImportForm(forms.Form):
+    file = forms.FileField(label="CSV of figures", help_text="Columns: touchpoint, month (2026-10), metric, value.")
+
+
+class PersonaAssignForm(forms.Form):
+    persona = forms.ModelChoiceField(
+        queryset=Persona.objects.filter(is_active=True), required=False, empty_label="No persona"
+    )
+
+
+class ApiTokenForm(_Submit, forms.Form):
+    name = forms.CharField(max_length=80, help_text="What will use it: the till at Downtown, the website form.")
+    submit_label = "Create token"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()

@@ -1,0 +1,312 @@
+"""Touchpoints, personas and journey maps, metrics, interaction import and API tokens."""
+
+import csv
+import io
+import json
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from crm.access import require_perm
+from customers.access import get_customer_for_user
+from journeys import api, importer, selectors
+from journeys.forms_manage import (
+    ApiTokenForm,
+    InteractionImportForm,
+    JourneyStepForm,
+    MetricForm,
+    MetricImportForm,
+    PersonaAssignForm,
+    PersonaForm,
+    TouchpointForm,
+)
+from journeys.models import ApiToken, CustomerPersona, JourneyStep, Persona, Touchpoint, TouchpointMetric
+
+IMPORT_DIR = Path(settings.VAR_DIR) / "imports"
+
+
+# --- touchpoints ---------------------------------------------------------------------
+
+
+@require_perm("journeys.view_touchpoint")
+def touchpoint_list(request):
+    return render(request, "journeys/touchpoint_list.html", {"touchpoints": Touchpoint.objects.all()})
+
+
+@require_perm("journeys.add_touchpoint")
+def touchpoint_create(request):
+    return _touchpoint_form(request, Touchpoint())
+
+
+@require_perm("journeys.change_touchpoint")
+def touchpoint_edit(request, pk: int):
+    return _touchpoint_form(request, get_object_or_404(Touchpoint, pk=pk))
+
+
+def _touchpoint_form(request, touchpoint):
+    form = TouchpointForm(request.POST or None, instance=touchpoint)
+    if request.method == "POST" and form.is_valid():
+        touchpoint = form.save()
+        messages.success(request, f"Saved {touchpoint}.")
+        return redirect("touchpoint-list")
+    return render(request, "journeys/form.html", {"form": form, "title": "Touchpoint", "back": "touchpoint-list"})
+
+
+@require_perm("journeys.view_touchpoint")
+def touchpoint_detail(request, pk: int):
+    """A touchpoint's interactions per month beside the figures the business keeps for it."""
+    touchpoint = get_object_or_404(Touchpoint, pk=pk)
+    form = MetricForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("journeys.add_touchpointmetric"):
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            TouchpointMetric.objects.update_or_create(
+                touchpoint=touchpoint,
+                month=form.cleaned_data["month"],
+                name=form.cleaned_data["name"],
+                defaults={"value": form.cleaned_data["value"]},
+            )
+            messages.success(request, "Saved the figure.")
+            return redirect("touchpoint-detail", pk=touchpoint.pk)
+    trend = selectors.touchpoint_trend(touchpoint)
+    return render(
+        request,
+        "journeys/touchpoint_detail.html",
+        {
+            "touchpoint": touchpoint,
+            "trend_json": json.dumps(trend),
+            "trend": trend,
+            "form": form,
+            "metrics": touchpoint.metrics.order_by("-month", "name")[:24],
+        },
+    )
+
+
+@require_perm("journeys.add_touchpointmetric")
+def metric_import(request):
+    """Import monthly figures (open rate, bounce rate, waiting time...) from CSV, all or nothing."""
+    form = MetricImportForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        rows, errors = _read_metrics(form.cleaned_data["file"].read())
+        if not errors:
+            with transaction.atomic():
+                for touchpoint, month, name, value in rows:
+                    TouchpointMetric.objects.update_or_create(
+                        touchpoint=touchpoint, month=month, name=name, defaults={"value": value}
+                    )
+            messages.success(request, f"Imported {len(rows)} figures.")
+            return redirect("touchpoint-list")
+    return render(request, "journeys/metric_import.html", {"form": form, "errors": errors})
+
+
+def _read_metrics(raw: bytes):
+    import datetime
+
+    names = {value: value for value in TouchpointMetric.Name.values}
+    names.update({label.lower(): value for value, label in TouchpointMetric.Name.choices})
+    touchpoints = {t.slug: t for t in Touchpoint.objects.all()} | {t.name.lower(): t for t in Touchpoint.objects.all()}
+    try:
+        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+    except UnicodeDecodeError:
+        return [], ["The file is not UTF-8 text."]
+    rows, errors = [], []
+    for record in reader:
+        line = reader.line_num
+        get = lambda key, record=record: (record.get(key) or "").strip()  # noqa: E731
+        touchpoint = touchpoints.get(get("touchpoint").lower())
+        name = names.get(get("metric").lower())
+        try:
+            month = datetime.date.fromisoformat(get("month")[:7] + "-01")
+        except ValueError:
+            month = None
+        try:
+            value = Decimal(get("value"))
+            if not value.is_finite() or abs(value) >= 10**10:
+                raise InvalidOperation
+        except InvalidOperation:
+            value = None
+        problems = [
+            message
+            for ok, message in (
+                (touchpoint, f"unknown touchpoint {get('touchpoint')!r}"),
+                (name, f"unknown metric {get('metric')!r}"),
+                (month, f"month {get('month')!r} is not like 2026-10"),
+                (value is not None, f"value {get('value')!r} is not a number"),
+            )
+            if not ok
+        ]
+        if problems:
+            errors.append(f"Line {line}: {'; '.join(problems)}.")
+        else:
+            rows.append((touchpoint, month, name, value))
+    if not rows and not errors:
+        errors.append("The file has no rows (columns: touchpoint, month, metric, value).")
+    return rows, errors
+
+
+# --- personas and journey maps ----------------------------------------------------------
+
+
+@require_perm("journeys.view_persona")
+def persona_list(request):
+    personas = Persona.objects.all().prefetch_related("preferred_touchpoints")
+    return render(request, "journeys/persona_list.html", {"personas": personas})
+
+
+@require_perm("journeys.add_persona")
+def persona_create(request):
+    return _persona_form(request, Persona())
+
+
+@require_perm("journeys.change_persona")
+def persona_edit(request, pk: int):
+    return _persona_form(request, get_object_or_404(Persona, pk=pk))
+
+
+def _persona_form(request, persona):
+    form = PersonaForm(request.POST or None, instance=persona)
+    if request.method == "POST" and form.is_valid():
+        persona = form.save()
+        messages.success(request, f"Saved {persona}.")
+        return redirect("persona-map", pk=persona.pk)
+    return render(request, "journeys/form.html", {"form": form, "title": "Persona", "back": "persona-list"})
+
+
+@require_perm("journeys.view_persona")
+def persona_map(request, pk: int):
+    """The designed journey beside the observed one: stages as columns, touchpoints as rows. Printable."""
+    persona = get_object_or_404(Persona.objects.prefetch_related("preferred_touchpoints"), pk=pk)
+    return render(request, "journeys/persona_map.html", {"persona": persona, **selectors.journey_map(persona)})
+
+
+@require_perm("journeys.add_journeystep")
+def step_create(request, pk: int):
+    persona = get_object_or_404(Persona, pk=pk)
+    return _step_form(request, persona, JourneyStep(persona=persona))
+
+
+@require_perm("journeys.change_journeystep")
+def step_edit(request, step_pk: int):
+    step = get_object_or_404(JourneyStep, pk=step_pk)
+    if request.method == "POST" and request.POST.get("delete"):
+        step.delete()
+        messages.success(request, "Step removed.")
+        return redirect("persona-map", pk=step.persona_id)
+    return _step_form(request, step.persona, step)
+
+
+def _step_form(request, persona, step):
+    form = JourneyStepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved the step.")
+        return redirect("persona-map", pk=persona.pk)
+    return render(
+        request,
+        "journeys/form.html",
+        {
+            "form": form,
+            "title": f"Journey step for {persona}",
+            "back": "persona-list",
+            "step": step,
+        },
+    )
+
+
+@require_POST
+@require_perm("journeys.add_customerpersona")
+def persona_assign(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    form = PersonaAssignForm(request.POST)
+    if form.is_valid():
+        persona = form.cleaned_data["persona"]
+        if persona is None:
+            CustomerPersona.objects.filter(customer=customer).delete()
+        else:
+            CustomerPersona.objects.update_or_create(
+                customer=customer, defaults={"persona": persona, "assigned_by": request.user}
+            )
+        messages.success(request, f"{customer.greeting_name} is now {persona or 'without a persona'}.")
+    return redirect("customer-detail", pk=customer.pk)
+
+
+# --- import and API tokens -----------------------------------------------------------------
+
+
+@require_perm("journeys.import_interactions")
+def interaction_import(request):
+    """Upload a CSV of visits or purchases, see every bad row by line, then import it all at once."""
+    form = InteractionImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and "confirm" in request.POST:
+        token = request.session.get("interaction_import")
+        path = IMPORT_DIR / f"{token}.csv" if token else None
+        if not path or request.POST.get("token") != token or not path.exists():
+            messages.error(request, "That preview has expired. Upload the file again.")
+            return redirect("interaction-import")
+        options = request.session.get("interaction_import_options", {})
+        from crm.models import Location
+
+        plan = importer.plan_file(
+            path.read_bytes(),
+            default_location=Location.objects.filter(pk=options.get("location")).first(),
+            create_customers=options.get("create", False),
+        )
+        if not plan.is_valid:
+            return render(request, "journeys/import.html", {"form": form, "plan": plan})
+        result = importer.run(plan)
+        path.unlink(missing_ok=True)
+        messages.success(
+            request,
+            f"Imported {result['imported']} interactions; {result['already_imported']} were already there; "
+            f"{result['customers_created']} new customers.",
+        )
+        return redirect("interaction-import")
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["file"].read()
+        location = form.cleaned_data["default_location"]
+        plan = importer.plan_file(
+            raw, default_location=location, create_customers=form.cleaned_data["create_customers"]
+        )
+        context["plan"] = plan
+        if plan.is_valid:
+            token = uuid.uuid4().hex
+            IMPORT_DIR.mkdir(parents=True, exist_ok=True)
+            (IMPORT_DIR / f"{token}.csv").write_bytes(raw)
+            request.session["interaction_import"] = token
+            request.session["interaction_import_options"] = {
+                "location": location.pk if location else None,
+                "create": form.cleaned_data["create_customers"],
+            }
+            context["token"] = token
+    return render(request, "journeys/import.html", context)
+
+
+@require_perm("journeys.add_apitoken")
+def api_tokens(request):
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST":
+        if revoke := request.POST.get("revoke"):
+            ApiToken.objects.filter(pk=revoke).update(is_active=False)
+            messages.success(request, "Token revoked.")
+            return redirect("api-tokens")
+        if form.is_valid():
+            _token, new_key = api.new_token(name=form.cleaned_data["name"], by=request.user)
+    return render(
+        request,
+        "journeys/api_tokens.html",
+        {
+            "form": ApiTokenForm() if new_key else form,
+            "tokens": ApiToken.objects.all(),
+            "new_key": new_key,
+        },
+    )
