@@ -106,8 +106,10 @@ class Reader:
         for touchpoint in Touchpoint.objects.all():
             self.touchpoints[touchpoint.slug] = touchpoint
             self.touchpoints[touchpoint.name.lower()] = touchpoint
-        self.locations = {location.name.lower(): location for location in Location.objects.filter(is_active=True)}
-        self.default_location = default_location
+        active = list(Location.objects.filter(is_active=True))
+        self.locations = {location.name.lower(): location for location in active}
+        # A business with one shop needs no location column.
+        self.default_location = default_location or (active[0] if len(active) == 1 else None)
         self.create_customers = create_customers
         self.kinds = {value: value for value in Interaction.Kind.values}
 

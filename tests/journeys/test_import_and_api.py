@@ -1,0 +1,212 @@
+"""Bringing interactions in: CSV (command and browser) and the JSON endpoint, with the same rules."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from openapi_spec_validator import validate
+
+from customers.models import Customer
+from journeys import importer, rollups
+from journeys.api import OPENAPI, new_token
+from journeys.models import CustomerJourneyStat, Interaction, TouchpointMonth
+
+pytestmark = pytest.mark.postgres
+
+VISITS = """email,phone,date,touchpoint,amount,reference,location
+anna@example.com,,2026-10-01 10:30,in-store,129.00,R-1001,Downtown
+anna@example.com,,2026-10-15,phone,,R-1002,Downtown
+,(207) 555-0111,2026-10-20 16:00,in-store,,R-1003,Downtown
+"""
+
+
+@pytest.fixture
+def anna(location):
+    from customers.services import customer_save
+
+    return customer_save(
+        customer=Customer(first_name="Anna", email="anna@example.com", phone="2075550111", home_location=location)
+    )
+
+
+def test_a_good_file_imports_with_visit_figures_and_rollups(anna, location):
+    plan = importer.plan_file(VISITS.encode())
+    assert plan.is_valid and plan.to_import == 3
+    assert importer.run(plan) == {"imported": 3, "already_imported": 0, "customers_created": 0}
+    purchase = Interaction.objects.get(external_ref="R-1001")
+    assert (purchase.kind, purchase.stage, purchase.amount) == ("purchase", "during", Decimal("129.00"))
+    assert Interaction.objects.get(external_ref="R-1002").kind == "conversation"
+    anna.refresh_from_db()
+    assert anna.visit_count == 2 and anna.last_visit_at.day == 20
+    # in store (a purchase and a visit) and phone, all "during the sale"
+    assert sorted(CustomerJourneyStat.objects.filter(customer=anna).values_list("stage", "interactions")) == [
+        ("during", 1),
+        ("during", 2),
+    ]
+    rebuilt_before = sorted(CustomerJourneyStat.objects.values_list("touchpoint_id", "stage", "interactions"))
+    rollups.rebuild()
+    assert sorted(CustomerJourneyStat.objects.values_list("touchpoint_id", "stage", "interactions")) == rebuilt_before
+    assert TouchpointMonth.objects.get(touchpoint__slug="phone").interactions == 1
+
+
+def test_reimporting_the_same_file_adds_nothing(anna):
+    importer.run(importer.plan_file(VISITS.encode()))
+    again = importer.plan_file(VISITS.encode())
+    assert again.is_valid and again.to_import == 0 and again.already_imported == 3
+    importer.run(again)
+    assert Interaction.objects.count() == 3
+
+
+def test_rows_without_a_reference_are_not_imported_twice_either(anna):
+    text = "email,date,touchpoint\nanna@example.com,2026-10-01,in-store\n"
+    importer.run(importer.plan_file(text.encode()))
+    importer.run(importer.plan_file(text.encode()))
+    assert Interaction.objects.count() == 1
+
+
+def test_bad_rows_are_reported_by_line_and_nothing_is_imported(anna):
+    bad = VISITS + (
+        "nobody@example.com,,2026-10-02,in-store,,R-1004,Downtown\n"
+        "anna@example.com,,31/02/2026,in-store,,R-1005,Downtown\n"
+        "anna@example.com,,2026-10-03,carrier pigeon,,R-1006,Downtown\n"
+        "anna@example.com,,2026-10-04,in-store,-5,R-1007,Downtown\n"
+        "anna@example.com,,2026-10-05,in-store,,R-1001,Downtown\n"
+        "anna@example.com,,2026-10-06,in-store,,R-1008,Atlantis\n"
+    )
+    plan = importer.plan_file(bad.encode())
+    errors = {row.line: "; ".join(row.messages) for row in plan.bad_rows}
+    assert sorted(errors) == [5, 6, 7, 8, 9, 10]
+    assert "No such customer" in errors[5]
+    assert "Not a date or time" in errors[6]
+    assert "Unknown touchpoint 'carrier pigeon'" in errors[7]
+    assert "Not an amount" in errors[8]
+    assert "Same reference as line 2" in errors[9]
+    assert "Unknown location 'Atlantis'" in errors[10]
+    with pytest.raises(Exception, match="nothing was imported"):
+        importer.run(plan)
+    assert not Interaction.objects.exists()
+
+
+def test_unknown_customers_are_created_by_option(location):
+    text = "email,first name,date,touchpoint,location\nnew@example.com,Nia,2026-10-01,in-store,Downtown\n"
+    plan = importer.plan_file(text.encode(), create_customers=True)
+    assert plan.new_customers == 1
+    importer.run(plan)
+    assert Customer.objects.get(email="new@example.com").first_name == "Nia"
+
+
+def test_the_command_reports_bad_rows_and_imports_good_files(anna, tmp_path, capsys):
+    good = tmp_path / "visits.csv"
+    good.write_text(VISITS)
+    call_command("import_interactions", str(good))
+    assert "Imported 3 interactions" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(VISITS.replace("in-store,129.00", "in-store,12.345"))
+    with pytest.raises(CommandError, match="Nothing imported"):
+        call_command("import_interactions", str(bad))
+    assert "line 2: amount: At most 2 decimal places" in capsys.readouterr().err
+
+
+def test_manager_imports_in_the_browser_after_a_preview(client, manager, anna):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(manager)
+    upload = SimpleUploadedFile("visits.csv", VISITS.encode(), content_type="text/csv")
+    preview = client.post(reverse("interaction-import"), {"file": upload})
+    assert preview.context["plan"].to_import == 3 and not Interaction.objects.exists()
+    client.post(reverse("interaction-import"), {"confirm": "1", "token": preview.context["token"]})
+    assert Interaction.objects.count() == 3
+
+
+# --- the JSON endpoint ---------------------------------------------------------------
+
+
+@pytest.fixture
+def token(manager):
+    return new_token(name="Till", by=manager)[1]
+
+
+def post(client, body, token=None, content_type="application/json"):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = json.dumps(body) if not isinstance(body, (str, bytes)) else body
+    return client.post(reverse("api-interactions"), data, content_type=content_type, headers=headers)
+
+
+RECORD = {
+    "email": "anna@example.com",
+    "occurred_at": "2026-10-01T10:30:00",
+    "touchpoint": "in-store",
+    "amount": "129.00",
+    "external_ref": "R-1001",
+    "location": "Downtown",
+}
+
+
+def test_api_records_an_interaction_once(client, anna, token):
+    first = post(client, RECORD, token)
+    assert first.status_code == 201 and first.json()["created"] is True
+    again = post(client, RECORD, token)
+    assert (
+        again.status_code == 200
+        and again.json() == {**first.json(), "created": False} | {"customer_id": first.json()["customer_id"]}
+        if "customer_id" in again.json()
+        else again.status_code == 200
+    )
+    assert Interaction.objects.count() == 1
+
+
+def test_api_refuses_missing_or_wrong_tokens(client, anna, token):
+    assert post(client, RECORD).status_code == 401
+    assert post(client, RECORD, "crm_wrong").status_code == 401
+
+
+def test_api_names_the_bad_field(client, anna, token):
+    response = post(client, {**RECORD, "amount": "lots"}, token)
+    assert response.status_code == 400 and "amount" in response.json()["errors"]
+    response = post(client, {**RECORD, "colour": "blue"}, token)
+    assert response.status_code == 400 and "colour" in response.json()["errors"]
+    assert post(client, "{not json", token).status_code == 400
+    assert post(client, RECORD, token, content_type="text/plain").status_code == 415
+    assert post(client, {**RECORD, "summary": "x" * 20_000}, token).status_code == 413
+
+
+def test_api_unknown_customer_is_404_unless_created_by_option(client, location, token):
+    record = {**RECORD, "email": "new@example.com"}
+    missing = post(client, record, token)
+    assert missing.status_code == 404 and "customer" in missing.json()["errors"]
+    created = post(client, {**record, "create_customer": True, "first_name": "Nia"}, token)
+    assert created.status_code == 201
+    assert Customer.objects.get(email="new@example.com").first_name == "Nia"
+
+
+def test_the_command_and_the_api_give_the_same_result(client, anna, token, tmp_path):
+    path = tmp_path / "visits.csv"
+    path.write_text(VISITS)
+    call_command("import_interactions", str(path))
+    from_file = sorted(Interaction.objects.values_list("external_ref", "kind", "stage", "amount", "occurred_at"))
+    Interaction.objects.all().delete()
+    for line in VISITS.strip().splitlines()[1:]:
+        email, phone, date, touchpoint, amount, ref, location = line.split(",")
+        response = post(
+            client,
+            {
+                "email": email,
+                "phone": phone,
+                "occurred_at": date,
+                "touchpoint": touchpoint,
+                "amount": amount,
+                "external_ref": ref,
+                "location": location,
+            },
+            token,
+        )
+        assert response.status_code == 201, response.json()
+    from_api = sorted(Interaction.objects.values_list("external_ref", "kind", "stage", "amount", "occurred_at"))
+    assert from_api == from_file
+
+
+def test_the_openapi_description_is_valid(client, db):
+    validate(OPENAPI)
+    assert client.get(reverse("api-openapi")).json()["paths"]["/api/v1/interactions"]["post"]
