@@ -9,7 +9,7 @@ pytestmark = pytest.mark.postgres
 
 
 def test_seed_scale_bulk_inserts_searchable_customers_with_their_history(db, capsys):
-    call_command("seed_scale", customers=200, notes_per_customer=3, locations=2)
+    call_command("seed_scale", customers=200, notes_per_customer=3, locations=2, interactions_per_customer=2)
     assert Customer.objects.count() == 200
     assert Note.objects.count() == 600
     assert ImportantDate.objects.count() == 400
@@ -18,6 +18,14 @@ def test_seed_scale_bulk_inserts_searchable_customers_with_their_history(db, cap
     someone = Customer.objects.order_by("pk")[100]
     manager = UserFactory(role="manager")
     assert someone in search_customers(manager, f"{someone.first_name} {someone.last_name}")
+    from django.db.models import Sum
+
+    from journeys.models import CustomerJourneyStat, CustomerPersona, Interaction, TouchpointMonth
+
+    assert Interaction.objects.count() == 400
+    assert CustomerJourneyStat.objects.aggregate(n=Sum("interactions"))["n"] == 400
+    assert TouchpointMonth.objects.aggregate(n=Sum("interactions"))["n"] == 400
+    assert CustomerPersona.objects.count() == 120
     # a second run adds more without clashing keys
     call_command("seed_scale", customers=10, notes_per_customer=0, locations=2)
     assert Customer.objects.count() == 210

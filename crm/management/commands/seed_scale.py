@@ -10,6 +10,7 @@ import datetime
 import itertools
 import random
 import time
+from decimal import Decimal
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         parser.add_argument("--dates-per-customer", type=float, default=2.0)
         parser.add_argument("--people-per-customer", type=float, default=1.0)
         parser.add_argument("--follow-ups-per-customer", type=float, default=0.5)
+        parser.add_argument("--interactions-per-customer", type=float, default=2.0)
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, **options):
@@ -64,6 +66,7 @@ class Command(BaseCommand):
         self.seed_dates(pks, options["dates_per_customer"])
         self.seed_notes(pks, staff, options["notes_per_customer"])
         self.seed_follow_ups(pks, staff, locations, options["follow_ups_per_customer"])
+        self.seed_interactions(pks, staff, locations, options["interactions_per_customer"])
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
@@ -273,6 +276,49 @@ class Command(BaseCommand):
                     }
 
         self.say(f"{self.insert(FollowUp, rows()):,} follow-ups")
+
+    @transaction.atomic
+    def seed_interactions(self, pks: range, staff: list[User], locations: list[Location], per_customer: float) -> None:
+        """Visits, purchases and contacts over the last two years, personas for a third of customers, rollups."""
+        from journeys import rollups
+        from journeys.models import CustomerPersona, Interaction, Persona, Touchpoint
+
+        rng, now = self.rng, timezone.now()
+        touchpoints = list(Touchpoint.objects.filter(is_active=True))
+        in_store = next(t for t in touchpoints if t.slug == "in-store")
+        others = [t for t in touchpoints if t.slug != "in-store"]
+
+        def rows():
+            for pk in pks:
+                location = locations[pk % len(locations)].pk
+                for _ in range(self._how_many(per_customer)):
+                    at = now - datetime.timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
+                    if rng.random() < 0.6:
+                        touchpoint = in_store
+                        kind = "purchase" if rng.random() < 0.5 else "visit"
+                    else:
+                        touchpoint, kind = rng.choice(others), "conversation"
+                    yield {
+                        "customer": pk,
+                        "touchpoint": touchpoint.pk,
+                        "location": location,
+                        "kind": kind,
+                        "stage": "during" if kind == "purchase" else touchpoint.stage,
+                        "occurred_at": at,
+                        "summary": "",
+                        "sentiment": rng.choice([-1, 0, 0, 1, 1]),
+                        "amount": Decimal(rng.randint(20, 400)) if kind == "purchase" else None,
+                        "created_at": now,
+                    }
+
+        self.say(f"{self.insert(Interaction, rows()):,} interactions")
+        personas = [Persona.objects.get_or_create(name=name)[0] for name in ("Style seeker", "Busy parent", "Sporty")]
+        self.insert(
+            CustomerPersona,
+            ({"customer": pk, "persona": personas[pk % 3].pk, "assigned_at": now} for pk in pks if pk % 10 < 6),
+        )
+        rollups.rebuild()
+        self.say("personas and journey rollups")
 
     def _how_many(self, mean: float) -> int:
         """A whole number of items averaging `mean` per customer."""
