@@ -23,4 +23,6 @@ def schedule_sweeps(sender, **kwargs) -> None:
         "sweep-digests": {"task": "crm.tasks.sweep_digests", "schedule": every},
         # Hourly: a renewal is due from the first hour of the new period, and it is idempotent.
         "renew-budgets": {"task": "microcx.tasks.renew_budgets", "schedule": 3600.0},
+        "loyalty-snapshots": {"task": "crm.tasks.refresh_loyalty_snapshots", "schedule": every},
+        "journey-maps": {"task": "journeys.tasks.refresh_journey_maps", "schedule": every},
     }

@@ -205,3 +205,14 @@ class DigestSend(models.Model):
 
     def __str__(self) -> str:
         return f"digest for {self.recipient} on {self.day}"
+
+
+class Snapshot(models.Model):
+    """Figures computed at a moment and kept for a few minutes (loyalty ranges, journey maps); pages say when."""
+
+    key = models.CharField(max_length=200, unique=True)
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.computed_at:%Y-%m-%d %H:%M}"

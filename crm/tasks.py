@@ -66,3 +66,11 @@ SEND_RETRIES = {
 def send_digest(digest_id: int) -> str:
     """Send one digest; a failed send is counted against the address and retried with backoff, a few times."""
     return digests.digest_send(digest_id=digest_id)
+
+
+@shared_task(**COMMON, soft_time_limit=240, time_limit=300)
+def refresh_loyalty_snapshots() -> int:
+    """Keep the dashboard's standard ranges current (a fresh interaction shows within minutes)."""
+    from crm import loyalty
+
+    return loyalty.refresh_snapshots()

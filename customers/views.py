@@ -50,7 +50,7 @@ def customer_list(request):
         results = list(
             selectors.search_customers(request.user, query, include_archived=show_archived)
             .select_related("home_location")
-            .prefetch_related("tags")[: selectors.SEARCH_LIMIT]
+            .prefetch_related("tags")
         )
         page = None
     else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Min, Sum
 
+from crm import snapshots
 from customers.models import Customer
 from journeys.models import (
     CustomerJourneyStat,
@@ -47,9 +48,42 @@ class Cell:
         return "mixed"
 
 
-def journey_map(persona: Persona) -> dict:
-    """The designed journey beside the observed one: touchpoints as rows, stages as columns."""
-    members = CustomerPersona.objects.filter(persona=persona)
+MAP_MAX_AGE = datetime.timedelta(minutes=10)
+
+
+def journey_map(persona: Persona, *, max_age: datetime.timedelta = MAP_MAX_AGE) -> dict:
+    """The designed journey beside the observed one: touchpoints as rows, stages as columns.
+
+    The observed part comes from a snapshot at most `max_age` old (Celery refreshes it);
+    the designed steps are always current.
+    """
+    observed = snapshots.cached(f"journey|{persona.pk}", lambda: observed_journey(persona), max_age=max_age)
+    steps = list(persona.steps.select_related("touchpoint"))
+    touchpoint_ids = {cell[0] for cell in observed["cells"]} | {step.touchpoint_id for step in steps}
+    touchpoints = {t.pk: t for t in Touchpoint.objects.filter(pk__in=touchpoint_ids)}
+    cells: dict[tuple[int, str], Cell] = defaultdict(Cell)
+    for touchpoint_id, stage, customers, interactions, sentiment_sum in observed["cells"]:
+        cells[(touchpoint_id, stage)] = Cell(customers, interactions, sentiment_sum)
+    for step in steps:
+        cells[(step.touchpoint_id, step.stage)].steps.append(step)
+    ordered = sorted(touchpoints.values(), key=lambda t: (t.position, t.name))
+    grid = [{"touchpoint": t, "cells": [cells[(t.pk, stage)] for stage, _ in STAGES]} for t in ordered]
+    paths = [
+        (" → ".join(touchpoints[pk].name for pk in path if pk in touchpoints), count)
+        for path, count in observed["paths"]
+    ]
+    return {
+        "members": observed["members"],
+        "grid": grid,
+        "stages": STAGES,
+        "steps": steps,
+        "paths": paths,
+        "as_of": datetime.datetime.fromisoformat(observed["computed_at"]),
+    }
+
+
+def observed_journey(persona: Persona) -> dict:
+    """What the persona's customers really did: per touchpoint and stage, and their most common paths."""
     stats = (
         CustomerJourneyStat.objects.filter(customer__persona_link__persona=persona)
         .values("touchpoint_id", "stage")
@@ -59,34 +93,25 @@ def journey_map(persona: Persona) -> dict:
             sentiment_sum=Sum("sentiment_sum"),
         )
     )
-    steps = list(persona.steps.select_related("touchpoint"))
-    touchpoint_ids = {row["touchpoint_id"] for row in stats} | {step.touchpoint_id for step in steps}
-    touchpoints = list(Touchpoint.objects.filter(pk__in=touchpoint_ids).order_by("position", "name"))
-    cells: dict[tuple[int, str], Cell] = defaultdict(Cell)
-    for row in stats:
-        cell = cells[(row["touchpoint_id"], row["stage"])]
-        cell.customers, cell.interactions, cell.sentiment_sum = (
-            row["customers"],
-            row["interactions"],
-            row["sentiment_sum"],
-        )
-    for step in steps:
-        cells[(step.touchpoint_id, step.stage)].steps.append(step)
-    grid = [
-        {"touchpoint": touchpoint, "cells": [cells[(touchpoint.pk, stage)] for stage, _ in STAGES]}
-        for touchpoint in touchpoints
-    ]
     return {
-        "members": members.count(),
-        "grid": grid,
-        "stages": STAGES,
-        "steps": steps,
-        "paths": common_paths(persona, {t.pk: t for t in touchpoints}),
+        "members": CustomerPersona.objects.filter(persona=persona).count(),
+        "cells": [
+            [row["touchpoint_id"], row["stage"], row["customers"], row["interactions"], row["sentiment_sum"]]
+            for row in stats
+        ],
+        "paths": common_paths(persona),
     }
 
 
-def common_paths(persona: Persona, touchpoints: dict[int, Touchpoint], top: int = 5) -> list[tuple[str, int]]:
-    """The most common first three touchpoints (in the order customers first met them)."""
+def refresh_journey_snapshots() -> int:
+    personas = list(Persona.objects.filter(is_active=True))
+    for persona in personas:
+        snapshots.store(f"journey|{persona.pk}", observed_journey(persona))
+    return len(personas)
+
+
+def common_paths(persona: Persona, top: int = 5) -> list[tuple[list[int], int]]:
+    """The most common first three touchpoints (in the order customers first met them), as touchpoint ids."""
     firsts = (
         CustomerJourneyStat.objects.filter(customer__persona_link__persona=persona)
         .values("customer_id", "touchpoint_id")
@@ -104,10 +129,7 @@ def common_paths(persona: Persona, touchpoints: dict[int, Touchpoint], top: int 
             path.append(row["touchpoint_id"])
     if path:
         paths[tuple(path)] += 1
-    return [
-        (" → ".join(touchpoints[pk].name for pk in steps if pk in touchpoints), count)
-        for steps, count in paths.most_common(top)
-    ]
+    return [(list(steps), count) for steps, count in paths.most_common(top)]
 
 
 def touchpoint_trend(touchpoint: Touchpoint, months: int = 12, today: datetime.date | None = None) -> dict:

@@ -86,7 +86,9 @@ def test_most_common_paths_follow_the_order_customers_first_met_touchpoints(pare
 
 def test_the_map_page_runs_a_constant_number_of_queries(client, frontline, parents, django_assert_max_num_queries):
     client.force_login(frontline)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(24):  # computes the observed journey and keeps it
+        client.get(reverse("persona-map", args=[parents.pk]))
+    with django_assert_max_num_queries(14):  # reads the snapshot
         response = client.get(reverse("persona-map", args=[parents.pk]))
     assert "Find frames fast" in response.content.decode() and response.context["members"] == 3
 
@@ -136,3 +138,14 @@ def test_metrics_are_entered_and_imported_by_line(client, manager):
     assert TouchpointMetric.objects.count() == 3
     trend = client.get(reverse("touchpoint-detail", args=[email.pk])).context["trend"]
     assert 41.5 in trend["metrics"]["Email open rate (%)"]
+
+
+def test_the_observed_journey_is_a_snapshot_refreshed_by_the_task(parents, location, frontline):
+    from journeys.tasks import refresh_journey_maps
+
+    before = journey_map(parents)
+    newcomer = CustomerFactory(home_location=location)
+    CustomerPersona.objects.create(customer=newcomer, persona=parents)
+    assert journey_map(parents)["members"] == before["members"] == 3  # still the snapshot
+    assert refresh_journey_maps() >= 1
+    assert journey_map(parents)["members"] == 4
