@@ -17,6 +17,8 @@ def site(request):
             nav.append({"url_name": "persona-list", "label": "Journeys", "icon": "signpost-split"})
         if user.has_perm("microcx.view_budget"):
             nav.append({"url_name": "microcx", "label": "Micro-CX", "icon": "gift"})
+        if user.has_perm("crm.view_loyalty_dashboard"):
+            nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):
             nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
         if user.has_perm("crm.view_sweeprun"):

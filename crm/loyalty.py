@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
-from django.db.models.functions import Now, TruncDate, TruncMonth
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import snapshots
@@ -180,7 +180,10 @@ def drifting_queryset(filters: Filters) -> QuerySet[Customer]:
     usual_gap = ExpressionWrapper(
         (F("last_visit_at") - F("first_visit_at")) / (F("visit_count") - 1), output_field=DurationField()
     )
-    since_last = ExpressionWrapper(Now() - F("last_visit_at"), output_field=DurationField())
+    # "now" from Python, not the database clock, so the figure is the same in the report and in tests.
+    since_last = ExpressionWrapper(
+        Value(timezone.now(), output_field=DateTimeField()) - F("last_visit_at"), output_field=DurationField()
+    )
     customers = Customer.objects.filter(visit_count__gte=3, archived_at__isnull=True, erased_at__isnull=True)
     if filters.location_ids is not None:
         customers = customers.filter(home_location_id__in=filters.location_ids)
@@ -355,7 +358,7 @@ def gesture_return_rate(filters: Filters) -> dict:
     groups = Counter(
         (g.customer.home_location_id, _bucket(max(1, g.customer.visit_count)), g.delivered_on) for g in treated.values()
     )
-    ever_gifted = Gesture.objects.values("customer_id")
+    ever_gifted = set(Gesture.objects.values_list("customer_id", flat=True))
     control_total = control_returned = 0
     seen_controls: set[int] = set()
     for (location_id, band, delivered_on), _n in groups.items():
@@ -370,11 +373,11 @@ def gesture_return_rate(filters: Filters) -> dict:
                 customer__visit_count__gte=low,
                 customer__visit_count__lte=high,
             )
-            .exclude(customer_id__in=ever_gifted)
+            .order_by()
             .values_list("customer_id", flat=True)
             .distinct()
         )
-        ids = [pk for pk in candidates if pk not in seen_controls]
+        ids = sorted({pk for pk in candidates if pk not in seen_controls and pk not in ever_gifted})
         seen_controls.update(ids)
         came_back = (
             Interaction.objects.filter(

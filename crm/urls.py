@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import views
+from crm import views, views_dashboard
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("inbox/<int:pk>/", views.notification_mark, name="notification-mark"),
     path("accounts/profile/", views.profile, name="profile"),
     path("operations/", views.operations, name="operations"),
+    path("dashboard/", views_dashboard.dashboard, name="loyalty-dashboard"),
+    path("dashboard/customers/", views_dashboard.customers_behind, name="loyalty-customers"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

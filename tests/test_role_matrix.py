@@ -58,6 +58,8 @@ MATRIX = [
     ),
     Row("profile", LOGIN, 200, 200, 200),
     Row("operations", LOGIN, 403, 200, 200),
+    Row("loyalty-dashboard", LOGIN, 403, 200, 200),
+    Row("loyalty-customers", LOGIN, 403, 200, 200, data={"figure": "active"}),
     # customers
     Row("customer-list", LOGIN, 200, 200, 200),
     Row("customer-create", LOGIN, 200, 200, 200),

@@ -12,10 +12,14 @@ SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "€", "GBP": 
 
 
 @register.filter
-def money(amount: Decimal | None) -> str:
+def money(amount: Decimal | str | None) -> str:
     """Show an amount in the business's currency: $20.00, €1,250.00, 300.00 CHF."""
     if amount is None or amount == "":
         return ""
+    try:
+        amount = Decimal(str(amount))  # snapshots keep amounts as strings
+    except ArithmeticError:
+        return str(amount)
     symbol = SYMBOLS.get(settings.BUSINESS_CURRENCY)
     sign = "-" if amount < 0 else ""
     number = f"{abs(Decimal(amount)):,.2f}"

@@ -1,0 +1,84 @@
+"""Print the loyalty figures of the dashboard, for scripts and for checking: the same code computes both."""
+
+import datetime
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from crm import loyalty
+from crm.models import Location
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"Dates look like 2026-01-31, not {text!r}.") from None
+
+
+class Command(BaseCommand):
+    help = "Print the loyalty dashboard's figures for a range and location, as text or --json."
+
+    def add_arguments(self, parser):
+        today = timezone.localdate()
+        start, end = loyalty.standard_ranges(today)["Last 12 months"]
+        parser.add_argument("--from", dest="start", default=start.isoformat())
+        parser.add_argument("--to", dest="end", default=end.isoformat())
+        parser.add_argument("--location", help="a location's name (default: the whole business)")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        start, end = _date(options["start"]), _date(options["end"])
+        if end < start:
+            raise CommandError("--to is before --from.")
+        location = None
+        if options["location"]:
+            location = Location.objects.filter(name__iexact=options["location"]).first()
+            if location is None:
+                raise CommandError(f"No location called {options['location']!r}.")
+        figures = loyalty.compute(loyalty.Filters(start, end, location))
+        if options["json"]:
+            self.stdout.write(json.dumps(figures, indent=2, default=str))
+            return
+        self.stdout.write(render_text(figures))
+
+
+def render_text(f: dict) -> str:
+    h, fu, w, m = f["headline"], f["follow_ups"], f["word_of_mouth"], f["microcx"]
+    lines = [
+        f"Loyalty report {f['filters']['from']} to {f['filters']['to']}, location: {f['filters']['location']}",
+        "",
+        f"Active customers        {h['active']}",
+        f"New customers           {h['new']}",
+        f"Repeat-customer rate    {h['repeat_rate']}% ({h['repeat']} of {h['active']})",
+        f"Visits per customer     {h['visits_per_customer']}",
+        f"Revenue per customer    {h['revenue_per_customer']} (revenue {h['revenue']})",
+        "",
+        "Retention by monthly cohort (share who came back in each later month):",
+    ]
+    for row in f["cohorts"]["table"]:
+        cells = " ".join(f"{r['rate'] if r['rate'] is not None else '-':>5}" for r in row["retention"])
+        lines.append(f"  {row['cohort']} ({row['customers']:>4})  {cells}")
+    lines += ["", f"Drifting away: {f['drifting']['count']} customers"]
+    lines += [
+        f"  {c['name']} ({c['location']}): {c['days_since_last_visit']} days since the last visit, usually "
+        f"every {c['usual_gap_days']}"
+        for c in f["drifting"]["customers"][:10]
+    ]
+    lines += [
+        "",
+        f"Follow-ups: {fu['raised']} raised, {fu['done']} done, {fu['dismissed']} dismissed, {fu['overdue']} overdue, "
+        f"median {fu['median_days_to_done']} days to done",
+        f"Word of mouth: {w['referred']} referred customers; top: "
+        + ", ".join(f"{r['name']} ({r['referrals']})" for r in w["top_referrers"]),
+        f"Micro-CX: {m['spent']} spent and {m['held']} held of {m['allocated']} allocated",
+    ]
+    rr = m["return_rate"]
+    lines.append(
+        f"  came back within 90 days: {rr['with_gesture']['rate']}% of {rr['with_gesture']['customers']} customers "
+        f"with a gesture, {rr['without_gesture']['rate']}% of {rr['without_gesture']['customers']} similar without"
+    )
+    lines += ["", "Interactions by touchpoint (before / during / after):"]
+    lines += [f"  {t['touchpoint']:<24} {t['before']:>6} {t['during']:>6} {t['after']:>6}" for t in f["touchpoints"]]
+    return "\n".join(lines)
