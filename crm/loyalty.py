@@ -161,6 +161,8 @@ def cohorts(filters: Filters) -> dict:
                         "offset": index + 1,
                         "customers": counts.get((cohort, m), 0),
                         "rate": _pct(counts.get((cohort, m), 0), size),
+                        # the heat map's opacity, as CSS wants it
+                        "shade": f"{counts.get((cohort, m), 0) / size:.2f}" if size else "0",
                     }
                     for index, m in enumerate(later)
                 ],
