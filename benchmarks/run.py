@@ -140,6 +140,35 @@ def bench_journeys(client: Client) -> None:
     )
 
 
+def bench_loyalty() -> None:
+    """The owner's dashboard for the last 12 months (from its snapshot) and the report computing every figure."""
+    from django.contrib.auth.models import Group
+
+    from crm import loyalty
+    from crm.models import Snapshot
+
+    owner, _ = User.objects.get_or_create(username="bench-owner")
+    owner.groups.add(Group.objects.get(name="Owner"))
+    client = client_for(owner)
+    start, end = loyalty.standard_ranges(timezone.localdate())["Last 12 months"]
+    filters = loyalty.Filters(start, end)
+    interactions = __import__("journeys.models", fromlist=["Interaction"]).Interaction.objects.count()
+    timed(
+        f"loyalty_report --json, one year ({interactions:,} interactions): compute every figure",
+        lambda: loyalty.compute(filters),
+        repeat=3,
+        budget_ms=2000,
+    )
+    Snapshot.objects.filter(key=loyalty.snapshot_key(filters)).delete()
+    loyalty.refresh_snapshots()
+
+    def page():
+        response = client.get("/dashboard/")
+        assert response.status_code == 200
+
+    timed("loyalty dashboard, last 12 months (from the snapshot Celery keeps)", page, budget_ms=300)
+
+
 def bench_import(rows: int = 100_000) -> None:
     """Import a CSV of 100,000 visits for existing customers (rolled back afterwards)."""
     import csv
@@ -262,6 +291,7 @@ def main() -> None:
         bench_sweep()
 
     bench_journeys(client_for(frontline))
+    bench_loyalty()
     bench_import()
 
     timed(f"customer page /customers/{sample.pk}/ (brief + timeline)", page(f"/customers/{sample.pk}/"), budget_ms=150)

@@ -14,7 +14,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -89,32 +101,39 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _per_customer(filters: Filters) -> dict[int, dict]:
-    """Visits, distinct visit days and revenue per active customer in the range."""
-    rows = (
+def headline(filters: Filters) -> dict:
+    """Active, new and repeat customers, visits and revenue: one aggregate over per-customer sums, in SQL."""
+    start, end = filters.bounds()
+    per_customer = (
         visits(filters)
         .values("customer_id")
-        .annotate(visits=Count("pk"), days=Count(TruncDate("occurred_at"), distinct=True), revenue=Sum("amount"))
+        .annotate(
+            n=Count("pk"),
+            first_day=Min(TruncDate("occurred_at")),
+            last_day=Max(TruncDate("occurred_at")),
+            revenue=Sum("amount"),
+            first_ever=Min("customer__first_visit_at"),
+        )
     )
-    return {row["customer_id"]: row for row in rows}
-
-
-def headline(filters: Filters, per_customer: dict[int, dict]) -> dict:
-    active = len(per_customer)
-    start, end = filters.bounds()
-    new = Customer.objects.filter(pk__in=list(per_customer), first_visit_at__gte=start, first_visit_at__lt=end).count()
-    repeat = sum(1 for row in per_customer.values() if row["days"] >= 2)
-    total_visits = sum(row["visits"] for row in per_customer.values())
-    revenue = sum((row["revenue"] or Decimal(0) for row in per_customer.values()), Decimal(0))
+    totals = per_customer.aggregate(
+        active=Count("customer_id"),
+        visits=Sum("n"),
+        revenue_total=Sum("revenue"),
+        # visits on two different days: the first and last visit's local days differ
+        repeat=Count("customer_id", filter=~Q(first_day=F("last_day"))),
+        new=Count("customer_id", filter=Q(first_ever__gte=start, first_ever__lt=end)),
+    )
+    active, repeat, total_visits = totals["active"], totals["repeat"], totals["visits"] or 0
+    revenue = totals["revenue_total"] or Decimal(0)
     return {
         "active": active,
-        "new": new,
+        "new": totals["new"],
         "repeat": repeat,
         "repeat_rate": _pct(repeat, active),
         "visits": total_visits,
         "visits_per_customer": round(total_visits / active, 2) if active else None,
-        "revenue": str(revenue.quantize(Decimal("0.01"))),
-        "revenue_per_customer": str((revenue / active).quantize(Decimal("0.01"))) if active else None,
+        "revenue": str(Decimal(revenue).quantize(Decimal("0.01"))),
+        "revenue_per_customer": str((Decimal(revenue) / active).quantize(Decimal("0.01"))) if active else None,
     }
 
 
@@ -444,11 +463,10 @@ def monthly_visits(filters: Filters) -> list[dict]:
 
 def compute(filters: Filters) -> dict:
     """Every figure of the dashboard and the report, for one range and location."""
-    per_customer = _per_customer(filters)
     return {
         "filters": filters.as_dict(),
         "computed_at": timezone.now().isoformat(timespec="seconds"),
-        "headline": headline(filters, per_customer),
+        "headline": headline(filters),
         "monthly": monthly_visits(filters),
         "cohorts": cohorts(filters),
         "drifting": drifting(filters),

@@ -9,7 +9,6 @@
       labels: monthly.map((m) => m.month),
       datasets: [
         { label: "Visits", data: monthly.map((m) => m.visits), borderColor: brand, backgroundColor: brand, tension: 0.2 },
-        { label: "Customers", data: monthly.map((m) => m.customers), borderColor: warm, backgroundColor: warm, tension: 0.2 },
       ],
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
