@@ -64,4 +64,7 @@ def customer_contacted(customer) -> None:
 
 
 def customers_contacted(customer_ids: list[int]) -> None:
-    notifications_settle(sources=[f"keep:{pk}" for pk in customer_ids])
+    """After an import: keep-in-touch reminders of these customers are settled (by customer, not by source)."""
+    Notification.objects.filter(
+        kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=customer_ids, done_at__isnull=True
+    ).update(done_at=timezone.now())

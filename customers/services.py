@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.bulk import copy_into_temp
 from crm.models import Location, User
 from customers import extensions, schedule
 from customers.access import can_edit_note
@@ -198,8 +199,9 @@ def customers_contacts_add(contacts: list[tuple[int, int, datetime.datetime, boo
                 seen["last"], seen["last_location"] = at, location_id
     ids = sorted(per_customer)
     Through = Customer.locations.through
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
+    size = 10_000 if connection.vendor == "postgresql" else 1000
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         if connection.vendor == "postgresql":
             _add_contact_figures_in_sql(chunk, per_customer)
         else:
@@ -239,20 +241,26 @@ UPDATE customers_customer AS c SET
         THEN v.last_location ELSE c.last_visit_location_id END,
     last_visit_at = GREATEST(c.last_visit_at, v.last_visit),
     last_contact_at = GREATEST(c.last_contact_at, v.contact)
-FROM (VALUES {values}) AS v(id, visits, first_visit, last_visit, last_location, contact)
+FROM contact_figures_in AS v
 WHERE c.id = v.id
 """
 
 
 def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, dict]) -> None:
-    """PostgreSQL does the arithmetic (LEAST and GREATEST skip NULLs), one statement per thousand customers."""
-    row = "(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz, %s::bigint, %s::timestamptz)"
-    params = []
+    """PostgreSQL does the arithmetic (LEAST and GREATEST skip NULLs) for the chunk in one UPDATE."""
+    rows = []
     for customer_id in chunk:
         seen = per_customer[customer_id]
-        params += [customer_id, seen["visits"], seen["first"], seen["last"], seen["last_location"], seen["contact"]]
+        rows.append((customer_id, seen["visits"], seen["first"], seen["last"], seen["last_location"], seen["contact"]))
     with connection.cursor() as cursor:
-        cursor.execute(CONTACT_FIGURES_SQL.format(values=", ".join([row] * len(chunk))), params)
+        copy_into_temp(
+            cursor,
+            "contact_figures_in",
+            "id bigint, visits integer, first_visit timestamptz, "
+            "last_visit timestamptz, last_location bigint, contact timestamptz",
+            rows,
+        )
+        cursor.execute(CONTACT_FIGURES_SQL)
 
 
 def _refresh_keep_in_touch_of(chunk: list[int]) -> None:

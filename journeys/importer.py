@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -334,33 +334,63 @@ def run(plan: Plan) -> dict[str, int]:
         raise ValidationError("The file has errors; nothing was imported.")
     rows = [row for row in plan.rows if not row.duplicate]
     created_customers = _create_customers(rows)
+    # Plain tuples, not model instances: building 100,000 of those costs seconds.
     interactions = [
-        Interaction(
-            customer=row.customer,
-            touchpoint=row.data["touchpoint"],
-            location=row.data["location"],
-            kind=row.data["kind"],
-            stage=stage_of(row.data["kind"], row.data["touchpoint"]),
-            occurred_at=row.data["occurred_at"],
-            summary=row.data["summary"],
-            sentiment=row.data["sentiment"],
-            amount=row.data["amount"],
-            external_ref=row.data["external_ref"],
+        (
+            row.customer.pk,
+            row.data["touchpoint"].pk,
+            row.data["location"].pk,
+            row.data["kind"],
+            stage_of(row.data["kind"], row.data["touchpoint"]),
+            row.data["occurred_at"],
+            row.data["summary"],
+            row.data["sentiment"],
+            row.data["amount"],
+            row.data["external_ref"],
         )
         for row in rows
     ]
-    Interaction.objects.bulk_create(interactions, batch_size=CHUNK)
-    rollups.add(
-        (i.customer_id, i.touchpoint_id, i.location_id, i.stage, i.sentiment, i.occurred_at) for i in interactions
-    )
-    customers_contacts_add(
-        [(i.customer_id, i.location_id, i.occurred_at, i.kind in Interaction.VISIT_KINDS) for i in interactions]
-    )
+    _insert(interactions)
+    rollups.add((i[0], i[1], i[2], i[4], i[7], i[5]) for i in interactions)
+    customers_contacts_add([(i[0], i[2], i[5], i[3] in Interaction.VISIT_KINDS) for i in interactions])
     return {
         "imported": len(interactions),
         "already_imported": plan.already_imported,
         "customers_created": created_customers,
     }
+
+
+COPY_FIELDS = [
+    "customer",
+    "touchpoint",
+    "location",
+    "kind",
+    "stage",
+    "occurred_at",
+    "summary",
+    "sentiment",
+    "amount",
+    "external_ref",
+    "created_at",
+]
+
+
+def _insert(interactions: list[tuple]) -> None:
+    """Insert interaction rows (in COPY_FIELDS order, without created_at): COPY on PostgreSQL."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        fields = [Interaction._meta.get_field(name).attname for name in COPY_FIELDS]
+        Interaction.objects.bulk_create(
+            [Interaction(**dict(zip(fields, (*row, now), strict=True))) for row in interactions], batch_size=CHUNK
+        )
+        return
+    columns = ", ".join(Interaction._meta.get_field(name).column for name in COPY_FIELDS)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY journeys_interaction ({columns}) FROM STDIN") as copy,
+    ):
+        for row in interactions:
+            copy.write_row((*row, now))
 
 
 def _create_customers(rows: list[Row]) -> int:

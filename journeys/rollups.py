@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection as default_connection
 from django.utils import timezone
 
+from crm.bulk import copy_into_temp
+
 CHUNK = 500
 
 STAT_SQL = """
@@ -71,6 +73,9 @@ def add(rows: Iterable[tuple], connection=None) -> None:
         (touchpoint, location, stage, ops.adapt_datefield_value(month), count, sentiment)
         for (touchpoint, location, stage, month), (count, sentiment) in months.items()
     ]
+    if connection.vendor == "postgresql" and len(stat_rows) > CHUNK:
+        _upsert_by_copy(connection, stat_rows, month_rows)
+        return
     _upsert(connection, STAT_SQL, stat_rows, 7)
     _upsert(connection, MONTH_SQL, month_rows, 6)
 
@@ -82,6 +87,27 @@ def _upsert(connection, sql: str, rows: list[tuple], width: int) -> None:
             chunk = rows[start : start + CHUNK]
             values = ", ".join([placeholders] * len(chunk))
             cursor.execute(sql.format(values=values), [value for row in chunk for value in row])
+
+
+def _upsert_by_copy(connection, stat_rows: list[tuple], month_rows: list[tuple]) -> None:
+    """Large batches (imports): COPY into temporary tables, then one upsert each."""
+    with connection.cursor() as cursor:
+        copy_into_temp(
+            cursor,
+            "rollup_stat_in",
+            "customer_id bigint, touchpoint_id bigint, stage varchar(10), "
+            "interactions integer, sentiment_sum integer, first_at timestamptz, last_at timestamptz",
+            stat_rows,
+        )
+        cursor.execute(STAT_SQL.replace("VALUES {values}", "SELECT * FROM rollup_stat_in"))
+        copy_into_temp(
+            cursor,
+            "rollup_month_in",
+            "touchpoint_id bigint, location_id bigint, stage varchar(10), month date, "
+            "interactions integer, sentiment_sum integer",
+            month_rows,
+        )
+        cursor.execute(MONTH_SQL.replace("VALUES {values}", "SELECT * FROM rollup_month_in"))
 
 
 def rebuild(Interaction=None, connection=None) -> None:
