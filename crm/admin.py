@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from crm.models import Heartbeat, Location, User
+from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun, User
 
 
 @admin.register(Location)
@@ -22,3 +22,23 @@ class StaffAdmin(UserAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "beat_at"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "occurrence", "read_at", "done_at"]
+    list_filter = ["kind", "occurrence"]
+    search_fields = ["title", "source"]
+    raw_id_fields = ["recipient", "customer"]
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    list_display = ["name", "started_at", "finished_at", "raised", "error"]
+    readonly_fields = ["name", "started_at", "finished_at", "raised", "error"]
+
+
+@admin.register(DigestSend)
+class DigestSendAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "day", "status", "attempts", "items", "last_error"]
+    list_filter = ["status", "day"]
