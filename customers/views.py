@@ -1,7 +1,3 @@
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -10,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from crm import uploads
 from crm.access import locations_for, require_perm
 from customers import extensions, selectors, services
 from customers.access import can_edit_note, customers_for, get_customer_for_user, notes_visible_to, sees_sensitive
@@ -403,8 +400,6 @@ def _after_follow_up(request, follow_up):
 
 # --- import ---------------------------------------------------------------------
 
-IMPORT_DIR = Path(settings.VAR_DIR) / "imports"
-
 
 @require_perm("customers.import_customers")
 def customer_import(request):
@@ -412,18 +407,17 @@ def customer_import(request):
     locations = list(locations_for(request.user).filter(is_active=True))
     form = CustomerImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and "confirm" in request.POST:
-        token = request.session.get("customer_import")
-        path = IMPORT_DIR / f"{token}.csv" if token else None
-        if not path or request.POST.get("token") != token or not path.exists():
+        kept = uploads.take(request, "customer_import", request.POST.get("token"))
+        if kept is None:
             messages.error(request, "That preview has expired. Upload the file again.")
             return redirect("customer-import")
-        default_location = next((loc for loc in locations if str(loc.pk) == request.POST.get("default_location")), None)
-        plan = plan_import(path.read_bytes(), locations, default_location)
+        raw, options = kept
+        default_location = next((loc for loc in locations if loc.pk == options.get("location")), None)
+        plan = plan_import(raw, locations, default_location)
         if not plan.is_valid:
             return render(request, "customers/customer_import.html", {"form": form, "plan": plan})
         created, updated = run_import(plan)
-        path.unlink(missing_ok=True)
-        del request.session["customer_import"]
+        uploads.discard(request, "customer_import")
         messages.success(request, f"Imported: {created} new customers, {updated} updated.")
         return redirect("customer-list")
     if request.method == "POST" and form.is_valid():
@@ -432,20 +426,9 @@ def customer_import(request):
         plan = plan_import(raw, locations, default_location)
         token = None
         if plan.is_valid:
-            token = uuid.uuid4().hex
-            IMPORT_DIR.mkdir(parents=True, exist_ok=True)
-            (IMPORT_DIR / f"{token}.csv").write_bytes(raw)
-            request.session["customer_import"] = token
-        return render(
-            request,
-            "customers/customer_import.html",
-            {
-                "form": form,
-                "plan": plan,
-                "token": token,
-                "default_location": default_location.pk if default_location else "",
-            },
-        )
+            options = {"location": default_location.pk if default_location else None}
+            token = uploads.stash(request, "customer_import", raw, options)
+        return render(request, "customers/customer_import.html", {"form": form, "plan": plan, "token": token})
     return render(request, "customers/customer_import.html", {"form": form})
 
 

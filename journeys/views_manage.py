@@ -3,17 +3,16 @@
 import csv
 import io
 import json
-import uuid
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from crm import uploads
 from crm.access import require_perm
+from crm.models import Location
 from customers.access import get_customer_for_user
 from journeys import api, importer, selectors
 from journeys.forms_manage import (
@@ -27,9 +26,6 @@ from journeys.forms_manage import (
     TouchpointForm,
 )
 from journeys.models import ApiToken, CustomerPersona, JourneyStep, Persona, Touchpoint, TouchpointMetric
-
-IMPORT_DIR = Path(settings.VAR_DIR) / "imports"
-
 
 # --- touchpoints ---------------------------------------------------------------------
 
@@ -246,23 +242,20 @@ def interaction_import(request):
     """Upload a CSV of visits or purchases, see every bad row by line, then import it all at once."""
     form = InteractionImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and "confirm" in request.POST:
-        token = request.session.get("interaction_import")
-        path = IMPORT_DIR / f"{token}.csv" if token else None
-        if not path or request.POST.get("token") != token or not path.exists():
+        kept = uploads.take(request, "interaction_import", request.POST.get("token"))
+        if kept is None:
             messages.error(request, "That preview has expired. Upload the file again.")
             return redirect("interaction-import")
-        options = request.session.get("interaction_import_options", {})
-        from crm.models import Location
-
+        raw, options = kept
         plan = importer.plan_file(
-            path.read_bytes(),
+            raw,
             default_location=Location.objects.filter(pk=options.get("location")).first(),
             create_customers=options.get("create", False),
         )
         if not plan.is_valid:
             return render(request, "journeys/import.html", {"form": form, "plan": plan})
         result = importer.run(plan)
-        path.unlink(missing_ok=True)
+        uploads.discard(request, "interaction_import")
         messages.success(
             request,
             f"Imported {result['imported']} interactions; {result['already_imported']} were already there; "
@@ -273,20 +266,12 @@ def interaction_import(request):
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["file"].read()
         location = form.cleaned_data["default_location"]
-        plan = importer.plan_file(
-            raw, default_location=location, create_customers=form.cleaned_data["create_customers"]
-        )
+        create = form.cleaned_data["create_customers"]
+        plan = importer.plan_file(raw, default_location=location, create_customers=create)
         context["plan"] = plan
         if plan.is_valid:
-            token = uuid.uuid4().hex
-            IMPORT_DIR.mkdir(parents=True, exist_ok=True)
-            (IMPORT_DIR / f"{token}.csv").write_bytes(raw)
-            request.session["interaction_import"] = token
-            request.session["interaction_import_options"] = {
-                "location": location.pk if location else None,
-                "create": form.cleaned_data["create_customers"],
-            }
-            context["token"] = token
+            options = {"location": location.pk if location else None, "create": create}
+            context["token"] = uploads.stash(request, "interaction_import", raw, options)
     return render(request, "journeys/import.html", context)
 
 
