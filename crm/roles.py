@@ -54,6 +54,7 @@ _MANAGER = [
     "customers.archive_customer",
     "customers.import_customers",
     "customers.export_customers",
+    "customers.change_tag",
     "crm.view_sweeprun",
     "microcx.approve_gesture",
     "microcx.view_spend_report",

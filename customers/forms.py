@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.access import locations_for
 from crm.models import User
-from customers.models import Customer, FollowUp, ImportantDate, Note, Person
+from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
 
 CONSENT_CHANNELS = [("email", "consent_email_at"), ("mail", "consent_mail_at"), ("phone", "consent_phone_at")]
@@ -41,6 +41,7 @@ class CustomerForm(forms.ModelForm):
             "customer_since",
             "heard_via",
             "preferences",
+            "keep_in_touch_days",
             "external_id",
         ]
         widgets = {
@@ -80,7 +81,7 @@ class CustomerForm(forms.ModelForm):
             "tags_text",
             "preferences",
             Fieldset("Contact consent", Row(Column("consent_email"), Column("consent_mail"), Column("consent_phone"))),
-            "external_id",
+            Row(Column("keep_in_touch_days", css_class="col-md-6"), Column("external_id", css_class="col-md-6")),
         )
 
     def clean_phone(self):
@@ -237,3 +238,21 @@ class CustomerImportForm(forms.Form):
         if upload.size > self.MAX_BYTES:
             raise ValidationError("The file is larger than 5 MB; split it into smaller files.")
         return upload
+
+
+class TagCadenceForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["keep_in_touch_days"]
+        labels = {"keep_in_touch_days": ""}
+        widgets = {
+            "keep_in_touch_days": forms.NumberInput(
+                attrs={"min": 1, "max": 730, "placeholder": "no reminder", "class": "form-control"}
+            )
+        }
+
+    def clean_keep_in_touch_days(self):
+        days = self.cleaned_data["keep_in_touch_days"]
+        if days is not None and not 1 <= days <= 730:
+            raise ValidationError("Between 1 and 730 days, or empty for no reminder.")
+        return days

@@ -6,6 +6,7 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/new/", views.customer_create, name="customer-create"),
     path("customers/import/", views.customer_import, name="customer-import"),
+    path("customers/tags/", views.tag_list, name="tag-list"),
     path("customers/export/marketing.csv", views.customer_export, name="customer-export"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer-edit"),

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,9 +20,10 @@ from customers.forms import (
     ImportantDateForm,
     NoteForm,
     PersonForm,
+    TagCadenceForm,
 )
 from customers.importer import plan_import, run_import
-from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
+from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
 LIST_PAGE_SIZE = 25
 
@@ -446,3 +448,17 @@ def customer_export(request):
     )
     response["Content-Disposition"] = 'attachment; filename="customers-marketing.csv"'
     return response
+
+
+@require_perm("customers.change_tag")
+def tag_list(request):
+    """Tags and their keep-in-touch cadences ("regulars: every 30 days")."""
+    tags = list(Tag.objects.annotate(customers_count=Count("customers")).order_by("name"))
+    forms = [TagCadenceForm(request.POST or None, instance=tag, prefix=f"tag{tag.pk}") for tag in tags]
+    if request.method == "POST" and all(form.is_valid() for form in forms):
+        for form in forms:
+            if form.has_changed():
+                services.tag_save(tag=form.save(commit=False))
+        messages.success(request, "Saved. Customers with these tags are rescheduled.")
+        return redirect("tag-list")
+    return render(request, "customers/tag_list.html", {"rows": list(zip(tags, forms, strict=True))})

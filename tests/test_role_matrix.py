@@ -65,6 +65,7 @@ MATRIX = [
     Row("customer-create", LOGIN, 200, 200, 200),
     Row("customer-import", LOGIN, 403, 200, 200),
     Row("customer-export", LOGIN, 403, 200, 200),
+    Row("tag-list", LOGIN, 403, 200, 200),
     Row("customer-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("customer-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("customer-timeline", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),

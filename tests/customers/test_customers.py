@@ -7,7 +7,7 @@ from customers.models import Customer, Note
 from customers.services import customer_erase, note_create
 from journeys.models import Interaction, Touchpoint
 from journeys.services import interaction_record
-from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
+from tests.customers.factories import CustomerFactory, FollowUpFactory, ImportantDateFactory, PersonFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -218,3 +218,32 @@ def test_over_long_unicode_and_html_notes_are_escaped_and_never_500(client, fron
     assert too_long.status_code == 200 and customer.notes.count() == 1
     nul = client.post(url, {"text": "bad \x00 byte"})
     assert nul.status_code == 200 and customer.notes.count() == 1
+
+
+def test_manager_sets_a_tags_cadence_and_its_customers_are_rescheduled(client, manager, location, time_at):
+    import datetime as dt
+
+    from customers.models import Tag
+    from customers.services import customer_save, tags_from_text
+
+    time_at(dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC))
+    regular = customer_save(customer=CustomerFactory.build(home_location=location), tags=tags_from_text("regular"))
+    assert regular.keep_in_touch_due_on is None
+    tag = Tag.objects.get(name="regular")
+    client.force_login(manager)
+    bad = client.post(reverse("tag-list"), {f"tag{tag.pk}-keep_in_touch_days": "0"})
+    assert "Between 1 and 730 days" in bad.content.decode()
+    client.post(reverse("tag-list"), {f"tag{tag.pk}-keep_in_touch_days": "30"})
+    regular.refresh_from_db()
+    assert regular.keep_in_touch_due_on == dt.date(2026, 5, 31)
+
+
+def test_a_customers_own_cadence_wins_over_their_tags(frontline, location):
+    from customers.services import customer_save, tags_from_text
+
+    tag = tags_from_text("vip")[0]
+    tag.keep_in_touch_days = 14
+    tag.save()
+    customer = CustomerFactory.build(home_location=location, keep_in_touch_days=60)
+    customer = customer_save(customer=customer, tags=[tag])
+    assert (customer.keep_in_touch_due_on - customer.created_at.date()).days in (59, 60)
