@@ -131,3 +131,10 @@ class DiscretionRuleForm(forms.ModelForm):
 
     def clean_monthly_cap(self):
         return clean_amount(self.cleaned_data["monthly_cap"])
+
+    def clean(self):
+        cleaned = super().clean()
+        limit, cap = cleaned.get("per_gesture_limit"), cleaned.get("monthly_cap")
+        if limit is not None and cap is not None and limit > cap:
+            self.add_error("monthly_cap", "The monthly cap cannot be below the limit for one gesture.")
+        return cleaned

@@ -292,3 +292,22 @@ def test_customer_brief_shows_gestures_received(client, propose, frontline, cust
     client.force_login(frontline)
     page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
     assert "Gestures received" in page and "Flowers" in page
+
+
+def test_discretion_rules_are_consistent_and_owner_only(client, owner, manager):
+    data = {
+        "frontline-per_gesture_limit": "50",
+        "frontline-monthly_cap": "20",
+        "manager-per_gesture_limit": "75",
+        "manager-monthly_cap": "300",
+        "owner-per_gesture_limit": "500",
+        "owner-monthly_cap": "2000",
+    }
+    client.force_login(manager)
+    assert client.post(reverse("discretion-rules"), data).status_code == 403
+    client.force_login(owner)
+    response = client.post(reverse("discretion-rules"), data)
+    assert "cannot be below the limit" in response.content.decode()
+    from microcx.models import DiscretionRule
+
+    assert DiscretionRule.objects.get(role="frontline").per_gesture_limit == Decimal("25")
