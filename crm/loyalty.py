@@ -31,7 +31,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import snapshots
-from crm.models import Location
+from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note
 from journeys.models import Interaction, TouchpointMonth
 from microcx.models import Budget, Gesture, LedgerEntry
@@ -268,6 +268,10 @@ def follow_up_figures(filters: Filters) -> dict:
         per_staff[name][status] += 1
         if status == FollowUp.Status.DONE:
             per_staff[name]["days"].append((closed_at - created_at).total_seconds() / 86400)
+    names = {
+        user.username: (user.get_full_name() or user.username)
+        for user in User.objects.filter(username__in=list(per_staff))
+    }
     return {
         "raised": raised.count(),
         "done": done.count(),
@@ -276,7 +280,7 @@ def follow_up_figures(filters: Filters) -> dict:
         "median_days_to_done": round(statistics.median(durations), 1) if durations else None,
         "per_staff": [
             {
-                "staff": name,
+                "staff": names.get(name, name),
                 "raised": row["raised"],
                 "done": row["done"],
                 "dismissed": row["dismissed"],

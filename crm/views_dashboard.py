@@ -65,6 +65,14 @@ def dashboard(request):
     return render(request, "crm/dashboard.html", context)
 
 
+def _is_month(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value + "-01")
+    except ValueError:
+        return False
+    return len(value) == 7
+
+
 @require_perm("crm.view_loyalty_dashboard")
 def customers_behind(request):
     """The customers a dashboard figure counts."""
@@ -72,7 +80,11 @@ def customers_behind(request):
     figure = request.GET.get("figure", "")
     if figure not in loyalty.FIGURES:
         raise Http404("No such figure")
-    customers = loyalty.customers_behind(figure, filters, request.GET.get("cohort"), request.GET.get("month"))
+    cohort, month = request.GET.get("cohort"), request.GET.get("month")
+    for value in (cohort, month):
+        if value is not None and not _is_month(value):
+            raise Http404("Months look like 2026-01")
+    customers = loyalty.customers_behind(figure, filters, cohort, month)
     page = Paginator(customers.select_related("home_location").order_by("first_name", "last_name", "pk"), 50).get_page(
         request.GET.get("page")
     )

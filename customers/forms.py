@@ -174,7 +174,7 @@ class NoteForm(forms.ModelForm):
         fields = ["text", "is_sensitive", "relevant_until"]
         widgets = {
             "text": forms.Textarea(
-                attrs={"rows": 3, "placeholder": "What did they tell you? e.g. Her dog Rex is sick"}
+                attrs={"rows": 3, "placeholder": "What did they tell you? e.g. her dog is sick, vet on Tuesday"}
             ),
             "relevant_until": forms.DateInput(attrs={"type": "date"}),
         }
@@ -193,7 +193,7 @@ class FollowUpForm(forms.ModelForm):
         widgets = {
             "due": forms.RadioSelect,
             "due_date": forms.DateInput(attrs={"type": "date"}),
-            "prompt": forms.TextInput(attrs={"placeholder": "Ask how Rex is feeling"}),
+            "prompt": forms.TextInput(attrs={"placeholder": "e.g. ask how the dog is feeling"}),
         }
 
     def __init__(self, *args, customer: Customer, user: User, **kwargs):

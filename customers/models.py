@@ -249,7 +249,7 @@ class ImportantDate(models.Model):
             # 29 February is a real date (in leap years), so allow it whatever the year.
             leap_year = 2000
             last_day = calendar.monthrange(self.year or leap_year, self.month)[1]
-            if not self.day or not 1 <= self.day <= last_day:
+            if self.day and not 1 <= self.day <= last_day:
                 errors["day"] = f"{calendar.month_name[self.month]} has {last_day} days."
         if self.year is not None:
             this_year = datetime.date.today().year  # noqa: DTZ011 - a plausibility bound, not "today"

@@ -327,7 +327,12 @@ def note_create(
 
 
 def _already_known(customer: Customer, proposal) -> bool:
-    """Do not propose a follow-up that is already open, or a date already recorded."""
+    """Do not propose what is already open, recorded, or waiting as another note's suggestion."""
+    waiting = Suggestion.objects.filter(
+        note__customer=customer, status=Suggestion.Status.OPEN, kind=proposal.kind, summary=proposal.summary[:200]
+    )
+    if waiting.exists():
+        return True
     if proposal.kind == Suggestion.Kind.FOLLOW_UP:
         return customer.follow_ups.filter(
             status=FollowUp.Status.OPEN, prompt__iexact=proposal.payload["prompt"]
@@ -443,6 +448,9 @@ def suggestion_accept(*, suggestion: Suggestion, user: User) -> object:
     customer = note.customer
     data = suggestion.payload
     if suggestion.kind == Suggestion.Kind.FOLLOW_UP:
+        already = customer.follow_ups.filter(status=FollowUp.Status.OPEN, prompt__iexact=data["prompt"]).first()
+        if already is not None:
+            return already  # accepted, but never a second identical follow-up
         due_date = datetime.date.fromisoformat(data["due_date"]) if data.get("due_date") else None
         return follow_up_create(
             customer=customer,

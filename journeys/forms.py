@@ -17,7 +17,7 @@ class ConversationLogForm(forms.Form):
         label="What you talked about",
         max_length=2000,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Picked up new frames; chatted about her trip"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. picked up new frames, chatted about a trip"}),
     )
     sentiment = forms.TypedChoiceField(
         choices=Interaction.Sentiment.choices, coerce=int, initial=Interaction.Sentiment.NEUTRAL, label="How it went"
@@ -26,14 +26,14 @@ class ConversationLogForm(forms.Form):
         label="Personal note (optional)",
         max_length=Note._meta.get_field("text").max_length,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Her dog Rex is sick, vet on Tuesday"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. their dog is sick, vet on Tuesday"}),
     )
     note_is_sensitive = forms.BooleanField(label="Sensitive note", required=False)
     follow_up_prompt = forms.CharField(
         label="Follow-up (optional)",
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "Ask how Rex is feeling"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. ask how the dog is feeling"}),
     )
     follow_up_due = forms.ChoiceField(choices=FollowUp.Due.choices, initial=FollowUp.Due.NEXT_VISIT, label="Due")
     follow_up_due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="On")

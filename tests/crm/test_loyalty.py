@@ -218,3 +218,9 @@ def test_the_dashboard_reads_a_snapshot_and_says_as_of_when(business, client, ow
     with django_assert_max_num_queries(10):
         response = client.get(reverse("loyalty-dashboard"), params)
     assert "as of" in response.content.decode()
+
+
+def test_a_garbled_month_in_the_address_is_a_404_not_an_error(client, owner):
+    client.force_login(owner)
+    for params in ({"cohort": "garbage"}, {"cohort": "2026-13"}, {"cohort": "2026-01", "month": "zzz"}):
+        assert client.get(reverse("loyalty-customers"), {"figure": "cohort", **params}).status_code == 404

@@ -150,3 +150,13 @@ def test_home_lists_dated_follow_ups_due_today_for_me_or_my_location(client, fro
     client.force_login(frontline)
     prompts = [f.prompt for f in client.get(reverse("home")).context["due_follow_ups"]]
     assert prompts == ["Whole shop", "Mine"]
+
+
+def test_without_trigrams_close_spellings_are_still_found(frontline, location):
+    from customers.models import Customer
+    from customers.selectors import _search_without_trigrams
+
+    anna = CustomerFactory(first_name="Anna", last_name="Kowalski", home_location=location)
+    CustomerFactory(first_name="Ruben", last_name="Ortega", home_location=location)
+    assert list(_search_without_trigrams(Customer.objects.all(), "ana kowalsky", 25)) == [anna]
+    assert list(_search_without_trigrams(Customer.objects.all(), "kowalski", 25)) == [anna]

@@ -159,3 +159,14 @@ def test_follow_up_for_the_whole_location_and_for_one_person(client, frontline, 
     )
     whole, mine = customer.follow_ups.order_by("pk")
     assert whole.assignee is None and mine.assignee == frontline and mine.due_date == datetime.date(2026, 12, 1)
+
+
+def test_an_older_suggestion_never_makes_a_second_identical_follow_up(frontline, customer):
+    first = note_create(customer=customer, author=frontline, text="Her dog Rex is sick")
+    second = note_create(customer=customer, author=frontline, text="Rex, her dog, is still sick")
+    assert not second.suggestions.filter(kind="follow_up").exists()  # already waiting on the first note
+    suggestion_accept(suggestion=first.suggestions.get(kind="follow_up"), user=frontline)
+    FollowUp.objects.filter(customer=customer).update(prompt="Ask how Rex is feeling")
+    again = note_create(customer=customer, author=frontline, text="Her dog Rex is sick again")
+    assert not again.suggestions.filter(kind="follow_up").exists()
+    assert customer.follow_ups.count() == 1
