@@ -208,10 +208,11 @@ def _partners(customer_ids: set[int]) -> dict[int, Person]:
 # --- customer-since anniversaries ------------------------------------------------------
 
 
-def due_anniversary_ids(today: datetime.date, location_ids: list[int]) -> Iterable[int]:
+def _due_customer_ids(due_field: str, today: datetime.date, location_ids: list[int]) -> Iterable[int]:
+    """Current customers of these locations whose `due_field` day has come (read through its index)."""
     return (
         Customer.objects.filter(
-            next_anniversary_on__lte=today,
+            **{f"{due_field}__lte": today},
             home_location__in=location_ids,
             archived_at__isnull=True,
             erased_at__isnull=True,
@@ -219,6 +220,10 @@ def due_anniversary_ids(today: datetime.date, location_ids: list[int]) -> Iterab
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def due_anniversary_ids(today: datetime.date, location_ids: list[int]) -> Iterable[int]:
+    return _due_customer_ids("next_anniversary_on", today, location_ids)
 
 
 @transaction.atomic
@@ -333,16 +338,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
 
 
 def due_keep_in_touch_ids(today: datetime.date, location_ids: list[int]) -> Iterable[int]:
-    return (
-        Customer.objects.filter(
-            keep_in_touch_due_on__lte=today,
-            home_location__in=location_ids,
-            archived_at__isnull=True,
-            erased_at__isnull=True,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return _due_customer_ids("keep_in_touch_due_on", today, location_ids)
 
 
 def staff_who_know_best(customer_ids: list[int]) -> dict[int, list[int]]:
