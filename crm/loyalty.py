@@ -34,9 +34,10 @@ from crm import snapshots
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note
 from journeys.models import Interaction, TouchpointMonth
+from microcx import selectors as microcx_selectors
 from microcx.models import Budget, Gesture, LedgerEntry
 
-RETURN_DAYS = 90
+RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS
 DRIFTING_LIMIT = 20
 VISIT_BUCKETS = [(1, 1), (2, 3), (4, 9), (10, 10**9)]
 
@@ -362,6 +363,7 @@ def gesture_return_rate(filters: Filters) -> dict:
     ).select_related("customer")
     if filters.location_ids is not None:
         delivered = delivered.filter(location_id__in=filters.location_ids)
+    delivered = microcx_selectors.with_return(delivered)  # one query, not one per customer
     treated: dict[int, Gesture] = {}
     for gesture in delivered.order_by("delivered_on"):
         treated.setdefault(gesture.customer_id, gesture)
@@ -370,15 +372,7 @@ def gesture_return_rate(filters: Filters) -> dict:
             "with_gesture": {"customers": 0, "returned": 0, "rate": None},
             "without_gesture": {"customers": 0, "returned": 0, "rate": None},
         }
-    returned = 0
-    for customer_id, gesture in treated.items():
-        day = _midnight(gesture.delivered_on)
-        returned += Interaction.objects.filter(
-            customer_id=customer_id,
-            kind__in=Interaction.VISIT_KINDS,
-            occurred_at__gte=day + datetime.timedelta(days=1),
-            occurred_at__lt=day + window + datetime.timedelta(days=1),
-        ).exists()
+    returned = sum(1 for gesture in treated.values() if gesture.came_back)
     # Controls: one group per (location, band, delivery day).
     groups = Counter(
         (g.customer.home_location_id, _bucket(max(1, g.customer.visit_count)), g.delivered_on) for g in treated.values()

@@ -18,10 +18,16 @@ def customers_for(user: User) -> QuerySet[Customer]:
     return customers.filter(Exists(known_here))
 
 
-def get_customer_for_user(user: User, pk: int) -> Customer:
-    """Return the customer if this user may see them, else 404 (not 403: we do not confirm they exist)."""
+def get_customer_for_user(user: User, pk: int, *, for_page: bool = False) -> Customer:
+    """Return the customer if this user may see them, else 404 (not 403: we do not confirm they exist).
+
+    With for_page, also load what the customer page reads (tags, locations, people).
+    """
+    customers = customers_for(user).select_related("home_location", "referred_by", "heard_via")
+    if for_page:
+        customers = customers.select_related("last_visit_location").prefetch_related("tags", "locations", "people")
     try:
-        return customers_for(user).select_related("home_location", "referred_by", "heard_via").get(pk=pk)
+        return customers.get(pk=pk)
     except (Customer.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such customer") from None
 

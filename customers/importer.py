@@ -9,7 +9,6 @@ same file twice changes nothing the second time.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 
 from django import forms
@@ -18,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from crm.csvfiles import NOT_CSV, map_columns, open_csv
 from crm.models import Location
 from customers.models import Customer
 from customers.services import customer_save, normalise_phone, tags_from_text
@@ -114,39 +114,14 @@ class ImportPlan:
         return sum(1 for row in self.rows if not row.errors and row.match is not None)
 
 
-def _header_map(fieldnames: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Map our field names to the file's own column names; return unknown columns too."""
-    mapping, unknown = {}, []
-    for column in fieldnames:
-        key = " ".join((column or "").strip().lower().replace("_", " ").split())
-        ours = next((name for name, aliases in COLUMNS.items() if key in {a.replace("_", " ") for a in aliases}), None)
-        if ours and ours not in mapping:
-            mapping[ours] = column
-        else:
-            unknown.append(column)
-    return mapping, unknown
-
-
 def plan_import(raw: bytes, locations: list[Location], default_location: Location | None = None) -> ImportPlan:
     """Read and check a CSV file without saving anything."""
     plan = ImportPlan()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            plan.file_errors.append("The file is not text. Save the spreadsheet as CSV (UTF-8) and try again.")
-            return plan
-    if "\x00" in text:
-        plan.file_errors.append("The file is not a CSV file. Save the spreadsheet as CSV (UTF-8) and try again.")
+    reader = open_csv(raw)
+    if reader is None:
+        plan.file_errors.append(NOT_CSV)
         return plan
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    mapping, _unknown = _header_map(reader.fieldnames or [])
+    mapping = map_columns(reader.fieldnames, COLUMNS)
     if "first_name" not in mapping:
         plan.file_errors.append("The first line must name the columns, including a first name column.")
         return plan

@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from crm.models import Location, User
@@ -230,10 +230,6 @@ def _search_without_trigrams(customers: QuerySet[Customer], query: str, limit: i
 # --- the staff's day -----------------------------------------------------------
 
 
-def staff_locations(user: User) -> list[Location]:
-    return list(user.locations.filter(is_active=True))
-
-
 def follow_ups_due(user: User, locations: list[Location]) -> QuerySet[FollowUp]:
     """Return dated follow-ups due today or overdue, for this user or their locations as a whole."""
     if not locations:
@@ -279,13 +275,4 @@ def recent_customers(user: User, locations: list[Location], limit: int = 10) -> 
         Customer.objects.filter(last_visit_location__in=locations, archived_at__isnull=True)
         .select_related("last_visit_location")
         .order_by("-last_visit_at")[:limit]
-    )
-
-
-def customer_with_relations(customer: Customer) -> Customer:
-    """Prefetch what the customer page and access checks read."""
-    return (
-        Customer.objects.select_related("home_location", "referred_by", "heard_via", "last_visit_location")
-        .prefetch_related("tags", "locations", Prefetch("people"))
-        .get(pk=customer.pk)
     )

@@ -9,7 +9,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from crm.bulk import copy_into_temp
@@ -94,9 +94,7 @@ def tag_save(*, tag: Tag) -> Tag:
     """Save a tag; a new keep-in-touch cadence reschedules every customer with the tag."""
     tag.full_clean()
     tag.save()
-    customers = Customer.objects.filter(tags=tag, erased_at__isnull=True).select_related("home_location")
-    for customer in customers.prefetch_related("tags").iterator(chunk_size=2000):
-        _refresh_keep_in_touch(customer, list(customer.tags.all()))
+    _reschedule_keep_in_touch(Customer.objects.filter(tags=tag, erased_at__isnull=True))
     return tag
 
 
@@ -265,15 +263,17 @@ def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, dict])
 
 def _refresh_keep_in_touch_of(chunk: list[int]) -> None:
     """Reschedule keep-in-touch for those of these customers who have a cadence (their own or a tag's)."""
-    with_cadence = (
+    _reschedule_keep_in_touch(
         Customer.objects.filter(pk__in=chunk)
         .filter(Q(keep_in_touch_days__isnull=False) | Q(tags__keep_in_touch_days__isnull=False))
         .distinct()
-        .select_related("home_location")
-        .prefetch_related("tags")
     )
+
+
+def _reschedule_keep_in_touch(customers: QuerySet[Customer]) -> None:
+    """Recompute these customers' keep-in-touch days; write the ones that changed, in bulk."""
     changed = []
-    for customer in with_cadence:
+    for customer in customers.select_related("home_location").prefetch_related("tags").iterator(chunk_size=2000):
         due = _keep_in_touch_due(customer, list(customer.tags.all()))
         if due != customer.keep_in_touch_due_on:
             customer.keep_in_touch_due_on = due

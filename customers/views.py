@@ -95,7 +95,7 @@ def customer_edit(request, pk: int):
 @require_perm("customers.view_customer")
 def customer_detail(request, pk: int):
     """The customer page: the brief on top, then what to do and the timeline."""
-    customer = selectors.customer_with_relations(get_customer_for_user(request.user, pk))
+    customer = get_customer_for_user(request.user, pk, for_page=True)
     brief = selectors.customer_brief(customer, request.user)
     actions = [
         {"template": action.template, **action.context(customer, request.user)}

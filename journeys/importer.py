@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime
 import hashlib
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -26,6 +25,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crm.csvfiles import NOT_CSV, map_columns, open_csv
 from crm.models import Location
 from customers.models import Customer
 from customers.services import customer_save, customers_contacts_add, normalise_phone
@@ -101,7 +101,7 @@ class Plan:
 class Reader:
     """Turn one record (a CSV row or a JSON object, as strings) into clean values or errors by field."""
 
-    def __init__(self, *, default_location: Location | None, create_customers: bool) -> None:
+    def __init__(self, *, default_location: Location | None) -> None:
         self.touchpoints = {}
         for touchpoint in Touchpoint.objects.all():
             self.touchpoints[touchpoint.slug] = touchpoint
@@ -110,7 +110,6 @@ class Reader:
         self.locations = {location.name.lower(): location for location in active}
         # A business with one shop needs no location column.
         self.default_location = default_location or (active[0] if len(active) == 1 else None)
-        self.create_customers = create_customers
         self.kinds = {value: value for value in Interaction.Kind.values}
 
     def read(self, row: Row, values: dict[str, str]) -> Row:
@@ -214,43 +213,21 @@ class Reader:
         return parsed
 
 
-def _header_map(fieldnames: list[str]) -> dict[str, str]:
-    mapping = {}
-    for column in fieldnames:
-        key = " ".join((column or "").strip().lower().replace("_", " ").split())
-        for ours, aliases in COLUMNS.items():
-            if key in {alias.replace("_", " ") for alias in aliases} and ours not in mapping:
-                mapping[ours] = column
-                break
-    return mapping
-
-
-def _decode(raw: bytes) -> str | None:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return None if "\x00" in text else text
-    return None
-
-
 def plan_file(raw: bytes, *, default_location: Location | None = None, create_customers: bool = False) -> Plan:
     """Read and check a CSV file of interactions without saving anything."""
     plan = Plan(create_customers=create_customers)
-    text = _decode(raw)
-    if text is None:
-        plan.file_errors.append("The file is not a CSV text file. Save it as CSV (UTF-8) and try again.")
+    reader = open_csv(raw)
+    if reader is None:
+        plan.file_errors.append(NOT_CSV)
         return plan
-    reader = csv.DictReader(io.StringIO(text))
-    mapping = _header_map(reader.fieldnames or [])
+    mapping = map_columns(reader.fieldnames, COLUMNS)
     missing = [name for name in ("occurred_at", "touchpoint") if name not in mapping]
     if not {"email", "phone", "customer_id"} & set(mapping):
         missing.append("email, phone or customer id")
     if missing:
         plan.file_errors.append(f"The first line must name the columns; missing: {', '.join(missing)}.")
         return plan
-    record_reader = Reader(default_location=default_location, create_customers=create_customers)
+    record_reader = Reader(default_location=default_location)
     try:
         for record in reader:
             if len(plan.rows) >= MAX_ROWS:
@@ -271,7 +248,7 @@ def plan_file(raw: bytes, *, default_location: Location | None = None, create_cu
 def plan_records(records: list[dict], *, create_customers: bool = False) -> Plan:
     """Check JSON records (the API): the same rules as a file, line numbers counting records from 1."""
     plan = Plan(create_customers=create_customers)
-    reader = Reader(default_location=None, create_customers=create_customers)
+    reader = Reader(default_location=None)
     for number, record in enumerate(records, start=1):
         plan.rows.append(reader.read(Row(line=number), record))
     _resolve(plan)

@@ -1,7 +1,5 @@
 """Touchpoints, personas and journey maps, metrics, interaction import and API tokens."""
 
-import csv
-import io
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from crm import uploads
 from crm.access import require_perm
+from crm.csvfiles import NOT_CSV, open_csv
 from crm.models import Location
 from customers.access import get_customer_for_user
 from journeys import api, importer, selectors
@@ -109,10 +108,9 @@ def _read_metrics(raw: bytes):
     names = {value: value for value in TouchpointMetric.Name.values}
     names.update({label.lower(): value for value, label in TouchpointMetric.Name.choices})
     touchpoints = {t.slug: t for t in Touchpoint.objects.all()} | {t.name.lower(): t for t in Touchpoint.objects.all()}
-    try:
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
-    except UnicodeDecodeError:
-        return [], ["The file is not UTF-8 text."]
+    reader = open_csv(raw)
+    if reader is None:
+        return [], [NOT_CSV]
     rows, errors = [], []
     for record in reader:
         line = reader.line_num

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from crm.models import Location, User
+from crm.models import Location
 from journeys.models import Interaction
 from microcx.models import Budget, Gesture
 from microcx.services import Balance, balances, budget_for
@@ -46,7 +46,7 @@ def budget_views(budgets: list[Budget]) -> list[BudgetView]:
     return [BudgetView(b, sums[b.pk]) for b in budgets]
 
 
-def approval_queue(user: User) -> QuerySet[Gesture]:
+def approval_queue() -> QuerySet[Gesture]:
     """Pending gestures, oldest first, with what the page shows beside each."""
     return (
         Gesture.objects.filter(status=Gesture.Status.PENDING)
@@ -94,6 +94,19 @@ def spend_report(group: str, start: datetime.date, end: datetime.date, locations
     return result
 
 
+def with_return(gestures: QuerySet[Gesture]) -> QuerySet[Gesture]:
+    """Annotate delivered gestures with `return_by` and whether the customer visited by then (`came_back`)."""
+    came_back = Interaction.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        kind__in=Interaction.VISIT_KINDS,
+        occurred_at__date__gt=OuterRef("delivered_on"),
+        occurred_at__date__lte=OuterRef("return_by"),
+    )
+    return gestures.annotate(
+        return_by=F("delivered_on") + datetime.timedelta(days=RETURN_WINDOW_DAYS), came_back=Exists(came_back)
+    )
+
+
 def monthly_review(month_start: datetime.date, locations: list[Location]) -> dict:
     """One month: what each budget used, what was delivered, and whether the customer came back within 90 days."""
     month_end = Budget.period_bounds(Budget.Period.MONTH, month_start)[1]
@@ -102,21 +115,15 @@ def monthly_review(month_start: datetime.date, locations: list[Location]) -> dic
             location__in=locations, starts_on__lte=month_end, ends_on__gte=month_start
         ).select_related("location")
     )
-    came_back = Interaction.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        kind__in=Interaction.VISIT_KINDS,
-        occurred_at__date__gt=OuterRef("delivered_on"),
-        occurred_at__date__lte=OuterRef("return_by"),
-    )
     delivered = list(
-        Gesture.objects.filter(
-            status=Gesture.Status.DELIVERED,
-            delivered_on__gte=month_start,
-            delivered_on__lte=month_end,
-            location__in=locations,
+        with_return(
+            Gesture.objects.filter(
+                status=Gesture.Status.DELIVERED,
+                delivered_on__gte=month_start,
+                delivered_on__lte=month_end,
+                location__in=locations,
+            )
         )
-        .annotate(return_by=F("delivered_on") + datetime.timedelta(days=RETURN_WINDOW_DAYS))
-        .annotate(came_back=Exists(came_back))
         .select_related("customer", "proposed_by", "location")
         .order_by("delivered_on", "pk")
     )

@@ -203,7 +203,7 @@ def gesture_cancel(request, pk: int):
 @require_perm("microcx.approve_gesture")
 def gesture_queue(request):
     """Pending gestures, oldest first, with the customer's recent notes and what looked mechanical."""
-    page = Paginator(selectors.approval_queue(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.approval_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     gestures = list(page.object_list)
     customer_ids = {g.customer_id for g in gestures}
     notes: dict[int, list[Note]] = {}
