@@ -64,6 +64,21 @@ elif DEBUG:
 else:
     raise ConfigurationError("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
 
+# Fernet keys for text encrypted at rest (crm/encryption.py), newest first; README: "Rotating the encryption key".
+from crm.encryption import development_key, parse_keys  # noqa: E402 - needs nothing from Django settings
+
+if "FIELD_ENCRYPTION_KEYS" in env.ENVIRON:
+    FIELD_ENCRYPTION_KEYS = setting(
+        "FIELD_ENCRYPTION_KEYS",
+        "must be comma-separated Fernet keys (32 url-safe base64-encoded bytes each), newest first",
+        lambda: parse_keys(env.str("FIELD_ENCRYPTION_KEYS")),
+    )
+elif DEBUG:
+    # Development only: a key derived from SECRET_KEY, so a laptop's notes stay readable from run to run.
+    FIELD_ENCRYPTION_KEYS = [development_key(SECRET_KEY)]
+else:
+    raise ConfigurationError("FIELD_ENCRYPTION_KEYS", "is required when DEBUG is off (comma-separated Fernet keys)")
+
 ALLOWED_HOSTS = setting(
     "ALLOWED_HOSTS",
     "must be a comma-separated list of host names",

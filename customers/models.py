@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from crm.fields import EncryptedTextField
 from crm.models import Location
 from customers import schedule
 
@@ -284,7 +285,10 @@ class Note(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes")
-    text = models.TextField(max_length=4000)
+    # Encrypted at rest for every note, not only sensitive ones: flipping is_sensitive then never
+    # leaves plain text behind (in this table or in its history, which copies this field), and no
+    # note is searched in SQL (search_document never holds note text).
+    text = EncryptedTextField(max_length=4000)
     is_sensitive = models.BooleanField(
         "sensitive", default=False, help_text="Health, family trouble: only staff of this customer's locations see it."
     )

@@ -14,11 +14,12 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "crm.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://crm.example.com",
     "DATABASE_URL": "sqlite:////tmp/crm-deploy-check.sqlite3",
+    "FIELD_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE=",
 }
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    inherited = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    inherited = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "FIELD_ENCRYPTION_KEYS"}
     clean = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -47,6 +48,10 @@ def test_check_deploy_passes_with_production_settings():
         ({"EMAIL_URL": "fax://555"}, "EMAIL_URL"),
         ({"CSRF_TRUSTED_ORIGINS": "crm.example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
+        ({k: v for k, v in PRODUCTION.items() if k != "FIELD_ENCRYPTION_KEYS"}, "FIELD_ENCRYPTION_KEYS is required"),
+        ({**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS must"),
+        ({"FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "FIELD_ENCRYPTION_KEYS must"),
+        ({"FIELD_ENCRYPTION_KEYS": PRODUCTION["FIELD_ENCRYPTION_KEYS"] + ",short"}, "FIELD_ENCRYPTION_KEYS must"),
     ],
 )
 def test_bad_variable_stops_startup_with_one_line_naming_it(env, names):

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -99,6 +100,8 @@ def celery_env(tmp_path):
         "CELERY_VISIBILITY_TIMEOUT": "5",
         "DEBUG": "false",
         "SECRET_KEY": "integration-test-key-" + "x" * 40,
+        # The same keys as this process, so the worker reads the notes the test wrote.
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "SECURE_SSL_REDIRECT": "false",
     }
     processes: dict[str, subprocess.Popen] = {}

@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker.providers.person.en_US import Provider as Names
 
-from crm import roles
+from crm import encryption, roles
+from crm.fields import EncryptedTextField
 from crm.models import Location, User
 from customers import schedule
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
@@ -101,12 +102,14 @@ class Command(BaseCommand):
         total = 0
         if connection.vendor == "postgresql":
             columns = ", ".join(model._meta.get_field(f).column for f in fields)
+            # COPY bypasses the fields' own conversion, so encrypted ones (note text) are encrypted here.
+            encrypted = {f for f in fields if isinstance(model._meta.get_field(f), EncryptedTextField)}
             with (
                 connection.cursor() as cursor,
                 cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
             ):
                 for row in itertools.chain([first], rows):
-                    copy.write_row([row[f] for f in fields])
+                    copy.write_row([encryption.encrypt(row[f]) if f in encrypted else row[f] for f in fields])
                     total += 1
             return total
         attnames = {f: model._meta.get_field(f).attname for f in fields}

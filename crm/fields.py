@@ -1,0 +1,42 @@
+"""Model fields shared by the apps."""
+
+from django.core.exceptions import FieldError
+from django.db import models
+
+from crm import encryption
+
+
+class EncryptedTextField(models.TextField):
+    """Free text stored as a Fernet token (crm/encryption.py); Python code sees the plain text.
+
+    Every write (save, bulk_create, update) encrypts under the newest key of
+    FIELD_ENCRYPTION_KEYS and every read decrypts with whichever key opens the
+    value, so a value that no key opens raises DecryptionError instead of
+    showing garbage. The column holds random-looking tokens, so SQL cannot
+    compare, search or sort the text: filtering on it raises FieldError
+    (only `isnull` is allowed). Search what can be searched elsewhere.
+    """
+
+    description = "Text encrypted at rest"
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None:
+            return None
+        return encryption.encrypt(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return encryption.decrypt(value, what=f"{self.model._meta.label}.{self.name}")
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        raise FieldError(
+            f"{self.model._meta.label}.{self.name} is encrypted at rest: it cannot be filtered with "
+            f"'{lookup_name}' in SQL. Filter on other fields and compare the text in Python."
+        )
+
+    def get_transform(self, lookup_name):
+        return None
