@@ -2,8 +2,9 @@
 
 from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
+from django.http import Http404
 
-from crm.models import Location, User
+from crm.models import Location, Notification, User
 
 
 def require_perm(perm: str):
@@ -20,3 +21,19 @@ def locations_for(user: User) -> QuerySet[Location]:
     if user.has_perm("crm.view_all_locations"):
         return Location.objects.all()
     return user.locations.all()
+
+
+def get_location_for_user(user: User, pk: int) -> Location:
+    """Return one of the locations this user may see, else 404."""
+    try:
+        return locations_for(user).get(pk=pk)
+    except (Location.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such location") from None
+
+
+def get_notification_for_user(user: User, pk: int) -> Notification:
+    """Return a notification of this user's own inbox, else 404: nobody reads or marks another's."""
+    try:
+        return Notification.objects.select_related("customer").get(pk=pk, recipient=user)
+    except (Notification.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such notification") from None

@@ -7,13 +7,13 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import digests, notifications
-from crm.access import require_perm
+from crm.access import get_location_for_user, get_notification_for_user, require_perm
 from crm.forms import LocationForm, ProfileForm
 from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
 from crm.services import location_save
@@ -54,7 +54,7 @@ def location_create(request):
 
 @require_perm("crm.change_location")
 def location_edit(request, pk: int):
-    return _location_form(request, get_object_or_404(Location, pk=pk))
+    return _location_form(request, get_location_for_user(request.user, pk))
 
 
 def _location_form(request, location: Location):
@@ -94,7 +94,7 @@ def inbox(request):
 
 @require_POST
 def notification_mark(request, pk: int):
-    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notification = get_notification_for_user(request.user, pk)
     action = request.POST.get("action")
     if action not in ("read", "unread", "done", "undone"):
         return HttpResponseBadRequest("Unknown action")

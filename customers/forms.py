@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm.access import locations_for
 from crm.models import User
+from customers.access import follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
 
@@ -56,10 +57,16 @@ class CustomerForm(forms.ModelForm):
         self.fields["home_location"].queryset = locations_for(user).filter(is_active=True)
         self.fields["heard_via"].queryset = self.fields["heard_via"].queryset.filter(is_active=True)
         customer = self.instance
+        # A referrer this user may not open stays as it is, and their contact details are not shown.
+        self.hidden_referrer = None
         if customer.pk:
             self.fields["tags_text"].initial = ", ".join(tag.name for tag in customer.tags.all())
-            if customer.referred_by_id:
+            if customer.referred_by_id and referrers_for(user).filter(pk=customer.referred_by_id).exists():
                 self.fields["referred_by_lookup"].initial = customer.referred_by.email or customer.referred_by.phone
+            elif customer.referred_by_id:
+                self.hidden_referrer = customer.referred_by
+                hint = "Referred by a customer of another location: kept unless you name someone else."
+                self.fields["referred_by_lookup"].help_text = hint
             for channel, field in CONSENT_CHANNELS:
                 given = getattr(customer, field)
                 self.fields[f"consent_{channel}"].initial = given is not None
@@ -94,7 +101,8 @@ class CustomerForm(forms.ModelForm):
         lookup = self.cleaned_data["referred_by_lookup"].strip()
         if not lookup:
             return None
-        referrers = Customer.objects.active().exclude(pk=self.instance.pk)
+        # Only customers this user may open: a lookup must not confirm who else is on file.
+        referrers = referrers_for(self.user).exclude(pk=self.instance.pk)
         referrer = referrers.with_email(lookup).first()
         with contextlib.suppress(ValidationError):  # not a phone number: match on email only
             referrer = referrer or referrers.filter(phone=normalise_phone(lookup)).first()
@@ -114,7 +122,7 @@ class CustomerForm(forms.ModelForm):
 
     def save(self, commit=True):
         customer = super().save(commit=False)
-        customer.referred_by = self.cleaned_data.get("referred_by_lookup")
+        customer.referred_by = self.cleaned_data.get("referred_by_lookup") or self.hidden_referrer
         today = timezone.localdate()
         for channel, field in CONSENT_CHANNELS:
             if self.cleaned_data.get(f"consent_{channel}"):
@@ -200,7 +208,7 @@ class FollowUpForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.customer = customer
         self.instance.created_by = user
-        locations = customer.locations.all()
+        locations = follow_up_locations_for(user, customer)
         self.fields["location"].queryset = locations
         self.fields["location"].initial = customer.home_location_id
         self.fields["assignee"].queryset = User.objects.filter(locations__in=locations, is_active=True).distinct()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm.models import Location, User
 from customers import extensions
-from customers.access import customers_for, visible_notes
+from customers.access import customers_for, show_follow_ups, visible_notes
 from customers.models import Customer, FollowUp, ImportantDate, Note, Tag
 
 BRIEF_DATE_WINDOW_DAYS = 30
@@ -84,7 +84,7 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "customer": customer,
         "today": today,
         "people": people,
-        "ask_about": list(open_follow_ups(customer)),
+        "ask_about": show_follow_ups(user, open_follow_ups(customer)),
         "upcoming_dates": upcoming_dates(dates, today),
         "recent_notes": notes,
         "last_visit_at": customer.last_visit_at,
@@ -115,7 +115,9 @@ def _builtin_sources() -> list[extensions.TimelineSource]:
         extensions.TimelineSource(
             kind="follow_up",
             rows=lambda customer, user: customer.follow_ups.values_list("pk", "created_at"),
-            load=lambda pks, user: FollowUp.objects.select_related("assignee", "closed_by", "created_by").in_bulk(pks),
+            load=lambda pks, user: _shown_follow_ups(
+                user, FollowUp.objects.select_related("assignee", "closed_by", "created_by").in_bulk(pks)
+            ),
             template="customers/timeline/follow_up.html",
         ),
         extensions.TimelineSource(
@@ -125,6 +127,11 @@ def _builtin_sources() -> list[extensions.TimelineSource]:
             template="customers/timeline/date.html",
         ),
     ]
+
+
+def _shown_follow_ups(user: User, by_pk: dict[int, FollowUp]) -> dict[int, FollowUp]:
+    show_follow_ups(user, by_pk.values())
+    return by_pk
 
 
 def customer_timeline(customer: Customer, user: User, page_number: int | str = 1) -> Page:

@@ -1,16 +1,28 @@
+import dataclasses
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from crm import uploads
+from crm import audit, uploads
 from crm.access import locations_for, require_perm
-from customers import extensions, selectors, services
-from customers.access import can_edit_note, customers_for, get_customer_for_user, notes_visible_to, sees_sensitive
+from customers import extensions, privacy, selectors, services
+from customers.access import (
+    PRIVATE_NOTE,
+    can_edit_note,
+    customers_for,
+    get_customer_for_user,
+    get_for_user,
+    get_suggestion_for_user,
+    sees_sensitive,
+    show_follow_ups,
+)
 from customers.exports import marketing_export_lines
 from customers.forms import (
     CustomerForm,
@@ -26,14 +38,6 @@ from customers.importer import plan_import, run_import
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
 LIST_PAGE_SIZE = 25
-
-
-def _owned(model, user, pk: int, **extra):
-    """Load a customer's note, follow-up, person or date, if this user may see that customer."""
-    objects = model.objects.filter(customer__in=customers_for(user), **extra)
-    if model is Note:
-        objects = objects.filter(notes_visible_to(user)).distinct()
-    return get_object_or_404(objects.select_related("customer"), pk=pk)
 
 
 def _to_customer(customer: Customer, anchor: str = ""):
@@ -104,22 +108,36 @@ def customer_detail(request, pk: int):
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
+    timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
     context = {
         **brief,
         "note_form": NoteForm(),
         "actions": actions,
         "suggestions": list(open_suggestions),
-        "timeline": selectors.customer_timeline(customer, request.user, request.GET.get("page", 1)),
+        "timeline": timeline,
         "tags": list(customer.tags.all()),
         "sees_sensitive": sees_sensitive(request.user, customer),
     }
+    _record_sensitive_view(request.user, customer, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
     return render(request, "customers/customer_detail.html", context)
+
+
+def _timeline_notes(timeline) -> list[Note]:
+    return [entry.item for entry in timeline.object_list if entry.kind == "note"]
+
+
+def _record_sensitive_view(user, customer, notes) -> None:
+    """Audit who was shown a customer's sensitive notes."""
+    audit.record_sensitive_view(
+        user=user, customer=customer, note_ids=[note.pk for note in notes if getattr(note, "is_sensitive", False)]
+    )
 
 
 @require_perm("customers.view_customer")
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
     timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
+    _record_sensitive_view(request.user, customer, _timeline_notes(timeline))
     return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
 
 
@@ -134,6 +152,25 @@ def customer_archive(request, pk: int):
         services.customer_archive(customer=customer)
         messages.success(request, f"Archived {customer.full_name}. Their history is kept.")
     return _to_customer(customer)
+
+
+@require_perm("customers.erase_customer")
+def customer_privacy(request, pk: int, as_json: bool = False):
+    """For an owner: everything held about the customer, as a readable page or a JSON file."""
+    customer = get_customer_for_user(request.user, pk)
+    if customer.is_erased:
+        raise Http404
+    data = privacy.customer_export(customer)
+    # Sensitive notes are in the export: record that this owner was shown them.
+    sensitive = list(customer.notes.filter(is_sensitive=True).values_list("pk", flat=True))
+    audit.record_sensitive_view(user=request.user, customer=customer, note_ids=sensitive)
+    if as_json:
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {"customer": customer, "data": data, "profile_rows": privacy.profile_rows(data["profile"])}
+    return render(request, "customers/customer_privacy.html", context)
 
 
 @require_perm("customers.erase_customer")
@@ -160,7 +197,7 @@ def person_create(request, pk: int):
 
 @require_perm("customers.change_person")
 def person_edit(request, person_pk: int):
-    person = _owned(Person, request.user, person_pk)
+    person = get_for_user(Person, request.user, person_pk)
     return _person_form(request, person.customer, person)
 
 
@@ -189,7 +226,7 @@ def _person_form(request, customer, person):
 @require_POST
 @require_perm("customers.delete_person")
 def person_delete(request, person_pk: int):
-    person = _owned(Person, request.user, person_pk)
+    person = get_for_user(Person, request.user, person_pk)
     person.delete()
     messages.success(request, f"Removed {person.name}.")
     return _to_customer(person.customer, "people")
@@ -203,7 +240,7 @@ def date_create(request, pk: int):
 
 @require_perm("customers.change_importantdate")
 def date_edit(request, date_pk: int):
-    important_date = _owned(ImportantDate, request.user, date_pk)
+    important_date = get_for_user(ImportantDate, request.user, date_pk)
     return _date_form(request, important_date.customer, important_date)
 
 
@@ -228,7 +265,7 @@ def _date_form(request, customer, important_date):
 @require_POST
 @require_perm("customers.delete_importantdate")
 def date_delete(request, date_pk: int):
-    important_date = _owned(ImportantDate, request.user, date_pk)
+    important_date = get_for_user(ImportantDate, request.user, date_pk)
     important_date.delete()
     messages.success(request, "Removed the date.")
     return _to_customer(important_date.customer, "dates")
@@ -237,6 +274,7 @@ def date_delete(request, date_pk: int):
 # --- notes and suggestions ----------------------------------------------------
 
 
+@sensitive_post_parameters("text")
 @require_POST
 @require_perm("customers.add_note")
 def note_create(request, pk: int):
@@ -262,9 +300,10 @@ def note_create(request, pk: int):
     return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": "Add a note"})
 
 
+@sensitive_post_parameters("text")
 @require_perm("customers.view_customer")
 def note_edit(request, note_pk: int):
-    note = _owned(Note, request.user, note_pk)
+    note = get_for_user(Note, request.user, note_pk)
     if not can_edit_note(request.user, note):
         raise PermissionDenied("Only the note's author or a manager can edit it.")
     form = NoteForm(request.POST or None, instance=note)
@@ -286,11 +325,20 @@ def note_edit(request, note_pk: int):
 
 @require_perm("customers.view_customer")
 def note_history(request, note_pk: int):
-    note = _owned(Note, request.user, note_pk)
+    note = get_for_user(Note, request.user, note_pk)
     versions = list(note.history.select_related("history_user").order_by("-history_date"))
+    if any(version.is_sensitive for version in versions):
+        audit.record_sensitive_view(user=request.user, customer=note.customer, note_ids=[note.pk])
+    # A note once marked sensitive and later unmarked keeps its sensitive wording in the history:
+    # staff who may not read sensitive notes see "a private note" in place of those versions' text.
+    hide = not sees_sensitive(request.user, note.customer)
     changes = []
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         delta = newer.diff_against(older).changes if older is not None else []
+        if hide:
+            delta = [_hide_private_text(change, older, newer) for change in delta]
+            if newer.is_sensitive:
+                newer.text = PRIVATE_NOTE
         changes.append({"version": newer, "changes": delta})
     return render(request, "customers/note_history.html", {"note": note, "customer": note.customer, "changes": changes})
 
@@ -298,10 +346,8 @@ def note_history(request, note_pk: int):
 @require_POST
 @require_perm("customers.add_note")
 def suggestion_decide(request, suggestion_pk: int, decision: str):
-    suggestion = get_object_or_404(
-        Suggestion.objects.select_related("note__customer"), pk=suggestion_pk, note__author=request.user
-    )
-    customer = get_customer_for_user(request.user, suggestion.note.customer_id)
+    suggestion = get_suggestion_for_user(request.user, suggestion_pk)
+    customer = suggestion.note.customer
     error = None
     try:
         if decision == "accept":
@@ -319,6 +365,17 @@ def suggestion_decide(request, suggestion_pk: int, decision: str):
     if error:
         messages.error(request, error)
     return _to_customer(customer)
+
+
+def _hide_private_text(change, older, newer):
+    """Put "a private note" in place of the text of a version that was sensitive."""
+    if change.field != "text":
+        return change
+    return dataclasses.replace(
+        change,
+        old=PRIVATE_NOTE if older.is_sensitive else change.old,
+        new=PRIVATE_NOTE if newer.is_sensitive else change.new,
+    )
 
 
 # --- follow-ups -----------------------------------------------------------------
@@ -346,7 +403,8 @@ def follow_up_create(request, pk: int):
 
 @require_perm("customers.change_followup")
 def follow_up_done(request, follow_up_pk: int):
-    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
+    show_follow_ups(request.user, [follow_up])
     form = FollowUpDoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -371,7 +429,7 @@ def follow_up_done(request, follow_up_pk: int):
 @require_perm("customers.change_followup")
 def follow_up_take(request, follow_up_pk: int):
     """Take a whole-location follow-up on yourself."""
-    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
     try:
         services.follow_up_take(follow_up=follow_up, user=request.user)
         messages.success(request, f"It's yours: {follow_up.prompt}.")
@@ -385,7 +443,7 @@ def follow_up_take(request, follow_up_pk: int):
 @require_POST
 @require_perm("customers.change_followup")
 def follow_up_dismiss(request, follow_up_pk: int):
-    follow_up = _owned(FollowUp, request.user, follow_up_pk)
+    follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
     try:
         services.follow_up_dismiss(follow_up=follow_up, user=request.user)
         messages.success(request, f"Dismissed: {follow_up.prompt}.")
