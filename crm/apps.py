@@ -14,8 +14,12 @@ class CrmConfig(AppConfig):
         # Runs after auth has created permissions, whichever app migrated last.
         post_migrate.connect(sync_roles, dispatch_uid="crm.sync_roles")
 
-        from crm import notifications
+        from crm import audit, notifications, privacy, security  # noqa: F401 - security connects the login receiver
         from customers import extensions
+
+        audit.register()
+        # Erasing a customer also removes the reminders that named them and cached figures.
+        extensions.erase_hooks.append(privacy.erase_customer_traces)
 
         # Reminders of a closed follow-up, or of a customer just contacted, are settled.
         extensions.follow_up_closed_hooks.append(notifications.follow_up_closed)

@@ -25,4 +25,6 @@ def schedule_sweeps(sender, **kwargs) -> None:
         "renew-budgets": {"task": "microcx.tasks.renew_budgets", "schedule": 3600.0},
         "loyalty-snapshots": {"task": "crm.tasks.refresh_loyalty_snapshots", "schedule": every},
         "journey-maps": {"task": "journeys.tasks.refresh_journey_maps", "schedule": every},
+        # Hourly and idempotent: notes past the business's retention period are removed.
+        "purge-expired-notes": {"task": "crm.tasks.purge_expired_notes", "schedule": 3600.0},
     }

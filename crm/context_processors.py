@@ -21,6 +21,8 @@ def site(request):
             nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):
             nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
+        if user.has_perm("crm.manage_security"):
+            nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
         if user.has_perm("crm.view_sweeprun"):
             nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
     context = {"business_name": settings.BUSINESS_NAME, "nav_items": nav}

@@ -48,3 +48,54 @@ class ProfileForm(forms.ModelForm):
                 ]
             )
         return user
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "pattern": "[0-9 ]*"}
+        ),
+    )
+
+    def __init__(self, *args, device=None, submit_label="Continue", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.device = device
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", submit_label, css_class="btn-lg w-100"))
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isdigit() or len(code) != 6:
+            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+        if self.device is None or not self.device.verify_token(code):
+            raise forms.ValidationError("That code did not match. Codes change every 30 seconds: try the current one.")
+        return code
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    class Meta:
+        from crm.models import SecurityPolicy
+
+        model = SecurityPolicy
+        fields = ["require_owner_two_factor", "note_retention_years"]
+        widgets = {"note_retention_years": forms.NumberInput(attrs={"min": 1, "max": 50})}
+
+    def __init__(self, *args, owner_has_device: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_has_device = owner_has_device
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save policy", css_class="btn-lg"))
+
+    def clean_require_owner_two_factor(self):
+        required = self.cleaned_data["require_owner_two_factor"]
+        if required and not self.owner_has_device:
+            raise forms.ValidationError("Set up two-factor on your own account first, so you are not locked out.")
+        return required
+
+    def clean_note_retention_years(self):
+        years = self.cleaned_data["note_retention_years"]
+        if years is not None and not 1 <= years <= 50:
+            raise forms.ValidationError("Choose between 1 and 50 years, or leave empty to keep notes.")
+        return years

@@ -216,3 +216,42 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class SecurityPolicy(models.Model):
+    """The business's own security and privacy choices (one row), set by an owner."""
+
+    require_owner_two_factor = models.BooleanField(
+        "owners must use two-factor",
+        default=False,
+        help_text="Owners are asked for a code from their authenticator app at every login.",
+    )
+    note_retention_years = models.PositiveSmallIntegerField(
+        "remove personal notes after (years)",
+        null=True,
+        blank=True,
+        help_text="Notes older than this are removed for good every night. Leave empty to keep them.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "security policy"
+        permissions = [("manage_security", "Can set the security policy, unlock logins and read the audit trail")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(note_retention_years__isnull=True) | models.Q(note_retention_years__gte=1),
+                name="note_retention_at_least_one_year",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    @classmethod
+    def current(cls) -> "SecurityPolicy":
+        """Return the policy, creating the default one on first use."""
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

@@ -77,6 +77,7 @@ ROLE_PERMISSIONS = {
         *_MANAGER,
         "crm.add_location",
         "crm.change_location",
+        "crm.manage_security",
         "customers.erase_customer",
         "microcx.adjust_budget",
         "microcx.change_discretionrule",

@@ -6,12 +6,14 @@ is required once DEBUG is off. A missing or malformed variable stops start-up
 with one line naming it and what it expects.
 """
 
+import datetime
 import sys
 import warnings
 import zoneinfo
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,6 +120,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "simple_history",
+    "auditlog",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
@@ -129,11 +136,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",  # a database outage is a 503 page, not a 500
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session as two-factor verified; crm.security sends owners and managers who
+    # have a device (or must have one) to the code page first.
+    "django_otp.middleware.OTPMiddleware",
+    "crm.security.TwoFactorMiddleware",
+    # Ends a session after SESSION_IDLE_MINUTES without a request (shared shop computers).
+    "crm.security.IdleSessionMiddleware",
     # Every page needs a login unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -141,6 +156,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records who changed a note in its history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Puts the signed-in user and their address on every audit entry.
+    "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -158,6 +177,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.site",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -180,15 +200,64 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm.User"
+# Argon2 first: new and changed passwords use it; older hashes are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes counts failed logins and refuses locked-out ones before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute-force protection (django-axes): after AXES_FAILURE_LIMIT failed logins for one user name
+# from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES, or until an owner unlocks it
+# (Security page). Pairing name and address keeps one shop's shared address from locking everyone out.
+AXES_FAILURE_LIMIT = setting(
+    "LOGIN_FAILURE_LIMIT", "must be a whole number", lambda: env.int("LOGIN_FAILURE_LIMIT", default=5)
+)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=setting(
+        "LOGIN_COOLOFF_MINUTES", "must be a number of minutes", lambda: env.int("LOGIN_COOLOFF_MINUTES", default=15)
+    )
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Behind a proxy, X-Forwarded-For names the client (only with TRUST_PROXY_HEADERS on).
+TRUST_PROXY_HEADERS = strict_bool("TRUST_PROXY_HEADERS", default=False)
+AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+
+# Sessions end after SESSION_IDLE_MINUTES without a request, and when the browser closes:
+# shop computers are shared.
+SESSION_IDLE_MINUTES = setting(
+    "SESSION_IDLE_MINUTES", "must be a whole number of minutes", lambda: env.int("SESSION_IDLE_MINUTES", default=30)
+)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Two-factor (django-otp, TOTP): optional for managers and owners; owners must use it once
+# the business turns it on (Security page).
+OTP_TOTP_ISSUER = BUSINESS_NAME + " CRM"
+
+# Audit trail (django-auditlog): who changed what, and who read sensitive notes.
+AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = BUSINESS_TIMEZONE
@@ -298,7 +367,26 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own host, no inline
+# script or style, no eval; a page that must inline a script gives it {{ request.csp_nonce }}.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

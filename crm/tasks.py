@@ -74,3 +74,11 @@ def refresh_loyalty_snapshots() -> int:
     from crm import loyalty
 
     return loyalty.refresh_snapshots()
+
+
+@shared_task(**COMMON, soft_time_limit=240, time_limit=300)
+def purge_expired_notes() -> int:
+    """Remove personal notes older than the business's retention period."""
+    from crm import privacy
+
+    return privacy.purge_expired_notes()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import views, views_dashboard
+from crm import views, views_dashboard, views_security
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,9 +20,23 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/two-factor/", views_security.two_factor_verify, name="two-factor-verify"),
+    path("accounts/two-factor/setup/", views_security.two_factor_setup, name="two-factor-setup"),
+    path("accounts/two-factor/remove/", views_security.two_factor_remove, name="two-factor-remove"),
+    path("security/", views_security.security_page, name="security"),
+    path("security/lockouts/<int:pk>/unlock/", views_security.lockout_unlock, name="lockout-unlock"),
+    path(
+        "security/staff/<int:pk>/two-factor/reset/",
+        views_security.staff_two_factor_reset,
+        name="staff-two-factor-reset",
+    ),
+    path("security/audit/", views_security.audit_log, name="audit-log"),
     path("", include("customers.urls")),
     path("", include("journeys.urls")),
     path("", include("microcx.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage met before a view runs (loading the session) is a 503 page too.
+handler500 = "crm.middleware.server_error"

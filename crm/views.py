@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import digests, notifications
+from crm import digests, health, notifications
 from crm.access import get_location_for_user, get_notification_for_user, require_perm
 from crm.forms import LocationForm, ProfileForm
 from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
 from crm.services import location_save
 from customers import selectors
+from customers.access import show_follow_ups
 
 HOME_LIST_SIZE = 15
 HOME_RECENT_SIZE = 8
@@ -31,12 +32,12 @@ def home(request):
     context = {
         "today": max((location.local_today() for location in locations), default=timezone.localdate()),
         "locations": locations,
-        "due_follow_ups": list(selectors.follow_ups_due(user, locations)[:HOME_LIST_SIZE]),
-        "next_visit_follow_ups": list(
-            selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
+        "due_follow_ups": show_follow_ups(user, selectors.follow_ups_due(user, locations)[:HOME_LIST_SIZE]),
+        "next_visit_follow_ups": show_follow_ups(
+            user, selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
         ),
         "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
-        "inbox_items": list(notifications.inbox(user)[:HOME_INBOX_SIZE]),
+        "inbox_items": notifications.hide_private(list(notifications.inbox(user)[:HOME_INBOX_SIZE])),
     }
     return render(request, "crm/home.html", context)
 
@@ -69,14 +70,12 @@ def _location_form(request, location: Location):
 @login_not_required
 @never_cache
 @require_GET
+@transaction.non_atomic_requests  # opening a request transaction would fail before a down database is reported
 def healthz(request):
-    """Answer a load balancer: 200 when the database answers, 503 when not."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok"})
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        return JsonResponse({"status": "database unavailable"}, status=503)
+    """Answer a load balancer: 200 while the database answers (status "degraded" if the broker
+    is down or sweeps are late), 503 when it does not; JSON with each part's state."""
+    body, status = health.report()
+    return JsonResponse(body, status=status)
 
 
 # --- inbox, profile and operations ---------------------------------------------------
@@ -88,6 +87,7 @@ def inbox(request):
     """The staff member's notifications: today's reminders first, with links to the customer."""
     show = "all" if request.GET.get("show") == "all" else "open"
     page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = notifications.hide_private(list(page.object_list))
     today = timezone.localdate()
     return render(request, "crm/inbox.html", {"page": page, "show": show, "today": today})
 
@@ -104,6 +104,7 @@ def notification_mark(request, pk: int):
         done={"done": True, "undone": False}.get(action),
     )
     if request.htmx:
+        notifications.hide_private([notification])
         response = render(request, "crm/_notification.html", {"item": notification, "today": timezone.localdate()})
         response["HX-Trigger"] = "inbox-changed"
         return response
@@ -122,7 +123,16 @@ def profile(request):
         form.save()
         messages.success(request, "Saved.")
         return redirect("profile")
-    return render(request, "crm/profile.html", {"form": form})
+    from django_otp import user_has_device
+
+    from crm.security import may_use_two_factor
+
+    context = {
+        "form": form,
+        "may_use_two_factor": may_use_two_factor(request.user),
+        "has_two_factor": user_has_device(request.user, confirmed=True),
+    }
+    return render(request, "crm/profile.html", context)
 
 
 @require_perm("crm.view_sweeprun")

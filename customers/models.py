@@ -304,7 +304,8 @@ class Note(models.Model):
         indexes = [models.Index(fields=["customer", "-created_at"], name="note_customer_recent")]
 
     def __str__(self) -> str:
-        return self.text[:60]
+        # Never the text: a note's name shows up in logs, the admin and the audit trail.
+        return f"Note #{self.pk}"
 
 
 class FollowUp(models.Model):

@@ -6,12 +6,15 @@ import datetime
 from collections.abc import Iterable
 
 import phonenumbers
+from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from crm import audit
 from crm.bulk import copy_into_temp
 from crm.models import Location, User
 from customers import extensions, schedule
@@ -124,6 +127,25 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
     """
     if not by.has_perm("customers.erase_customer"):
         raise PermissionDenied("Only an owner can erase a customer.")
+    # Nothing of what is removed may be copied into the audit trail on its way out.
+    with disable_auditlog():
+        _erase_personal_data(customer)
+    # Who did what and when stays in the trail; what it said about the customer goes.
+    audit.scrub_customer(customer.pk, object_repr=f"Erased customer #{customer.pk}")
+    LogEntry.objects.log_create(
+        customer,
+        force_log=True,
+        action=LogEntry.Action.DELETE,
+        actor=by,
+        changes=None,
+        changes_text="Personal data erased at the customer's request.",
+        object_repr=f"Erased customer #{customer.pk}",
+        additional_data={"customer_id": customer.pk, "erased": True},
+    )
+    return customer
+
+
+def _erase_personal_data(customer: Customer) -> None:
     customer.notes.all().delete()
     # Deleting notes writes history rows with their text; remove all of them last.
     Note.history.filter(customer_id=customer.pk).delete()
@@ -131,6 +153,8 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
     customer.important_dates.all().delete()
     customer.people.all().delete()
     customer.tags.clear()
+    for hook in extensions.erase_hooks:
+        hook(customer)
     now = timezone.now()
     customer.first_name = "Erased customer"
     customer.last_name = f"#{customer.pk}"
@@ -144,7 +168,6 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
     customer.erased_at = now
     customer.archived_at = customer.archived_at or now
     customer.save()
-    return customer
 
 
 @transaction.atomic

@@ -14,6 +14,8 @@ def _journey(customer, user) -> dict:
 
 
 def register() -> None:
+    extensions.erase_hooks.append(_erase)
+    extensions.privacy_export_sections["interactions"] = _export
     extensions.register_timeline_source(
         extensions.TimelineSource(
             kind="interaction",
@@ -32,3 +34,27 @@ def register() -> None:
             template="journeys/_log_form.html",
         )
     )
+
+
+def _erase(customer) -> None:
+    """Keep the erased customer's interactions as anonymous counts: what was said goes."""
+    Interaction.objects.filter(customer=customer).update(summary="")
+
+
+def _export(customer) -> list[dict]:
+    return [
+        {
+            "occurred_at": i.occurred_at.isoformat(),
+            "kind": i.get_kind_display(),
+            "touchpoint": i.touchpoint.name,
+            "stage": i.get_stage_display(),
+            "location": i.location.name,
+            "staff": str(i.staff) if i.staff else "",
+            "summary": i.summary,
+            "sentiment": i.get_sentiment_display(),
+            "amount": str(i.amount) if i.amount is not None else None,
+        }
+        for i in Interaction.objects.filter(customer=customer)
+        .select_related("touchpoint", "location", "staff")
+        .order_by("occurred_at", "pk")
+    ]

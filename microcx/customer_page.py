@@ -14,6 +14,35 @@ def _gestures(customer, user) -> dict:
 
 
 def register() -> None:
+    extensions.erase_hooks.append(_erase)
+    extensions.privacy_export_sections["gestures"] = _export
     extensions.register_brief_section(
         extensions.BriefSection(name="gestures", context=_gestures, template="microcx/_brief_gestures.html")
     )
+
+
+def _erase(customer) -> None:
+    """Keep the erased customer's gestures as amounts (the ledger must balance); the words and receipts go."""
+    gestures = Gesture.objects.filter(customer=customer)
+    for gesture in gestures.exclude(receipt=""):
+        gesture.receipt.delete(save=False)
+    gestures.update(
+        description="Erased", customer_reaction="", rejection_reason="", receipt="", note=None, follow_up=None
+    )
+
+
+def _export(customer) -> list[dict]:
+    return [
+        {
+            "created_at": g.created_at.isoformat(),
+            "category": g.get_category_display(),
+            "description": g.description,
+            "amount": str(g.amount),
+            "status": g.get_status_display(),
+            "location": g.location.name,
+            "proposed_by": str(g.proposed_by),
+            "delivered_on": g.delivered_on.isoformat() if g.delivered_on else None,
+            "customer_reaction": g.customer_reaction,
+        }
+        for g in Gesture.objects.filter(customer=customer).select_related("location", "proposed_by").order_by("pk")
+    ]

@@ -57,6 +57,17 @@ MATRIX = [
         data={"action": "read"},
     ),
     Row("profile", LOGIN, 200, 200, 200),
+    # Two-factor: without a device the code page sends you on; managers and owners may set one up.
+    Row("two-factor-verify", LOGIN, 302, 302, 302),
+    Row("two-factor-setup", LOGIN, 403, 200, 200),
+    Row("two-factor-remove", LOGIN, 403, 302, 302, method="post"),
+    # Security and privacy: owners only.
+    Row("security", LOGIN, 403, 403, 200),
+    Row("lockout-unlock", LOGIN, 403, 403, 302, kwargs=lambda w: {"pk": w["lockout"].pk}, method="post"),
+    Row("staff-two-factor-reset", LOGIN, 403, 403, 302, kwargs=lambda w: {"pk": w["frontline"].pk}, method="post"),
+    Row("audit-log", LOGIN, 403, 403, 200),
+    Row("customer-privacy", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("customer-privacy-json", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("operations", LOGIN, 403, 200, 200),
     Row("loyalty-dashboard", LOGIN, 403, 200, 200),
     Row("loyalty-customers", LOGIN, 403, 200, 200, data={"figure": "active"}),
@@ -232,7 +243,13 @@ def world(location, other_location, users_by_role, customer):
     touchpoint = Touchpoint.objects.get(slug="in-store")
     persona = Persona.objects.create(name="Busy parent")
     step = JourneyStep.objects.create(persona=persona, stage="during", touchpoint=touchpoint)
+    from axes.models import AccessAttempt
+
+    lockout = AccessAttempt.objects.create(
+        username="someone", ip_address="203.0.113.9", user_agent="test", failures_since_start=9
+    )
     return {
+        "lockout": lockout,
         "touchpoint": touchpoint,
         "persona": persona,
         "step": step,

@@ -1,0 +1,126 @@
+"""Login safety: client addresses, idle sessions and the two-factor step.
+
+django-axes counts failed logins (settings.AXES_*); django-otp checks the codes. This module
+only decides when a signed-in session must show a code first, and keeps idle sessions short.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import user_has_device
+
+from crm import roles
+
+# Session keys.
+TWO_FACTOR_PENDING = "two_factor_pending"  # a code is needed before anything else
+TWO_FACTOR_SETUP_REQUIRED = "two_factor_setup_required"  # an owner must set up a device first
+LAST_SEEN = "last_seen"
+
+# Pages a session waiting for its code may still open.
+OPEN_DURING_TWO_FACTOR = {"two-factor-verify", "two-factor-setup", "logout", "healthz", "login"}
+# How often an active session's expiry is pushed back (a session write at most this often).
+TOUCH_EVERY_SECONDS = 60
+POLICY_CACHE_KEY = "crm:security-policy"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the client's address: X-Forwarded-For's first hop only behind a trusted proxy."""
+    if settings.TRUST_PROXY_HEADERS:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.META.get("REMOTE_ADDR")
+
+
+def owners_must_use_two_factor() -> bool:
+    """Whether the business requires two-factor for owners (cached briefly: it is read at each login)."""
+    from crm.models import SecurityPolicy
+
+    required = cache.get(POLICY_CACHE_KEY)
+    if required is None:
+        required = SecurityPolicy.current().require_owner_two_factor
+        cache.set(POLICY_CACHE_KEY, required, 30)
+    return required
+
+
+def may_use_two_factor(user) -> bool:
+    return roles.is_manager_or_owner(user)
+
+
+@receiver(user_logged_in)
+def start_session(sender, request, user, **kwargs) -> None:
+    """At login, note whether this session must pass the two-factor step first."""
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session[LAST_SEEN] = int(time.time())
+    if user_has_device(user, confirmed=True):
+        request.session[TWO_FACTOR_PENDING] = True
+    elif roles.is_owner(user) and owners_must_use_two_factor():
+        request.session[TWO_FACTOR_SETUP_REQUIRED] = True
+
+
+class TwoFactorMiddleware:
+    """Send a session that still owes its code (or an owner's device) to the two-factor pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and request.user.is_authenticated:
+            pending = session.get(TWO_FACTOR_PENDING) and not request.user.is_verified()
+            setup = session.get(TWO_FACTOR_SETUP_REQUIRED)
+            if (pending or setup) and not self._open(request):
+                target = "two-factor-verify" if pending else "two-factor-setup"
+                url = reverse(target)
+                nxt = request.get_full_path()
+                if request.method == "GET" and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+                    url += "?next=" + _quote(nxt)
+                return redirect(url)
+        return self.get_response(request)
+
+    @staticmethod
+    def _open(request) -> bool:
+        if request.path.startswith(settings.STATIC_URL):
+            return True
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return True  # a 404 reveals nothing
+        return match.url_name in OPEN_DURING_TWO_FACTOR
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")
+
+
+class IdleSessionMiddleware:
+    """Push an active session's expiry back, at most once a minute.
+
+    The session ends SESSION_COOKIE_AGE seconds after the last request (SESSION_IDLE_MINUTES),
+    so a shop computer left signed in locks itself; writing the session only once a minute
+    keeps pages from paying for a write on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(LAST_SEEN, 0) >= TOUCH_EVERY_SECONDS:
+                session[LAST_SEEN] = now  # marks the session modified: saved with a new expiry
+        return self.get_response(request)

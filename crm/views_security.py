@@ -1,0 +1,199 @@
+"""Two-factor pages for staff, and the owner's Security page: policy, lockouts, audit trail."""
+
+from __future__ import annotations
+
+import segno
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from crm import roles, security
+from crm.access import require_perm
+from crm.forms import SecurityPolicyForm, TwoFactorCodeForm
+from crm.models import SecurityPolicy, User
+from customers.access import get_customer_for_user
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _next_or(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+# --- two-factor for the signed-in user --------------------------------------------------
+
+
+def two_factor_verify(request):
+    """Ask for the authenticator code after the password, when the user has a device."""
+    device = TOTPDevice.objects.devices_for_user(request.user, confirmed=True).first()
+    if device is None:
+        request.session.pop(security.TWO_FACTOR_PENDING, None)
+        return redirect(_next_or(request, "home"))
+    form = TwoFactorCodeForm(request.POST or None, device=device, submit_label="Verify")
+    if request.method == "POST" and form.is_valid():
+        otp_login(request, device)
+        request.session.pop(security.TWO_FACTOR_PENDING, None)
+        return redirect(_next_or(request, "home"))
+    return render(request, "registration/two_factor_verify.html", {"form": form, "next": _next_or(request, "")})
+
+
+def two_factor_setup(request):
+    """Set up an authenticator app (managers and owners): scan the code, then confirm with one code."""
+    user = request.user
+    if not security.may_use_two_factor(user):
+        raise PermissionDenied("Two-factor is for managers and owners.")
+    confirmed = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
+    if confirmed is not None:
+        required = roles.is_owner(user) and security.owners_must_use_two_factor()
+        return render(request, "registration/two_factor_setup.html", {"confirmed": confirmed, "required": required})
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    form = TwoFactorCodeForm(request.POST or None, device=device, submit_label="Turn on two-factor")
+    if request.method == "POST" and form.is_valid():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        request.session.pop(security.TWO_FACTOR_SETUP_REQUIRED, None)
+        request.session.pop(security.TWO_FACTOR_PENDING, None)
+        messages.success(request, "Two-factor is on. Each login now asks for a code from your app.")
+        return redirect(_next_or(request, "profile"))
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "form": form,
+        "qr_svg": qr.svg_inline(scale=5, border=2, dark="#1f4e5f"),
+        "secret": _grouped(device.bin_key),
+        "must": request.session.get(security.TWO_FACTOR_SETUP_REQUIRED, False),
+        "next": _next_or(request, ""),
+    }
+    return render(request, "registration/two_factor_setup.html", context)
+
+
+def _grouped(key: bytes) -> str:
+    from base64 import b32encode
+
+    text = b32encode(key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+@require_POST
+def two_factor_remove(request):
+    """Turn two-factor off for oneself (not for an owner while the business requires it)."""
+    user = request.user
+    if not security.may_use_two_factor(user):
+        raise PermissionDenied("Two-factor is for managers and owners.")
+    if roles.is_owner(user) and security.owners_must_use_two_factor():
+        messages.error(request, "The business requires two-factor for owners, so it stays on.")
+        return redirect("two-factor-setup")
+    TOTPDevice.objects.filter(user=user).delete()
+    messages.success(request, "Two-factor is off for your account.")
+    return redirect("profile")
+
+
+# --- the owner's Security page ----------------------------------------------------------
+
+
+@require_perm("crm.manage_security")
+def security_page(request):
+    """Policy, locked-out logins, and each member of staff's two-factor state."""
+    policy = SecurityPolicy.current()
+    has_device = TOTPDevice.objects.devices_for_user(request.user, confirmed=True).exists()
+    form = SecurityPolicyForm(request.POST or None, instance=policy, owner_has_device=has_device)
+    if request.method == "POST" and form.is_valid():
+        policy = form.save(commit=False)
+        policy.updated_by = request.user
+        policy.save()
+        cache.delete(security.POLICY_CACHE_KEY)
+        messages.success(request, "Security policy saved.")
+        return redirect("security")
+    lockouts = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).order_by(
+        "-attempt_time"
+    )[:100]
+    staff = (
+        User.objects.filter(is_active=True)
+        .annotate(has_two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        .prefetch_related("groups")
+        .order_by("first_name", "last_name", "username")
+    )
+    context = {
+        "form": form,
+        "lockouts": lockouts,
+        "staff": staff,
+        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+    }
+    return render(request, "crm/security.html", context)
+
+
+@require_POST
+@require_perm("crm.manage_security")
+def lockout_unlock(request, pk: int):
+    attempt = get_object_or_404(AccessAttempt, pk=pk)
+    axes_reset(username=attempt.username, ip=attempt.ip_address)
+    messages.success(request, f"{attempt.username or 'That login'} can try again now.")
+    return redirect("security")
+
+
+@require_POST
+@require_perm("crm.manage_security")
+def staff_two_factor_reset(request, pk: int):
+    """Remove a member of staff's authenticator (a lost phone); they set it up again at next login."""
+    member = get_object_or_404(User, pk=pk, is_active=True)
+    removed, _ = TOTPDevice.objects.filter(user=member).delete()
+    if removed:
+        messages.success(request, f"Two-factor removed for {member}. They can set it up again from their profile.")
+    return redirect("security")
+
+
+@require_perm("crm.manage_security")
+def audit_log(request):
+    """The audit trail, newest first, for one member of staff or one customer, or everyone."""
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    actor = customer = None
+    if request.GET.get("staff"):
+        actor = get_object_or_404(User, pk=_int_or_404(request.GET["staff"]))
+        entries = entries.filter(actor=actor)
+    if request.GET.get("customer"):
+        customer = get_customer_for_user(request.user, _int_or_404(request.GET["customer"]))
+        entries = entries.filter(additional_data__customer_id=customer.pk)
+    if request.GET.get("viewed") == "1":
+        entries = entries.filter(action=LogEntry.Action.ACCESS)
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    staff = User.objects.order_by("first_name", "last_name", "username")
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "actor": actor,
+        "customer": customer,
+        "staff": staff,
+        "viewed": request.GET.get("viewed"),
+        "query": query.urlencode(),
+    }
+    return render(request, "crm/audit_log.html", context)
+
+
+def _int_or_404(value: str) -> int:
+    from django.http import Http404
+
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not 0 < number < 2**63:
+        raise Http404
+    return number

@@ -1,0 +1,99 @@
+"""Everything the business holds about one customer, for their right of access."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from customers import extensions
+from customers.models import Customer
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def customer_export(customer: Customer) -> dict:
+    """Return all the data held about the customer as plain JSON-ready values.
+
+    Other apps add their part (interactions, gestures) through extensions.privacy_export_sections.
+    Sensitive notes are included: the export is for the customer themself.
+    """
+    profile = {
+        "id": customer.pk,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "preferred_name": customer.preferred_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "external_id": customer.external_id,
+        "home_location": customer.home_location.name,
+        "locations": [location.name for location in customer.locations.all()],
+        "tags": [tag.name for tag in customer.tags.all()],
+        "customer_since": _iso(customer.customer_since),
+        "heard_via": customer.heard_via.name if customer.heard_via_id else None,
+        "referred_by": customer.referred_by.full_name if customer.referred_by_id else None,
+        "preferences": customer.preferences,
+        "consent": {
+            "email": _iso(customer.consent_email_at),
+            "mail": _iso(customer.consent_mail_at),
+            "phone": _iso(customer.consent_phone_at),
+        },
+        "first_visit_at": _iso(customer.first_visit_at),
+        "last_visit_at": _iso(customer.last_visit_at),
+        "visit_count": customer.visit_count,
+        "created_at": _iso(customer.created_at),
+    }
+    data = {
+        "exported_at": timezone.now().isoformat(),
+        "profile": profile,
+        "people": [
+            {
+                "name": person.name,
+                "relation": person.get_relation_display(),
+                "species": person.species,
+                "birthday": _iso(person.birthday),
+                "notes": person.notes,
+            }
+            for person in customer.people.all().order_by("pk")
+        ],
+        "important_dates": [
+            {"what": date.title, "date": date.when, "kind": date.get_kind_display()}
+            for date in customer.important_dates.select_related("person").order_by("month", "day", "pk")
+        ],
+        "notes": [
+            {
+                "written_at": _iso(note.created_at),
+                "author": str(note.author) if note.author_id else "",
+                "text": note.text,
+                "sensitive": note.is_sensitive,
+                "relevant_until": _iso(note.relevant_until),
+            }
+            for note in customer.notes.select_related("author").order_by("created_at", "pk")
+        ],
+        "follow_ups": [
+            {
+                "prompt": follow_up.prompt,
+                "status": follow_up.get_status_display(),
+                "due": follow_up.get_due_display(),
+                "due_date": _iso(follow_up.due_date),
+                "created_at": _iso(follow_up.created_at),
+            }
+            for follow_up in customer.follow_ups.order_by("created_at", "pk")
+        ],
+    }
+    for name, section in extensions.privacy_export_sections.items():
+        data[name] = section(customer)
+    return data
+
+
+def profile_rows(profile: dict) -> list[tuple[str, str]]:
+    """The profile as (label, text) rows for the readable page."""
+    rows = []
+    for key, value in profile.items():
+        if key == "consent":
+            continue
+        if isinstance(value, list):
+            value = ", ".join(value)
+        label = key.replace("_", " ").capitalize().replace("Id", "ID")
+        rows.append((label, "—" if value in (None, "") else str(value)))
+    return rows

@@ -1,0 +1,45 @@
+// Site-wide behaviour, kept out of the HTML so the Content-Security-Policy can forbid inline script.
+//   data-confirm="Question?"  on a form or button: ask before submitting.
+//   data-autosubmit           on a select or checkbox: submit its form when it changes.
+//   data-print                on a button: print the page.
+//   data-width="42"           on an element: set its width to 42%.
+//   data-shade="0.35"         on a cell: tint its background by that much of the brand colour.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    var question = (button && button.dataset.confirm) || form.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.dataset && "autosubmit" in field.dataset && field.form) {
+      field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-print]");
+    if (button) {
+      window.print();
+    }
+  });
+
+  function applyStyles(root) {
+    root.querySelectorAll("[data-width]").forEach(function (el) {
+      el.style.width = Math.max(0, Math.min(100, parseFloat(el.dataset.width) || 0)) + "%";
+    });
+    root.querySelectorAll("[data-shade]").forEach(function (el) {
+      el.style.backgroundColor = "rgba(31, 78, 95, " + (parseFloat(el.dataset.shade) || 0) + ")";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { applyStyles(document); });
+  // Parts swapped in by htmx get the same treatment.
+  document.addEventListener("htmx:afterSwap", function (event) { applyStyles(event.target); });
+})();
