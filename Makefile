@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run install test lint format chromium lock seed benchmark clean
+.PHONY: run install test lint security format chromium lock seed benchmark clean
 
 ## Bring the whole app up with embedded defaults: SQLite, filesystem broker, demo data.
 run: install
@@ -33,8 +33,8 @@ node_modules/.installed: package.json package-lock.json
 chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
-## Lint, then the whole pytest suite on PostgreSQL and Redis, browser tests included.
-test: install chromium lint
+## Lint, the security checks, then the whole pytest suite on PostgreSQL and Redis, browser tests included.
+test: install chromium lint security
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
@@ -44,6 +44,13 @@ test: install chromium lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## Fail on a high-severity finding in our code (bandit) or a known vulnerability in a pinned dependency
+## (pip-audit; .ci/audit_dependencies.py says loudly when no vulnerability service was reachable,
+## and fails then too with REQUIRE_DEPENDENCY_AUDIT=true).
+security: install
+	$(VENV)/bin/bandit --quiet --recursive --severity-level high --confidence-level low crm customers journeys microcx
+	$(PY) .ci/audit_dependencies.py requirements.lock
 
 format: install
 	$(VENV)/bin/ruff check --fix .
