@@ -25,6 +25,7 @@ from django.utils import timezone
 from crm import roles
 from crm.models import Location, Notification, SweepRun, User
 from customers import schedule
+from customers.access import PRIVATE_FOLLOW_UP
 from customers.models import Customer, FollowUp, ImportantDate, Person
 from customers.selectors import ordinal
 from customers.services import keep_in_touch_cadence
@@ -38,7 +39,6 @@ GESTURE_IDEAS = {
     ImportantDate.Kind.WEDDING: "Flowers or a card for the anniversary?",
     ImportantDate.Kind.ENGAGEMENT: "A card to celebrate?",
     "customer_since": "A small thank-you for their loyalty?",
-    "keep_in_touch": "A quick call, or a note with something they would like?",
 }
 
 
@@ -285,8 +285,14 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
     recipients = recipients or Recipients()
     notifications = []
     now = timezone.now()
+    # A follow-up written from a sensitive note says what the note said: its reminders (and the
+    # emails they end up in) name only "a private note", with the link to the customer's page.
+    private = set(
+        FollowUp.objects.filter(pk__in=[row.pk for row in rows], note__is_sensitive=True).values_list("pk", flat=True)
+    )
     for row in rows:
         name = row.customer.greeting_name
+        prompt = PRIVATE_FOLLOW_UP if row.pk in private else row.prompt
         common = {
             "source": f"follow_up:{row.pk}",
             "occurrence": today,
@@ -299,7 +305,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
             notifications += _notify(
                 recipients.managers(row.location_id),
                 kind=Kind.FOLLOW_UP_ESCALATED,
-                title=f"Still open after {MAX_REMINDERS} reminders: {row.prompt} ({name})",
+                title=f"Still open after {MAX_REMINDERS} reminders: {prompt} ({name})",
                 body=f"Due {row.due_date:%-d %B}, {late} days ago; "
                 + (f"assigned to {row.assignee}." if row.assignee else "nobody took it."),
                 **common,
@@ -310,9 +316,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
         notifications += _notify(
             who,
             kind=Kind.FOLLOW_UP_DUE if late <= 0 else Kind.FOLLOW_UP_OVERDUE,
-            title=f"{row.prompt} ({name})"
-            if late <= 0
-            else f"{row.prompt} ({name}), {late} day{'s' * (late > 1)} late",
+            title=f"{prompt} ({name})" if late <= 0 else f"{prompt} ({name}), {late} day{'s' * (late > 1)} late",
             body=("Due today." if late <= 0 else f"Due {row.due_date:%-d %B}.")
             + ("" if row.assignee_id else " For the whole location: take it if it's yours."),
             takeable=row.assignee_id is None,
@@ -323,7 +327,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
             notifications += _notify(
                 recipients.managers(row.location_id),
                 kind=Kind.FOLLOW_UP_UNTAKEN,
-                title=f"Nobody took this yet: {row.prompt} ({name})",
+                title=f"Nobody took this yet: {prompt} ({name})",
                 body=f"Due {row.due_date:%-d %B}, for the whole location.",
                 takeable=True,
                 **{**common, "source": f"untaken:{row.pk}"},
@@ -360,6 +364,18 @@ def staff_who_know_best(customer_ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
+# How to get in touch on each channel the customer consented to.
+CONTACT_IDEAS = {"phone": "a quick call", "email": "a short email", "mail": "a handwritten card by post"}
+
+
+def keep_in_touch_idea(customer: Customer) -> str:
+    """Suggest only the channels the customer agreed to; with none, wait for their next visit."""
+    ideas = [CONTACT_IDEAS[channel] for channel in ("phone", "email", "mail") if channel in customer.consented_channels]
+    if not ideas:
+        return "They have not agreed to be contacted: greet them warmly at their next visit."
+    return (" or ".join(ideas) + ", with something they would like.").capitalize()
+
+
 @transaction.atomic
 def raise_keep_in_touch(ids: list[int], today: datetime.date, recipients: Recipients | None = None) -> int:
     """Raise once, to the staff who know them best, each customer past their keep-in-touch cadence."""
@@ -383,7 +399,7 @@ def raise_keep_in_touch(ids: list[int], today: datetime.date, recipients: Recipi
             customer_id=customer.pk,
             title=f"Keep in touch with {customer.greeting_name}: {silent} days since the last contact",
             body=f"Usually in touch every {cadence} days.",
-            gesture_idea=GESTURE_IDEAS["keep_in_touch"],
+            gesture_idea=keep_in_touch_idea(customer),
             url=_customer_url(customer.pk),
             overdue_on=due + datetime.timedelta(days=cadence // 2 + 1),
         )

@@ -131,6 +131,12 @@ class Customer(models.Model):
         return self.archived_at is not None
 
     @property
+    def consented_channels(self) -> list[str]:
+        """The channels the customer agreed to be contacted on: email, mail, phone."""
+        given = {"email": self.consent_email_at, "mail": self.consent_mail_at, "phone": self.consent_phone_at}
+        return [channel for channel, on in given.items() if on]
+
+    @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
 

@@ -1,0 +1,236 @@
+"""Privacy rights: an owner exports everything about one customer, and erases it for good."""
+
+import datetime
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Notification, SecurityPolicy
+from customers.models import Customer, Note
+from tests.customers.factories import CustomerFactory, FollowUpFactory, ImportantDateFactory, PersonFactory
+
+NAME = "Zenobia"
+SURNAME = "Quarrington"
+EMAIL = "zenobia.quarrington@example.org"
+PHRASE = "her tortoise Methuselah swallowed a marble"
+
+
+@pytest.fixture
+def held(location, frontline, owner):
+    """A customer with something in every table that can hold personal data."""
+    from journeys.models import Touchpoint
+    from journeys.services import interaction_record
+    from microcx.services import budget_create, gesture_propose
+
+    customer = CustomerFactory(
+        first_name=NAME,
+        last_name=SURNAME,
+        email=EMAIL,
+        phone="+12075550199",
+        preferences=f"Loves green tea; {SURNAME} family",
+        home_location=location,
+        consent_email_at=datetime.date(2025, 1, 2),
+    )
+    customer.locations.add(location)
+    from customers.services import note_create, note_update
+
+    note = note_create(customer=customer, author=frontline, text=f"Ask {NAME} about {PHRASE}", is_sensitive=True)
+    note_update(note=note, editor=frontline, text=f"{PHRASE}, now better", is_sensitive=True, relevant_until=None)
+    note_create(customer=customer, author=frontline, text=f"{NAME} just got engaged")
+    PersonFactory(customer=customer, name="Methuselah", relation="pet", species="tortoise")
+    ImportantDateFactory(customer=customer, kind="custom", label=f"{NAME}'s gallery opening")
+    FollowUpFactory(customer=customer, prompt=f"Ask {NAME} how Methuselah is")
+    interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=frontline,
+        kind="purchase",
+        summary=f"{NAME} bought a tortoise lamp",
+        amount=Decimal("40"),
+    )
+    budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
+    gesture, _ = gesture_propose(
+        customer=customer,
+        proposer=frontline,
+        location=location,
+        category="flowers",
+        description=f"Flowers for {NAME}",
+        amount=Decimal("20"),
+        idempotency_key=uuid.uuid4(),
+    )
+    Notification.objects.create(
+        recipient=frontline,
+        kind="follow_up",
+        source="test:zen",
+        occurrence=timezone.localdate(),
+        customer=customer,
+        title=f"Ask {NAME} how Methuselah is",
+    )
+    return customer
+
+
+def test_owner_exports_everything_held_about_a_customer_as_json(client, owner, held):
+    client.force_login(owner)
+    response = client.get(reverse("customer-privacy-json", kwargs={"pk": held.pk}))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="customer-{held.pk}-data.json"'
+    data = json.loads(response.content)
+    assert data["profile"]["email"] == EMAIL
+    assert data["profile"]["consent"]["email"] == "2025-01-02"
+    assert [p["name"] for p in data["people"]] == ["Methuselah"]
+    assert data["important_dates"][0]["what"] == f"{NAME}'s gallery opening"
+    assert {n["text"] for n in data["notes"]} == {f"{PHRASE}, now better", f"{NAME} just got engaged"}
+    assert [n["sensitive"] for n in data["notes"]] == [True, False]
+    assert data["follow_ups"][0]["prompt"] == f"Ask {NAME} how Methuselah is"
+    assert data["interactions"][0]["summary"] == f"{NAME} bought a tortoise lamp"
+    assert data["gestures"][0]["description"] == f"Flowers for {NAME}"
+
+
+def test_owner_reads_the_same_export_as_a_page(client, owner, held):
+    client.force_login(owner)
+    page = client.get(reverse("customer-privacy", kwargs={"pk": held.pk})).content.decode()
+    for text in (EMAIL, "Methuselah", f"{PHRASE}, now better", f"{NAME} bought a tortoise lamp", f"Flowers for {NAME}"):
+        assert text in page
+
+
+def test_the_export_of_sensitive_notes_is_in_the_audit_trail(client, owner, held):
+    from auditlog.models import LogEntry
+
+    client.force_login(owner)
+    client.get(reverse("customer-privacy-json", kwargs={"pk": held.pk}))
+    viewed = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=owner, additional_data__customer_id=held.pk)
+    assert viewed.count() == 1
+
+
+def _tables_containing(*needles: str) -> dict[str, list[str]]:
+    """Search every column of every table in the database for each needle (case-insensitive)."""
+    found: dict[str, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = 'public'
+              AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea')
+            """
+        )
+        columns = cursor.fetchall()
+        for table, column in columns:
+            for needle in needles:
+                cursor.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',  # noqa: S608 - names from the catalogue
+                    [f"%{needle}%"],
+                )
+                if cursor.fetchone()[0]:
+                    found.setdefault(needle, []).append(f"{table}.{column}")
+    return found
+
+
+@pytest.mark.postgres
+def test_erasing_leaves_no_trace_of_the_customer_in_any_table(client, owner, held):
+    from microcx.models import Budget, LedgerEntry
+    from microcx.services import balances
+
+    # Before: the needles are there (the note text is encrypted, so its phrase shows only through the ORM).
+    assert _tables_containing(NAME, EMAIL)
+    balance_before = balances([Budget.objects.get().pk])
+    ledger_before = list(LedgerEntry.objects.values_list("pk", "amount"))
+
+    client.force_login(owner)
+    response = client.post(reverse("customer-erase", kwargs={"pk": held.pk}), {"confirm_name": f"{NAME} {SURNAME}"})
+    assert response.status_code == 302
+
+    assert _tables_containing(NAME, SURNAME, EMAIL, "2075550199", "Methuselah", "tortoise", PHRASE) == {}
+    # Notes, their history and follow-ups are gone through the ORM too (their text is encrypted at rest).
+    assert not Note.objects.filter(customer=held).exists()
+    assert not Note.history.filter(customer_id=held.pk).exists()
+    # Anonymous counts and the books stay.
+    erased = Customer.objects.get(pk=held.pk)
+    assert erased.is_erased and erased.visit_count == 1
+    assert erased.interactions.count() == 1 and erased.gestures.count() == 1
+    assert list(LedgerEntry.objects.values_list("pk", "amount")) == ledger_before
+    assert balances([Budget.objects.get().pk]) == balance_before
+
+
+def test_the_audit_trail_keeps_who_erased_but_not_what(client, owner, held):
+    from auditlog.models import LogEntry
+
+    client.force_login(owner)
+    client.post(reverse("customer-erase", kwargs={"pk": held.pk}), {"confirm_name": f"{NAME} {SURNAME}"})
+    entries = LogEntry.objects.filter(additional_data__customer_id=held.pk)
+    assert entries.filter(actor=owner, additional_data__erased=True).count() == 1
+    for entry in entries:
+        assert NAME not in (entry.object_repr + entry.changes_text + json.dumps(entry.changes))
+
+
+def test_an_erased_customer_has_no_privacy_page(client, owner, held):
+    client.force_login(owner)
+    client.post(reverse("customer-erase", kwargs={"pk": held.pk}), {"confirm_name": f"{NAME} {SURNAME}"})
+    assert client.get(reverse("customer-privacy", kwargs={"pk": held.pk})).status_code == 404
+
+
+# --- retention ---------------------------------------------------------------
+
+
+def test_notes_older_than_the_retention_period_are_removed_with_their_history(customer, frontline, time_at):
+    from crm.tasks import purge_expired_notes
+    from customers.services import note_create
+
+    time_at(datetime.datetime(2022, 3, 1, 12, tzinfo=datetime.UTC))
+    old = note_create(customer=customer, author=frontline, text="Old news about the move")
+    time_at(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC))
+    recent = note_create(customer=customer, author=frontline, text="Recent news")
+    time_at(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC))
+
+    assert purge_expired_notes() == 0  # no retention period: notes are kept
+    SecurityPolicy.objects.update_or_create(pk=1, defaults={"note_retention_years": 3})
+    assert purge_expired_notes() == 1
+    assert list(Note.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not Note.history.filter(id=old.pk).exists()
+    assert purge_expired_notes() == 0  # idempotent
+
+
+def test_owner_sets_the_retention_period_on_the_security_page(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("security"), {"note_retention_years": "0"})
+    assert "Choose between 1 and 50 years" in response.content.decode()
+    response = client.post(reverse("security"), {"note_retention_years": "5"})
+    assert response.status_code == 302
+    assert SecurityPolicy.current().note_retention_years == 5
+
+
+# --- consent -----------------------------------------------------------------
+
+
+def test_quick_contact_links_show_only_for_consented_channels(client, frontline, location):
+    customer = CustomerFactory(
+        home_location=location, email="c@example.org", phone="+12075550123", consent_email_at=datetime.date(2025, 1, 1)
+    )
+    customer.locations.add(location)
+    client.force_login(frontline)
+    page = client.get(reverse("customer-detail", kwargs={"pk": customer.pk})).content.decode()
+    assert 'href="mailto:c@example.org"' in page
+    assert 'href="tel:' not in page
+    assert "no consent to call" in page
+
+
+@pytest.mark.parametrize(
+    ("consent", "idea"),
+    [
+        ({}, "They have not agreed to be contacted: greet them warmly at their next visit."),
+        ({"consent_phone_at": datetime.date(2025, 1, 1)}, "A quick call, with something they would like."),
+        (
+            {"consent_email_at": datetime.date(2025, 1, 1), "consent_mail_at": datetime.date(2025, 1, 1)},
+            "A short email or a handwritten card by post, with something they would like.",
+        ),
+    ],
+)
+def test_keep_in_touch_reminders_suggest_only_consented_channels(location, consent, idea):
+    from crm.reminders import keep_in_touch_idea
+
+    assert keep_in_touch_idea(CustomerFactory(home_location=location, **consent)) == idea
