@@ -55,7 +55,7 @@ def held(location, frontline, owner):
         amount=Decimal("40"),
     )
     budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
-    gesture, _ = gesture_propose(
+    gesture_propose(
         customer=customer,
         proposer=frontline,
         location=location,
