@@ -103,10 +103,6 @@ def test_heartbeat_task_records_the_worker_was_alive(db):
     assert Heartbeat.objects.filter(name="worker").count() == 1
 
 
-def test_healthz_answers_ok(client, db):
-    assert client.get(reverse("healthz")).json() == {"status": "ok"}
-
-
 def test_missing_page_and_forbidden_page_are_friendly(client, frontline):
     client.force_login(frontline)
     missing = client.get("/customers/999999/")

@@ -250,21 +250,20 @@ def test_run_sweep_command_raises_synchronously_and_records_the_run(time_at, cus
     assert SweepRun.objects.get().raised["dates raised"] == 1
 
 
-def test_saving_notes_and_follow_ups_never_needs_the_broker(client, frontline, customer, settings):
+def test_saving_notes_and_follow_ups_never_needs_the_broker(client, frontline, customer, monkeypatch):
     from crm.celery import app
 
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
-        client.force_login(frontline)
-        response = client.post(reverse("note-create", args=[customer.pk]), {"text": "Her dog Rex is sick"})
-        assert response.status_code == 302
-        response = client.post(
-            reverse("follow-up-create", args=[customer.pk]),
-            {"prompt": "Call", "due": "next_visit", "location": customer.home_location_id},
-        )
-        assert response.status_code == 302
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+    # Celery reads this variable before its configuration; nothing listens there.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    assert app.connection_for_write().port == 1
+    client.force_login(frontline)
+    response = client.post(reverse("note-create", args=[customer.pk]), {"text": "Her dog Rex is sick"})
+    assert response.status_code == 302
+    response = client.post(
+        reverse("follow-up-create", args=[customer.pk]),
+        {"prompt": "Call", "due": "next_visit", "location": customer.home_location_id},
+    )
+    assert response.status_code == 302
 
 
 def test_inbox_lists_marks_read_and_done(client, time_at, customer, frontline):

@@ -1,0 +1,52 @@
+"""Answer a friendly 503 while the database is unreachable, never a 500.
+
+A request that meets a dropped or refused database connection rolls back whole
+(ATOMIC_REQUESTS), so nothing is half-saved and the user can simply try again:
+say so, with Retry-After, in a page that needs no database to render.
+"""
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template import loader
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable() -> HttpResponse:
+    """The 503 page: rendered without the request, so no context processor touches the database."""
+    response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Turn a database outage met by a view (or its transaction's commit) into the 503 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exception)
+            return database_unavailable()
+        return None
+
+
+def server_error(request):
+    """handler500: an outage met outside a view (loading the session or user in a middleware) is a 503 too.
+
+    Django calls this inside its except block, so sys.exc_info() is the error.
+    """
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        return database_unavailable()
+    return defaults.server_error(request)
