@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from crm.models import DigestSend, Location, Notification, User
+from crm.notifications import hide_private
 
 FAILURES_BEFORE_FAILING = 5  # consecutive failed sends before an address is marked failing
 ATTEMPTS_PER_DIGEST = 4  # the first try and three retries with backoff
@@ -46,10 +47,13 @@ def digests_due(now: datetime.datetime | None = None) -> list[int]:
 
 
 def open_items(user: User) -> list[Notification]:
-    return list(
-        Notification.objects.filter(recipient=user, done_at__isnull=True, emailed_on__isnull=True)
-        .select_related("customer")
-        .order_by("-overdue_on", "occurrence", "pk")[:100]
+    """The user's open reminders not emailed yet; a sensitive note's follow-up says only "a private note"."""
+    return hide_private(
+        list(
+            Notification.objects.filter(recipient=user, done_at__isnull=True, emailed_on__isnull=True)
+            .select_related("customer")
+            .order_by("-overdue_on", "occurrence", "pk")[:100]
+        )
     )
 
 

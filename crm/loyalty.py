@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from crm import snapshots
 from crm.models import Location, User
+from customers.access import show_follow_ups
 from customers.models import Customer, FollowUp, Note
 from journeys.models import Interaction, TouchpointMonth
 from microcx import selectors as microcx_selectors
@@ -225,8 +226,10 @@ def drifting(filters: Filters) -> dict:
         if len(notes[note.customer_id]) < 2:
             notes[note.customer_id].append(note.text[:120])
     follow_ups: dict[int, list[str]] = defaultdict(list)
-    for follow_up in FollowUp.objects.filter(customer_id__in=ids, status=FollowUp.Status.OPEN)[:200]:
-        follow_ups[follow_up.customer_id].append(follow_up.prompt)
+    # The figures are shared by every reader (snapshots): a sensitive note's follow-up says "a private note".
+    open_follow_ups = FollowUp.objects.filter(customer_id__in=ids, status=FollowUp.Status.OPEN)[:200]
+    for follow_up in show_follow_ups(None, open_follow_ups):
+        follow_ups[follow_up.customer_id].append(follow_up.shown_prompt)
     now = timezone.now()
     return {
         "count": queryset.count(),

@@ -26,6 +26,31 @@ def inbox(user: User, show: str = "open") -> QuerySet[Notification]:
     )
 
 
+def hide_private(items: list[Notification]) -> list[Notification]:
+    """Put "Follow up on a private note" in place of the title of reminders of follow-ups written
+    from a sensitive note, whoever reads them (the inbox, the start-of-shift email).
+
+    Reminders are raised that way already; this also covers a note marked sensitive afterwards.
+    """
+    from customers.access import PRIVATE_FOLLOW_UP
+    from customers.models import FollowUp
+
+    follow_up_ids = {}
+    for item in items:
+        kind, _, pk = item.source.partition(":")
+        if kind in ("follow_up", "untaken") and pk.isdigit():
+            follow_up_ids[item.pk] = int(pk)
+    if not follow_up_ids:
+        return items
+    sensitive = FollowUp.objects.filter(pk__in=set(follow_up_ids.values()), note__is_sensitive=True)
+    private = set(sensitive.values_list("pk", flat=True))
+    for item in items:
+        if follow_up_ids.get(item.pk) in private:
+            name = f" ({item.customer.greeting_name})" if item.customer_id else ""
+            item.title = f"{PRIVATE_FOLLOW_UP}{name}"
+    return items
+
+
 def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count()
 

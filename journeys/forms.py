@@ -2,6 +2,7 @@ from django import forms
 
 from crm.models import Location, User
 from customers.models import FollowUp, Note
+from journeys.access import log_locations_for
 from journeys.models import Interaction, Touchpoint
 
 
@@ -43,9 +44,7 @@ class ConversationLogForm(forms.Form):
         self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True)
         in_store = next((t for t in self.fields["touchpoint"].queryset if t.slug == "in-store"), None)
         self.fields["touchpoint"].initial = in_store
-        locations = user.locations.filter(is_active=True)
-        if not locations.exists():
-            locations = Location.objects.filter(is_active=True)
+        locations = log_locations_for(user)
         self.fields["location"].queryset = locations
         self.fields["location"].initial = locations.first()
 

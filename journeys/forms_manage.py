@@ -5,7 +5,8 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
-from crm.models import Location
+from crm.models import User
+from journeys.access import import_locations_for
 from journeys.models import JourneyStep, Persona, Touchpoint, TouchpointMetric
 
 
@@ -73,13 +74,15 @@ class JourneyStepForm(_Submit, forms.ModelForm):
 
 class InteractionImportForm(forms.Form):
     file = forms.FileField(label="CSV file")
-    default_location = forms.ModelChoiceField(
-        queryset=Location.objects.filter(is_active=True), required=False, help_text="For rows without a location."
-    )
+    default_location = forms.ModelChoiceField(queryset=None, required=False, help_text="For rows without a location.")
     create_customers = forms.BooleanField(
         required=False, label="Create customers we do not know yet (otherwise their rows are refused)"
     )
     MAX_BYTES = 20 * 1024 * 1024
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_location"].queryset = import_locations_for(user)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

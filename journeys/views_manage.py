@@ -5,15 +5,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from crm import uploads
 from crm.access import require_perm
 from crm.csvfiles import NOT_CSV, open_csv
-from crm.models import Location
 from customers.access import get_customer_for_user
 from journeys import api, importer, selectors
+from journeys.access import get_api_token, get_persona, get_step, get_touchpoint, import_locations_for
 from journeys.forms_manage import (
     ApiTokenForm,
     InteractionImportForm,
@@ -41,7 +41,7 @@ def touchpoint_create(request):
 
 @require_perm("journeys.change_touchpoint")
 def touchpoint_edit(request, pk: int):
-    return _touchpoint_form(request, get_object_or_404(Touchpoint, pk=pk))
+    return _touchpoint_form(request, get_touchpoint(request.user, pk))
 
 
 def _touchpoint_form(request, touchpoint):
@@ -56,7 +56,7 @@ def _touchpoint_form(request, touchpoint):
 @require_perm("journeys.view_touchpoint")
 def touchpoint_detail(request, pk: int):
     """A touchpoint's interactions per month beside the figures the business keeps for it."""
-    touchpoint = get_object_or_404(Touchpoint, pk=pk)
+    touchpoint = get_touchpoint(request.user, pk)
     form = MetricForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("journeys.add_touchpointmetric"):
@@ -162,7 +162,7 @@ def persona_create(request):
 
 @require_perm("journeys.change_persona")
 def persona_edit(request, pk: int):
-    return _persona_form(request, get_object_or_404(Persona, pk=pk))
+    return _persona_form(request, get_persona(request.user, pk))
 
 
 def _persona_form(request, persona):
@@ -177,19 +177,19 @@ def _persona_form(request, persona):
 @require_perm("journeys.view_persona")
 def persona_map(request, pk: int):
     """The designed journey beside the observed one: stages as columns, touchpoints as rows. Printable."""
-    persona = get_object_or_404(Persona.objects.prefetch_related("preferred_touchpoints"), pk=pk)
+    persona = get_persona(request.user, pk)
     return render(request, "journeys/persona_map.html", {"persona": persona, **selectors.journey_map(persona)})
 
 
 @require_perm("journeys.add_journeystep")
 def step_create(request, pk: int):
-    persona = get_object_or_404(Persona, pk=pk)
+    persona = get_persona(request.user, pk)
     return _step_form(request, persona, JourneyStep(persona=persona))
 
 
 @require_perm("journeys.change_journeystep")
 def step_edit(request, step_pk: int):
-    step = get_object_or_404(JourneyStep, pk=step_pk)
+    step = get_step(request.user, step_pk)
     if request.method == "POST" and request.POST.get("delete"):
         step.delete()
         messages.success(request, "Step removed.")
@@ -238,7 +238,7 @@ def persona_assign(request, pk: int):
 @require_perm("journeys.import_interactions")
 def interaction_import(request):
     """Upload a CSV of visits or purchases, see every bad row by line, then import it all at once."""
-    form = InteractionImportForm(request.POST or None, request.FILES or None)
+    form = InteractionImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and "confirm" in request.POST:
         kept = uploads.take(request, "interaction_import", request.POST.get("token"))
         if kept is None:
@@ -247,7 +247,7 @@ def interaction_import(request):
         raw, options = kept
         plan = importer.plan_file(
             raw,
-            default_location=Location.objects.filter(pk=options.get("location")).first(),
+            default_location=import_locations_for(request.user).filter(pk=options.get("location")).first(),
             create_customers=options.get("create", False),
         )
         if not plan.is_valid:
@@ -279,7 +279,8 @@ def api_tokens(request):
     new_key = None
     if request.method == "POST":
         if revoke := request.POST.get("revoke"):
-            ApiToken.objects.filter(pk=revoke).update(is_active=False)
+            token = get_api_token(request.user, revoke)
+            ApiToken.objects.filter(pk=token.pk).update(is_active=False)
             messages.success(request, "Token revoked.")
             return redirect("api-tokens")
         if form.is_valid():

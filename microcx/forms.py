@@ -7,7 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from crm.models import Location, User
+from customers.access import show_follow_ups
 from customers.models import Customer, FollowUp
+from microcx.access import budget_locations_for, gesture_locations_for
 from microcx.models import Budget, DiscretionRule, Gesture
 from microcx.services import clean_amount
 
@@ -46,16 +48,16 @@ class GestureForm(forms.Form):
     def __init__(self, *args, customer: Customer, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        locations = user.locations.filter(is_active=True) or Location.objects.filter(pk=customer.home_location_id)
+        locations = gesture_locations_for(user, customer)
         self.fields["location"].queryset = locations
         self.fields["location"].initial = customer.home_location_id if customer.home_location in locations else None
         if not self.is_bound:
             self.fields["idempotency_key"].initial = uuid.uuid4()
         self.notes = list(customer.notes.filter(is_sensitive=False).order_by("-created_at")[:5])
-        self.follow_ups = list(customer.follow_ups.filter(status=FollowUp.Status.OPEN)[:5])
+        self.follow_ups = show_follow_ups(user, customer.follow_ups.filter(status=FollowUp.Status.OPEN)[:5])
         choices = [("", "—")]
         choices += [(f"note:{n.pk}", f"Note: {n.text[:60]}") for n in self.notes]
-        choices += [(f"follow_up:{f.pk}", f"Follow-up: {f.prompt[:60]}") for f in self.follow_ups]
+        choices += [(f"follow_up:{f.pk}", f"Follow-up: {f.shown_prompt[:60]}") for f in self.follow_ups]
         self.fields["inspired_by"].choices = choices
 
     def clean_inspired_by(self):
@@ -98,15 +100,16 @@ class DeliverForm(forms.Form):
 
 
 class BudgetForm(forms.Form):
-    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
     period = forms.ChoiceField(choices=Budget.Period.choices)
     day = forms.DateField(label="For the period containing", widget=forms.DateInput(attrs={"type": "date"}))
     amount = AmountField(min_value=0)
     rolls_over = forms.BooleanField(label="Unspent money rolls over to the next period", required=False)
     renews = forms.BooleanField(label="Create the next period's budget automatically", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = budget_locations_for(user)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Set budget", css_class="btn-lg"))
 

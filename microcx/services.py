@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from crm import roles
@@ -258,7 +258,7 @@ def gesture_propose(
 
     Returns (gesture, created); the same idempotency key returns the first gesture.
     """
-    existing = Gesture.objects.filter(idempotency_key=idempotency_key).first()
+    existing = _same_form(idempotency_key, proposer=proposer, customer=customer)
     if existing is not None:
         return existing, False
     amount = clean_amount(amount)
@@ -291,10 +291,22 @@ def gesture_propose(
             gesture.save()
     except IntegrityError:
         # The same form arrived twice at the same moment: the other one won.
-        return Gesture.objects.get(idempotency_key=idempotency_key), False
+        return _same_form(idempotency_key, proposer=proposer, customer=customer), False
     if allowed:
         _hold(gesture, by=proposer)
     return gesture, True
+
+
+def _same_form(idempotency_key: uuid.UUID, *, proposer: User, customer: Customer) -> Gesture | None:
+    """Return the gesture this form already made, or None.
+
+    A key is only ever the same form resent by the same person for the same customer: a key
+    copied from someone else's gesture is refused rather than answered with that gesture.
+    """
+    existing = Gesture.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and (existing.proposed_by_id != proposer.pk or existing.customer_id != customer.pk):
+        raise ValidationError("This form was already used for another gesture; open the form again.")
+    return existing
 
 
 def _hold(gesture: Gesture, *, by: User) -> None:
@@ -410,11 +422,3 @@ def _tell_proposer(gesture: Gesture, title: str, body: str = "") -> None:
         ],
         ignore_conflicts=True,
     )
-
-
-def gestures_visible_to(user: User):
-    """Managers and owners see every gesture; frontline staff those at their own locations."""
-    gestures = Gesture.objects.all()
-    if user.has_perm("microcx.approve_gesture"):
-        return gestures
-    return gestures.filter(Q(location__in=user.locations.all()) | Q(proposed_by=user))

@@ -5,18 +5,19 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm.access import locations_for, require_perm
 from crm.models import Location
 from crm.templatetags.crm_tags import money
-from customers.access import get_customer_for_user
+from customers.access import PRIVATE_NOTE, get_customer_for_user, sees_sensitive, show_follow_ups
 from customers.models import Note
 from microcx import selectors, services
+from microcx.access import budgets_for, gestures_for, get_budget_for_user, get_gesture_for_user
 from microcx.forms import AdjustForm, BudgetForm, DeliverForm, DiscretionRuleForm, GestureForm, RejectForm
-from microcx.models import Budget, DiscretionRule, Gesture
+from microcx.models import DiscretionRule, Gesture
 
 PAGE_SIZE = 25
 
@@ -31,7 +32,7 @@ def overview(request):
     user = request.user
     today = timezone.localdate()
     rule = services.rule_for(user)
-    mine = services.gestures_visible_to(user).filter(proposed_by=user).select_related("customer")[:10]
+    mine = gestures_for(user).filter(proposed_by=user).select_related("customer")[:10]
     context = {
         "budgets": selectors.current_budgets(_my_locations(user)),
         "rule": rule,
@@ -97,12 +98,17 @@ def gesture_propose(request, pk: int):
 
 
 def _visible_gesture(request, pk: int) -> Gesture:
-    return get_object_or_404(
-        services.gestures_visible_to(request.user).select_related(
-            "customer", "proposed_by", "decided_by", "budget__location", "location", "note", "follow_up"
-        ),
-        pk=pk,
-    )
+    return get_gesture_for_user(request.user, pk)
+
+
+def _inspiration(user, gesture: Gesture) -> dict:
+    """What inspired the gesture, as this user may read it: a sensitive note is "a private note"."""
+    readable = not (gesture.note and gesture.note.is_sensitive) or sees_sensitive(user, gesture.customer)
+    follow_up = show_follow_ups(user, [gesture.follow_up])[0].shown_prompt if gesture.follow_up else ""
+    return {
+        "inspired_by_note": (gesture.note.text if readable else PRIVATE_NOTE) if gesture.note else "",
+        "inspired_by_follow_up": follow_up,
+    }
 
 
 @require_perm("microcx.view_budget")
@@ -115,6 +121,7 @@ def gesture_detail(request, pk: int):
         "microcx/gesture_detail.html",
         {
             "gesture": gesture,
+            **_inspiration(request.user, gesture),
             "balance": balance,
             "entries": list(gesture.entries.select_related("created_by")),
             "can_approve": can_approve and gesture.status == Gesture.Status.PENDING,
@@ -226,7 +233,7 @@ def gesture_queue(request):
 @require_perm("microcx.view_budget")
 def budget_list(request):
     can_set = request.user.has_perm("microcx.add_budget")
-    form = BudgetForm(request.POST or None, initial={"day": timezone.localdate(), "period": "month"})
+    form = BudgetForm(request.POST or None, user=request.user, initial={"day": timezone.localdate(), "period": "month"})
     if request.method == "POST":
         if not can_set:
             raise PermissionDenied("Only managers and owners set budgets.")
@@ -239,7 +246,7 @@ def budget_list(request):
             else:
                 messages.success(request, f"Budget set for {budget}.")
                 return redirect("budget-detail", pk=budget.pk)
-    budgets = Budget.objects.filter(location__in=locations_for(request.user)).select_related("location")
+    budgets = budgets_for(request.user).select_related("location")
     page = Paginator(budgets, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -254,7 +261,7 @@ def budget_list(request):
 
 @require_perm("microcx.view_budget")
 def budget_detail(request, pk: int):
-    budget = get_object_or_404(Budget.objects.filter(location__in=locations_for(request.user)), pk=pk)
+    budget = get_budget_for_user(request.user, pk)
     form = AdjustForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("microcx.adjust_budget"):

@@ -1,0 +1,54 @@
+"""What a member of staff may open in journeys: one place, used by every journeys view.
+
+Customers (and so their interactions and personas) are scoped by customers.access. Touchpoints,
+personas with their journey steps, and API tokens belong to the business as a whole (one
+business per deployment, no location on them): every member of staff reads the same catalogue
+and maps, and permissions (crm/roles.py) decide who edits them. Their helpers still live here,
+so a view never loads an object by id any other way.
+"""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from crm.access import locations_for
+from crm.models import Location, User
+from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint
+
+
+def _get(objects: QuerySet, pk, what: str):
+    try:
+        return objects.get(pk=pk)
+    except (objects.model.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404(f"No such {what}") from None
+
+
+def get_touchpoint(user: User, pk: int) -> Touchpoint:
+    """Return a touchpoint (business-wide), else 404."""
+    return _get(Touchpoint.objects.all(), pk, "touchpoint")
+
+
+def get_persona(user: User, pk: int) -> Persona:
+    """Return a persona (business-wide), else 404."""
+    return _get(Persona.objects.prefetch_related("preferred_touchpoints"), pk, "persona")
+
+
+def get_step(user: User, pk: int) -> JourneyStep:
+    """Return a designed journey step (it belongs to a business-wide persona), else 404."""
+    return _get(JourneyStep.objects.select_related("persona"), pk, "journey step")
+
+
+def get_api_token(user: User, pk) -> ApiToken:
+    """Return an API token (business-wide: a till or the website, not a person), else 404."""
+    return _get(ApiToken.objects.all(), pk, "token")
+
+
+def log_locations_for(user: User) -> QuerySet[Location]:
+    """Where this user logs a conversation: their own active locations; staff attached to no
+    location (an owner) choose among the active locations they may see."""
+    own = user.locations.filter(is_active=True)
+    return own if own.exists() else locations_for(user).filter(is_active=True)
+
+
+def import_locations_for(user: User) -> QuerySet[Location]:
+    """The default location an import may use: the active locations this user may see."""
+    return locations_for(user).filter(is_active=True)
