@@ -7,124 +7,38 @@ processes reading the test database.
 
 import datetime
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from crm.models import Notification
 from customers.models import ImportantDate
 from customers.services import note_create
 from tests.customers.factories import CustomerFactory
+from tests.integration.servers import app_env, current_database_url, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Redis:
-    def __init__(self, port: int, workdir: Path) -> None:
-        self.port, self.workdir, self.process = port, workdir, None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - the machine's redis-server, fixed arguments
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: self._answers(), "redis to start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-def wait_for(condition, what: str, timeout: float = 60, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 @pytest.fixture
-def celery_env(tmp_path):
-    if not os.path.exists(REDIS_SERVER):
-        pytest.fail("redis-server is needed for the worker integration test")
-    redis = Redis(free_port(), tmp_path)
-    redis.start()
-    db = connection.settings_dict
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
-        "REMINDER_SWEEP_SECONDS": "2",
-        "REMINDER_BATCH_SIZE": "10",
-        "CELERY_VISIBILITY_TIMEOUT": "5",
-        "DEBUG": "false",
-        "SECRET_KEY": "integration-test-key-" + "x" * 40,
-        # The same keys as this process, so the worker reads the notes the test wrote.
-        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-        "SECURE_SSL_REDIRECT": "false",
-    }
-    processes: dict[str, subprocess.Popen] = {}
+def celery_env(tmp_path, private_redis, processes):
+    """A private Redis, started, and a way to start Celery processes on it (tests/integration/conftest.py)."""
+    private_redis.start()
+    env = app_env(
+        database_url=current_database_url(),
+        broker_url=private_redis.url,
+        REMINDER_SWEEP_SECONDS="2",
+        REMINDER_BATCH_SIZE="10",
+        CELERY_VISIBILITY_TIMEOUT="5",
+    )
 
     def start(name: str, *args: str) -> subprocess.Popen:
-        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        processes[name] = subprocess.Popen(  # noqa: S603 - our own Celery app
-            [sys.executable, "-m", "celery", "-A", "crm", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return processes[name]
+        return processes.celery(name, *args, env=env)
 
-    yield {"redis": redis, "start": start, "processes": processes, "logs": tmp_path}
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    if redis.process.poll() is None:
-        redis.stop()
+    return {"redis": private_redis, "start": start, "processes": processes.running, "logs": tmp_path}
 
 
 def add_due_birthdays(customers, per_customer: int, today: datetime.date) -> int:
