@@ -8,6 +8,7 @@ say so, with Retry-After, in a page that needs no database to render.
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template import loader
@@ -20,8 +21,13 @@ RETRY_AFTER_SECONDS = 10
 
 
 def database_unavailable() -> HttpResponse:
-    """The 503 page: rendered without the request, so no context processor touches the database."""
-    response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    """The 503 page: rendered without the request, so no context processor touches the database.
+
+    The stylesheet is linked by its plain name (collectstatic keeps it beside the hashed copy), so
+    the page cannot fail on a missing manifest entry: it must render whatever else is wrong.
+    """
+    page = loader.render_to_string("503.html", {"stylesheet": f"{settings.STATIC_URL}css/app.css"})
+    response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -100,7 +100,9 @@ def test_a_database_outage_in_a_page_is_a_friendly_503_with_retry_after(client, 
         response = client.post(reverse("note-create", args=[customer.pk]), {"text": "Her dog Rex is sick"})
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
-    assert "cannot reach its database" in response.content.decode()
+    page = response.content.decode()
+    assert "cannot reach its database" in page
+    assert 'href="/static/css/app.css"' in page and "<style" not in page  # the CSP allows no inline style
 
 
 def test_a_database_outage_while_loading_the_session_is_a_503_not_a_500(frontline):
