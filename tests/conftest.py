@@ -60,6 +60,14 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the database is rolled back between tests; the cache is not)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def time_at():
     """Freeze the clock: time_at(aware_datetime) moves it; undone after the test."""
