@@ -172,6 +172,7 @@ def test_no_acknowledged_write_is_lost_while_postgresql_restarts_under_load(priv
             return False
 
     wait_for(web_answers, "gunicorn to serve", timeout=30)
+    ready = time.monotonic()
     note_url = reverse("note-create", args=[customer])
     acknowledged_to = reverse("customer-detail", args=[customer])
 
@@ -213,6 +214,7 @@ def test_no_acknowledged_write_is_lost_while_postgresql_restarts_under_load(priv
                 outcomes[text] = f"{response.status_code} {response.headers.get('Location', '')}"
 
     threads = [threading.Thread(target=save_notes, args=(n,)) for n in range(4)]
+    load_started = time.monotonic()
     for thread in threads:
         thread.start()
     try:
@@ -228,9 +230,10 @@ def test_no_acknowledged_write_is_lost_while_postgresql_restarts_under_load(priv
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+    load = time.monotonic() - load_started
 
     tally = collections.Counter(outcome if outcome in ("ack", "503") else "other" for outcome in outcomes.values())
-    print(f"outcomes under restarts: {dict(tally)}")
+    print(f"outcomes under restarts: {dict(tally)}; app ready after {ready - started:.1f} s, load ran {load:.1f} s")
     others = {text: outcome for text, outcome in outcomes.items() if outcome not in ("ack", "503")}
     assert not others, f"every failed save must be a 503: {others}\n{processes.log('web')[-3000:]}"
     assert tally["503"] >= 1, "no request met a restart: the test proved nothing"
