@@ -42,13 +42,27 @@ def chromium_browser():
         browser.close()
 
 
+def watch_csp(page, violations: list[str]) -> None:
+    """Collect what the Content-Security-Policy refused on this page (an inline script or style, eval...)."""
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+        ),
+    )
+
+
 @pytest.fixture
 def page(chromium_browser, live_server):
     context = chromium_browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations: list[str] = []
+    watch_csp(page, violations)
     yield page
     context.close()
+    # Every browser story also proves the pages it walked work under the policy.
+    assert not violations, violations
 
 
 @pytest.fixture
@@ -72,15 +86,20 @@ def another_page(chromium_browser, live_server):
     """A second browser, for a second person in the same story."""
     contexts = []
 
+    violations: list[str] = []
+
     def open_page():
         context = chromium_browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        opened = context.new_page()
+        watch_csp(opened, violations)
+        return opened
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not violations, violations
 
 
 @pytest.fixture

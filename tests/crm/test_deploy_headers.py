@@ -1,0 +1,156 @@
+"""Deployment safety: with DEBUG off the checks pass and a real server sends every security header."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.management.utils import get_random_secret_key
+
+ROOT = Path(settings.BASE_DIR)
+TEMPLATES = ROOT / "templates"
+# Inline script, style element or attribute, event handler, javascript: URL.
+INLINE = (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\son[a-z]+\s*=", r"\sstyle\s*=", r"javascript:")
+
+
+def production_env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=get_random_secret_key() + get_random_secret_key(),
+        ALLOWED_HOSTS="127.0.0.1",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        CELERY_BROKER_URL="memory://",
+    )
+    return env
+
+
+def test_check_deploy_reports_nothing_with_debug_off(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture(scope="module")
+def production_server(tmp_path_factory):
+    """gunicorn serving the app as in production (DEBUG off, collected static files) behind a proxy header."""
+    tmp_path = tmp_path_factory.mktemp("deploy")
+    env = production_env(tmp_path)
+    env["STATIC_ROOT"] = str(tmp_path / "static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
+    )
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).with_name("gunicorn")), "crm.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def fetch(url: str, https: bool = True):
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"} if https else {})  # noqa: S310
+    try:
+        return opener.open(request, timeout=10)
+    except urllib.error.HTTPError as response:
+        return response
+
+
+def test_plain_http_is_redirected_to_https(production_server):
+    response = fetch(production_server + "/accounts/login/", https=False)
+    assert response.status == 301
+    assert response.headers["Location"] == production_server.replace("http://", "https://") + "/accounts/login/"
+
+
+def test_every_security_header_is_on_a_real_page(production_server):
+    response = fetch(production_server + "/accounts/login/")
+    assert response.status == 200
+    headers = response.headers
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    directives = (part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+    csp = {d[0]: d[1] if len(d) > 1 else "" for d in directives}
+    assert csp["default-src"] == "'self'"
+    assert csp["script-src"].startswith("'self'")
+    assert csp["style-src"] == "'self'"
+    assert csp["frame-ancestors"] == "'none'"
+    assert csp["object-src"] == "'none'"
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert "unsafe-eval" not in headers["Content-Security-Policy"]
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith("csrftoken=") and "Secure" in cookie and "SameSite=Lax" in cookie
+
+
+def test_static_files_are_served_with_nosniff(production_server):
+    page = fetch(production_server + "/accounts/login/").read().decode()
+    script = re.search(r'src="(/static/js/app\.[0-9a-f]+\.js)"', page).group(1)
+    response = fetch(production_server + script)
+    assert response.status == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_no_template_has_inline_script_style_or_event_handlers():
+    """The CSP forbids them, so the pages would break: behaviour lives in static/js/app.js."""
+    offenders = []
+    for path in TEMPLATES.rglob("*.html"):
+        if "email" in path.parts:
+            continue  # emails are not pages; mail clients need inline styles
+        text = path.read_text()
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)[^>]*>",
+            r"<style\b",
+            r"\son[a-z]+\s*=",
+            r"\sstyle\s*=",
+            r"javascript:",
+        ):
+            if re.search(pattern, text, re.IGNORECASE):
+                offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
+    assert not offenders, offenders
