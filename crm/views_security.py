@@ -29,7 +29,10 @@ AUDIT_PAGE_SIZE = 50
 
 def _next_or(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    # A path on this site only: redirect() would read a bare word ("0") as a URL name and fail.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -173,6 +176,8 @@ def audit_log(request):
     if request.GET.get("viewed") == "1":
         entries = entries.filter(action=LogEntry.Action.ACCESS)
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.rows = _change_rows(entry)
     staff = User.objects.order_by("first_name", "last_name", "username")
     query = request.GET.copy()
     query.pop("page", None)
@@ -185,6 +190,31 @@ def audit_log(request):
         "query": query.urlencode(),
     }
     return render(request, "crm/audit_log.html", context)
+
+
+def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) for an entry, named as people read them; no query per entry."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    rows = []
+    for name, values in (entry.changes_dict or {}).items():
+        label = name
+        if model is not None:
+            try:
+                label = str(model._meta.get_field(name).verbose_name)
+            except Exception:  # noqa: BLE001 - a field since removed keeps its stored name
+                label = name
+        if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
+            rows.append((label, values.get("operation", ""), ", ".join(map(str, values.get("objects", [])))))
+        else:
+            before, after = (list(values) + ["", ""])[:2]
+            rows.append(
+                (
+                    label,
+                    "—" if before in (None, "None", "") else str(before),
+                    "—" if after in (None, "None", "") else str(after),
+                )
+            )
+    return rows
 
 
 def _int_or_404(value: str) -> int:
