@@ -206,15 +206,13 @@ def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
             rows.append((label, values.get("operation", ""), ", ".join(map(str, values.get("objects", [])))))
         else:
-            before, after = (list(values) + ["", ""])[:2]
-            rows.append(
-                (
-                    label,
-                    "—" if before in (None, "None", "") else str(before),
-                    "—" if after in (None, "None", "") else str(after),
-                )
-            )
+            before, after = [*list(values), "", ""][:2]
+            rows.append((label, _shown(before), _shown(after)))
     return rows
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "None", "") else str(value)
 
 
 def _int_or_404(value: str) -> int:
