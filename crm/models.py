@@ -230,7 +230,7 @@ class SecurityPolicy(models.Model):
         "remove personal notes after (years)",
         null=True,
         blank=True,
-        help_text="Notes older than this are removed for good every night. Leave empty to keep them.",
+        help_text="Notes older than this are removed for good (checked every hour). Leave empty to keep them.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

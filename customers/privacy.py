@@ -94,6 +94,8 @@ def profile_rows(profile: dict) -> list[tuple[str, str]]:
             continue
         if isinstance(value, list):
             value = ", ".join(value)
-        label = key.replace("_", " ").capitalize().replace("Id", "ID")
+        label = key.replace("_", " ").capitalize()
+        if label == "Id" or label.endswith(" id"):
+            label = label[:-2] + "ID"
         rows.append((label, "—" if value in (None, "") else str(value)))
     return rows

@@ -6,25 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0007_snapshot'),
+        ("crm", "0007_snapshot"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SecurityPolicy',
+            name="SecurityPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('require_owner_two_factor', models.BooleanField(default=False, help_text='Owners are asked for a code from their authenticator app at every login.', verbose_name='owners must use two-factor')),
-                ('note_retention_years', models.PositiveSmallIntegerField(blank=True, help_text='Notes older than this are removed for good every night. Leave empty to keep them.', null=True, verbose_name='remove personal notes after (years)')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "require_owner_two_factor",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Owners are asked for a code from their authenticator app at every login.",
+                        verbose_name="owners must use two-factor",
+                    ),
+                ),
+                (
+                    "note_retention_years",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Notes older than this are removed for good (checked every hour). Leave empty to keep them.",
+                        null=True,
+                        verbose_name="remove personal notes after (years)",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'security policy',
-                'permissions': [('manage_security', 'Can set the security policy, unlock logins and read the audit trail')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('note_retention_years__isnull', True), ('note_retention_years__gte', 1), _connector='OR'), name='note_retention_at_least_one_year')],
+                "verbose_name_plural": "security policy",
+                "permissions": [
+                    ("manage_security", "Can set the security policy, unlock logins and read the audit trail")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("note_retention_years__isnull", True), ("note_retention_years__gte", 1), _connector="OR"
+                        ),
+                        name="note_retention_at_least_one_year",
+                    )
+                ],
             },
         ),
     ]
