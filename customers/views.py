@@ -401,6 +401,7 @@ def follow_up_create(request, pk: int):
     return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": "New follow-up"})
 
 
+@sensitive_post_parameters("outcome")  # it becomes a personal note
 @require_perm("customers.change_followup")
 def follow_up_done(request, follow_up_pk: int):
     follow_up = get_for_user(FollowUp, request.user, follow_up_pk)

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from crm.access import require_perm
@@ -10,6 +11,7 @@ from journeys.models import Interaction, Touchpoint
 from journeys.services import conversation_log, interaction_record
 
 
+@sensitive_post_parameters("note_text", "follow_up_prompt")  # never in an error report
 @require_POST
 @require_perm("journeys.add_interaction")
 def interaction_log(request, pk: int):
