@@ -82,19 +82,42 @@ def _customer_data(instance) -> dict:
     return {"customer_id": instance.customer_id}
 
 
+def _record(customer, user: User | None, action: int, **fields) -> None:
+    from auditlog.models import LogEntry
+
+    extra = fields.pop("extra", {})
+    LogEntry.objects.log_create(
+        customer,
+        force_log=True,
+        action=action,
+        actor=user,
+        changes=None,
+        additional_data={"customer_id": customer.pk, **extra},
+        **fields,
+    )
+
+
 def record_sensitive_view(*, user: User, customer, note_ids: list[int]) -> None:
     """Record that `user` was shown these sensitive notes of `customer`."""
     from auditlog.models import LogEntry
 
-    if not note_ids:
-        return
-    LogEntry.objects.log_create(
+    if note_ids:
+        _record(customer, user, LogEntry.Action.ACCESS, extra={"sensitive_notes": sorted(set(note_ids))})
+
+
+def record_erasure(*, user: User, customer) -> None:
+    """Scrub what the trail said about an erased customer, then record who erased them (not what)."""
+    from auditlog.models import LogEntry
+
+    name = f"Erased customer #{customer.pk}"
+    scrub_customer(customer.pk, object_repr=name)
+    _record(
         customer,
-        force_log=True,
-        action=LogEntry.Action.ACCESS,
-        actor=user,
-        changes=None,
-        additional_data={"customer_id": customer.pk, "sensitive_notes": sorted(set(note_ids))},
+        user,
+        LogEntry.Action.DELETE,
+        object_repr=name,
+        changes_text="Personal data erased at the customer's request.",
+        extra={"erased": True},
     )
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 import phonenumbers
 from auditlog.context import disable_auditlog
-from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -131,17 +130,7 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
     with disable_auditlog():
         _erase_personal_data(customer)
     # Who did what and when stays in the trail; what it said about the customer goes.
-    audit.scrub_customer(customer.pk, object_repr=f"Erased customer #{customer.pk}")
-    LogEntry.objects.log_create(
-        customer,
-        force_log=True,
-        action=LogEntry.Action.DELETE,
-        actor=by,
-        changes=None,
-        changes_text="Personal data erased at the customer's request.",
-        object_repr=f"Erased customer #{customer.pk}",
-        additional_data={"customer_id": customer.pk, "erased": True},
-    )
+    audit.record_erasure(user=by, customer=customer)
     return customer
 
 

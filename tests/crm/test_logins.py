@@ -20,12 +20,16 @@ def log_in(client, username, password=PASSWORD, ip="198.51.100.7"):
     return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-@pytest.fixture
-def staff(location):
-    user = UserFactory(role="frontline", username="sam", locations=[location])
+def with_password(role: str, username: str, location):
+    user = UserFactory(role=role, username=username, locations=[location])
     user.set_password(PASSWORD)
     user.save()
     return user
+
+
+@pytest.fixture
+def staff(location):
+    return with_password("frontline", "sam", location)
 
 
 def _totp_at(device, t):
@@ -135,10 +139,7 @@ def set_up_two_factor(client) -> TOTPDevice:
 
 @pytest.fixture
 def manager_with_password(location):
-    user = UserFactory(role="manager", username="max", locations=[location])
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+    return with_password("manager", "max", location)
 
 
 def test_a_manager_turns_on_two_factor_and_then_needs_a_code_at_login(client, manager_with_password, time_at):
@@ -172,9 +173,7 @@ def test_frontline_staff_do_not_get_two_factor(client, staff):
 def test_owners_must_set_up_two_factor_once_the_business_requires_it(client, location, time_at):
     from django.core.cache import cache
 
-    owner = UserFactory(role="owner", username="ola", locations=[location])
-    owner.set_password(PASSWORD)
-    owner.save()
+    with_password("owner", "ola", location)
     time_at(START)
     log_in(client, "ola")
     # Not before the owner has a device: they would lock themselves out.
@@ -184,9 +183,7 @@ def test_owners_must_set_up_two_factor_once_the_business_requires_it(client, loc
     assert client.post(reverse("security"), {"require_owner_two_factor": "on"}).status_code == 302
     assert SecurityPolicy.current().require_owner_two_factor
 
-    second = UserFactory(role="owner", username="otto", locations=[location])
-    second.set_password(PASSWORD)
-    second.save()
+    second = with_password("owner", "otto", location)
     cache.clear()
     client.post(reverse("logout"))
     log_in(client, "otto")
