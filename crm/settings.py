@@ -289,6 +289,22 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Uploads (crm/uploads.py). A CSV import over UPLOAD_MAX_BYTES is refused by its form with a message; a
+# request far larger is refused (400) before it is read to disk. Receipts: 5 MB at most. Nothing under
+# MEDIA_ROOT is served by a URL: a receipt is sent back only as a download, to staff who may see its gesture.
+UPLOAD_MAX_BYTES = setting(
+    "UPLOAD_MAX_BYTES",
+    "must be a whole number of bytes, such as 10485760 for 10 MB",
+    lambda: env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024),
+)
+FILE_UPLOAD_HANDLERS = [
+    "crm.uploads.RequestSizeLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Form fields other than files: 2.5 MB (Django's default) is far more than any form of ours sends.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,13 +1,128 @@
-"""Keep an uploaded file between its preview and its confirmation (imports: preview first, then import)."""
+"""Uploads: the checks every upload form makes, and keeping a CSV between its preview and its import.
+
+A CSV import is read into memory, checked (size, a .csv name, text and not binary) and parsed; between
+preview and confirmation it waits under var/imports, outside MEDIA_ROOT, and is never served. A receipt
+is checked the same way (size, a photo or PDF by its name *and* its first bytes), stored under a random
+name and only ever sent back as a download (microcx's gesture_receipt view), never shown inline.
+"""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler
+
+from crm.csvfiles import csv_problem
 
 UPLOAD_DIR = Path(settings.VAR_DIR) / "imports"
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+# A request this much larger than the biggest file we take is refused before it is read to disk.
+REQUEST_MARGIN = 1024 * 1024
+
+
+def max_upload_bytes() -> int:
+    return settings.UPLOAD_MAX_BYTES
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+def check_size(upload, max_bytes: int) -> None:
+    if upload.size > max_bytes:
+        raise ValidationError(
+            f"The file is {megabytes(upload.size)}; the most we take is {megabytes(max_bytes)}. "
+            "Split it into smaller files.",
+            code="too_big",
+        )
+
+
+def check_csv_upload(upload, max_bytes: int | None = None) -> None:
+    """Refuse, with a message naming the problem, a file that is too big, not named .csv, or not text."""
+    check_size(upload, max_bytes or max_upload_bytes())
+    if Path(upload.name or "").suffix.lower() not in CSV_SUFFIXES:
+        raise ValidationError(
+            f"Only CSV files (.csv) can be imported; “{Path(upload.name or '').name}” is not one.", code="not_csv"
+        )
+    upload.seek(0)
+    problem = csv_problem(upload.read())
+    upload.seek(0)
+    if problem:
+        raise ValidationError(problem, code="not_csv")
+
+
+class CsvFileField(forms.FileField):
+    """A CSV file to import: at most `max_bytes` (UPLOAD_MAX_BYTES), named .csv, text and not binary."""
+
+    def __init__(self, *, max_bytes: int | None = None, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("accept", ".csv,text/csv")
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload:
+            check_csv_upload(upload, self.max_bytes)
+        return upload
+
+
+# What a receipt may be: its name's ending, what its first bytes must say, and the type it is sent back as.
+RECEIPT_KINDS = {
+    ".jpg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
+    ".jpeg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
+    ".png": ("image/png", lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
+    ".webp": ("image/webp", lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"),
+    ".heic": ("image/heic", lambda head: head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1")),
+    ".pdf": ("application/pdf", lambda head: head.startswith(b"%PDF-")),
+}
+RECEIPT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def check_receipt(upload) -> None:
+    """Refuse a receipt that is too big, not a photo or PDF by name, or whose bytes are not what its name says.
+
+    The stored file gets a random name with the checked ending, so nothing the user named it is kept.
+    """
+    check_size(upload, min(RECEIPT_MAX_BYTES, max_upload_bytes()))
+    suffix = Path(upload.name or "").suffix.lower()
+    if suffix not in RECEIPT_KINDS:
+        raise ValidationError("Upload a photo (JPG, PNG, HEIC, WebP) or a PDF.", code="not_receipt")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not RECEIPT_KINDS[suffix][1](head):
+        raise ValidationError(
+            f"This file is not the {suffix.lstrip('.').upper()} its name says it is. "
+            "Upload the photo or PDF of the receipt itself.",
+            code="not_receipt",
+        )
+    upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
+
+
+def receipt_content_type(name: str) -> str:
+    return RECEIPT_KINDS.get(Path(name).suffix.lower(), ("application/octet-stream",))[0]
+
+
+class RequestSizeLimit(FileUploadHandler):
+    """Refuse (400) an upload request far larger than any file we take, before it is read to disk.
+
+    Files just over the limit still reach the form, which says how big they were and what the limit is.
+    """
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        limit = max_upload_bytes() + REQUEST_MARGIN
+        if content_length and content_length > limit:
+            raise RequestDataTooBig(f"Upload of {content_length} bytes refused; the limit is {limit}.")
+
+    def receive_data_chunk(self, raw_data, start):
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
 
 
 def stash(request, name: str, raw: bytes, options: dict | None = None) -> str:

@@ -1,11 +1,11 @@
 """Exports of customer data. Marketing exports carry consented channels only, never sensitive notes."""
 
-import csv
 import io
 from collections.abc import Iterator
 
 from django.db.models import OuterRef, Q, Subquery
 
+from crm.csvfiles import SafeWriter
 from crm.models import User
 from customers.access import customers_for
 from customers.models import Note
@@ -40,7 +40,8 @@ def marketing_export_lines(user: User, chunk_size: int = 2000) -> Iterator[str]:
         .order_by("pk")
     )
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell is neutralised: a name, a tag or a note may start like a formula (CSV injection).
+    writer = SafeWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -63,12 +64,7 @@ def marketing_export_lines(user: User, chunk_size: int = 2000) -> Iterator[str]:
                 ", ".join(tag.name for tag in customer.tags.all()),
                 customer.customer_since.isoformat() if customer.customer_since else "",
                 customer.last_visit_at.date().isoformat() if customer.last_visit_at else "",
-                _safe_cell(customer.latest_note or ""),
+                customer.latest_note or "",
             ]
         )
         yield flush()
-
-
-def _safe_cell(text: str) -> str:
-    """Keep a spreadsheet from running a note as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

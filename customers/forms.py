@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm.access import locations_for
 from crm.models import User
+from crm.uploads import CsvFileField
 from customers.access import follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
@@ -228,24 +229,14 @@ class FollowUpDoneForm(forms.Form):
 
 
 class CustomerImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file", help_text="Columns: first name, last name, email, phone, location, tags..."
-    )
+    file = CsvFileField(label="CSV file", help_text="Columns: first name, last name, email, phone, location, tags...")
     default_location = forms.ModelChoiceField(
         queryset=None, required=False, help_text="For rows without a location column."
     )
 
-    MAX_BYTES = 5 * 1024 * 1024
-
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["default_location"].queryset = locations_for(user).filter(is_active=True)
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 5 MB; split it into smaller files.")
-        return upload
 
 
 class TagCadenceForm(forms.ModelForm):

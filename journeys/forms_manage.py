@@ -3,9 +3,9 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.core.exceptions import ValidationError
 
 from crm.models import User
+from crm.uploads import CsvFileField
 from journeys.access import import_locations_for
 from journeys.models import JourneyStep, Persona, Touchpoint, TouchpointMetric
 
@@ -73,22 +73,15 @@ class JourneyStepForm(_Submit, forms.ModelForm):
 
 
 class InteractionImportForm(forms.Form):
-    file = forms.FileField(label="CSV file")
+    file = CsvFileField(label="CSV file", help_text="Larger files: the import_interactions command.")
     default_location = forms.ModelChoiceField(queryset=None, required=False, help_text="For rows without a location.")
     create_customers = forms.BooleanField(
         required=False, label="Create customers we do not know yet (otherwise their rows are refused)"
     )
-    MAX_BYTES = 20 * 1024 * 1024
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["default_location"].queryset = import_locations_for(user)
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 20 MB; use the import_interactions command for it.")
-        return upload
 
 
 class MetricForm(_Submit, forms.ModelForm):
@@ -109,7 +102,7 @@ class MetricForm(_Submit, forms.ModelForm):
 
 
 class MetricImportForm(forms.Form):
-    file = forms.FileField(label="CSV of figures", help_text="Columns: touchpoint, month (2026-10), metric, value.")
+    file = CsvFileField(label="CSV of figures", help_text="Columns: touchpoint, month (2026-10), metric, value.")
 
 
 class PersonaAssignForm(forms.Form):

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from crm.models import Location, User
+from crm.uploads import check_receipt
 from customers.access import show_follow_ups
 from customers.models import Customer, FollowUp
 from microcx.access import budget_locations_for, gesture_locations_for
@@ -82,14 +83,16 @@ class DeliverForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "She laughed and hugged us"}),
     )
-    receipt = forms.FileField(required=False, help_text="A photo or PDF of the receipt (5 MB at most).")
+    receipt = forms.FileField(
+        required=False,
+        help_text="A photo or PDF of the receipt (5 MB at most).",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/heic,image/webp,application/pdf"}),
+    )
 
     def clean_receipt(self):
         receipt = self.cleaned_data.get("receipt")
-        if receipt and receipt.size > 5 * 1024 * 1024:
-            raise ValidationError("The receipt is larger than 5 MB.")
-        if receipt and not receipt.name.lower().endswith((".jpg", ".jpeg", ".png", ".heic", ".pdf", ".webp")):
-            raise ValidationError("Upload a photo (JPG, PNG, HEIC, WebP) or a PDF.")
+        if receipt:
+            check_receipt(receipt)
         return receipt
 
     def clean_delivered_on(self):

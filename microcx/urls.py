@@ -6,6 +6,7 @@ urlpatterns = [
     path("microcx/", views.overview, name="microcx"),
     path("customers/<int:pk>/gestures/new/", views.gesture_propose, name="gesture-propose"),
     path("microcx/gestures/<int:pk>/", views.gesture_detail, name="gesture-detail"),
+    path("microcx/gestures/<int:pk>/receipt/", views.gesture_receipt, name="gesture-receipt"),
     path("microcx/gestures/<int:pk>/approve/", views.gesture_approve, name="gesture-approve"),
     path("microcx/gestures/<int:pk>/reject/", views.gesture_reject, name="gesture-reject"),
     path("microcx/gestures/<int:pk>/deliver/", views.gesture_deliver, name="gesture-deliver"),

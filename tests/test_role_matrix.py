@@ -136,6 +136,8 @@ MATRIX = [
     Row("microcx", LOGIN, 200, 200, 200),
     Row("gesture-propose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("gesture-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["gesture"].pk}),
+    # The world's gesture has no receipt (404); tests/microcx/test_receipts.py downloads one.
+    Row("gesture-receipt", LOGIN, 404, 404, 404, kwargs=lambda w: {"pk": w["gesture"].pk}),
     Row("gesture-approve", LOGIN, 403, 302, 302, kwargs=lambda w: {"pk": w["gesture"].pk}, method="post"),
     Row(
         "gesture-reject",
