@@ -61,7 +61,7 @@ def interactions(request):
         return _error(415, "Send JSON with Content-Type: application/json.")
     try:
         record = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         return _error(400, "The body is not valid JSON.")
     if not isinstance(record, dict):
         return _error(400, "Send one JSON object.")
