@@ -13,7 +13,7 @@ user, a person, a note, a follow-up, a gesture's key): each is refused and nothi
 import datetime
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -72,14 +72,15 @@ class World:
     touchpoint: Touchpoint
     step: JourneyStep
     lockout: AccessAttempt
-    extra: dict = field(default_factory=dict)
+    manager_b: User
 
 
 @pytest.fixture
-def world(location, other_location, frontline):
+def world(location, other_location, frontline, settings, tmp_path):
     ensure_default_rules()
+    settings.MEDIA_ROOT = tmp_path
     staff_b = UserFactory(role="frontline", username="bea", locations=[other_location])
-    UserFactory(role="manager", username="bruno", locations=[other_location])
+    manager_b = UserFactory(role="manager", username="bruno", locations=[other_location])
     customer_a = CustomerFactory(first_name="Alma", home_location=location)
     customer_ab = CustomerFactory(first_name="Abe", home_location=location)
     customer_ab.locations.add(other_location)
@@ -107,7 +108,10 @@ def world(location, other_location, frontline):
         idempotency_key=uuid.uuid4(),
         confirmed_genuine=True,
     )
-    TOTPDevice.objects.create(user=staff_b, name="phone")
+    (tmp_path / "receipts").mkdir()
+    (tmp_path / "receipts" / "flowers.pdf").write_bytes(b"%PDF-1.4 flowers for Bella")
+    Gesture.objects.filter(pk=gesture_b.pk).update(receipt="receipts/flowers.pdf")
+    TOTPDevice.objects.create(user=manager_b, name="phone")
     return World(
         location_a=location,
         location_b=other_location,
@@ -154,6 +158,7 @@ def world(location, other_location, frontline):
             post_data="",
             failures_since_start=9,
         ),
+        manager_b=manager_b,
     )
 
 
@@ -226,7 +231,7 @@ PROBES: dict[str, list[Probe]] = {
     # Owner-only security records (a login lockout, a member of staff's authenticator): business-wide,
     # refused to frontline staff by permission whatever the id.
     "lockout-unlock": [Probe(lambda w: {"pk": w.lockout.pk})],
-    "staff-two-factor-reset": [Probe(lambda w: {"pk": w.staff_b.pk})],
+    "staff-two-factor-reset": [Probe(lambda w: {"pk": w.manager_b.pk})],
     # customers
     "customer-detail": [Probe(customer_b)],
     "customer-edit": [Probe(customer_b, lambda w: customer_form(w, w.customer_b, first_name="Hacked"))],
@@ -270,6 +275,7 @@ PROBES: dict[str, list[Probe]] = {
     # micro-CX
     "gesture-propose": [Probe(customer_b, gesture_form)],
     "gesture-detail": [Probe(lambda w: {"pk": w.gesture_b.pk})],
+    "gesture-receipt": [Probe(lambda w: {"pk": w.gesture_b.pk})],
     "gesture-approve": [Probe(lambda w: {"pk": w.gesture_b.pk})],
     "gesture-reject": [Probe(lambda w: {"pk": w.gesture_b.pk}, lambda w: {"reason": "No"})],
     "gesture-deliver": [Probe(lambda w: {"pk": w.gesture_b.pk}, lambda w: {"delivered_on": "2026-01-02"})],
@@ -493,3 +499,28 @@ def test_garbage_ids_in_forms_are_refused_without_an_error(client, world, owner)
     assert response.status_code == 200
     client.force_login(owner)
     assert client.post(reverse("api-tokens"), {"revoke": "abc"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "customer-detail",
+        "customer-edit",
+        "customer-timeline",
+        "person-edit",
+        "date-edit",
+        "note-edit",
+        "note-history",
+        "follow-up-done",
+        "gesture-propose",
+        "gesture-detail",
+        "gesture-receipt",
+        "budget-detail",
+    ],
+)
+def test_the_probed_ids_are_real_pages_for_location_bs_own_staff(client, world, name):
+    """The same ids open for B's frontline: the refusals above are access control, not missing objects."""
+    client.force_login(world.staff_b)
+    for probe in PROBES[name]:
+        url = reverse(name, kwargs=probe.kwargs(world))
+        assert client.get(url).status_code == 200, url
