@@ -29,7 +29,10 @@ def test_wrong_password_shows_a_clear_error(page, frontline):
 def test_staff_log_out_and_land_on_the_login_page(page, log_in, frontline):
     log_in(frontline)
     page.get_by_role("button", name="Menu").click()
+    # Wait for the menu to finish opening: a click during its animation can be lost on a busy machine.
+    expect(page.locator("#mainnav.show:not(.collapsing)")).to_be_visible()
     page.get_by_test_id("user-menu").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/accounts/login/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
