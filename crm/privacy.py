@@ -11,12 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Notification, SecurityPolicy, Snapshot
-from customers.models import Note
+from customers.models import FollowUp, Note
 
 PURGE_BATCH = 1000
 
 
-def erase_customer_traces(customer) -> None:
+def erase_customer_traces(customer, by=None) -> None:
     """Remove the reminders that named the customer, and the cached figures that may list them.
 
     Snapshots are recomputed from the (now anonymous) tables on their next read or sweep.
@@ -52,11 +52,16 @@ def purge_expired_notes(now: datetime.datetime | None = None) -> int:
             )
             if not ids:
                 break
+            # A follow-up written from a sensitive note is as private as the note; without its note
+            # nothing would say so any more, so it goes with it.
+            FollowUp.objects.filter(note_id__in=ids, note__is_sensitive=True).delete()
             Note.objects.filter(pk__in=ids).delete()
             # Deleting writes a last history row per note; the history goes with the note.
             Note.history.filter(id__in=ids).delete()
         removed += len(ids)
     if removed:
+        # Cached figures may quote the removed notes; they are recomputed from what is left.
+        Snapshot.objects.all().delete()
         policy = SecurityPolicy.current()
         LogEntry.objects.log_create(
             policy,

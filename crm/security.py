@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 
+from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -33,13 +34,25 @@ POLICY_CACHE_KEY = "crm:security-policy"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """Return the client's address: X-Forwarded-For's first hop only behind a trusted proxy."""
+    """Return the client's address; behind a trusted proxy, the address that proxy saw.
+
+    The proxy appends the address it saw to X-Forwarded-For, so the last entry is the one to
+    trust: anything before it was sent by the client and may be forged.
+    """
     if settings.TRUST_PROXY_HEADERS:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
     return request.META.get("REMOTE_ADDR")
+
+
+class AuditlogMiddleware(_AuditlogMiddleware):
+    """django-auditlog's middleware, recording the address client_ip trusts (not a forged header)."""
+
+    @staticmethod
+    def _get_remote_addr(request):
+        return client_ip(request)
 
 
 def owners_must_use_two_factor() -> bool:
@@ -106,12 +119,18 @@ def _quote(value: str) -> str:
     return quote(value, safe="/")
 
 
-class IdleSessionMiddleware:
-    """Push an active session's expiry back, at most once a minute.
+# Requests a page makes by itself (polling), which are not someone using the computer.
+BACKGROUND_URL_NAMES = {"inbox-badge"}
 
-    The session ends SESSION_COOKIE_AGE seconds after the last request (SESSION_IDLE_MINUTES),
-    so a shop computer left signed in locks itself; writing the session only once a minute
-    keeps pages from paying for a write on every request.
+
+class IdleSessionMiddleware:
+    """Push an active session's expiry back, at most once a minute, on requests a person made.
+
+    The session ends SESSION_COOKIE_AGE seconds after the last such request (SESSION_IDLE_MINUTES),
+    so a shop computer left signed in locks itself even with a page open that polls the server.
+    Writing the session only once a minute keeps pages from paying for a write on every request.
+    When an in-page (htmx) request finds the session over, the whole page goes to the login page
+    instead of the login form being swapped into a corner of the page.
     """
 
     def __init__(self, get_response):
@@ -119,8 +138,23 @@ class IdleSessionMiddleware:
 
     def __call__(self, request):
         session = getattr(request, "session", None)
-        if session is not None and request.user.is_authenticated:
+        if session is None:
+            return self.get_response(request)
+        if request.user.is_authenticated:
             now = int(time.time())
-            if now - session.get(LAST_SEEN, 0) >= TOUCH_EVERY_SECONDS:
+            if now - session.get(LAST_SEEN, 0) >= TOUCH_EVERY_SECONDS and not self._background(request):
                 session[LAST_SEEN] = now  # marks the session modified: saved with a new expiry
+        elif request.headers.get("HX-Request"):
+            login = reverse(settings.LOGIN_URL)
+            if request.path != login:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = login
+                return response
         return self.get_response(request)
+
+    @staticmethod
+    def _background(request) -> bool:
+        try:
+            return resolve(request.path_info).url_name in BACKGROUND_URL_NAMES
+        except Resolver404:
+            return False

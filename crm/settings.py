@@ -157,7 +157,7 @@ MIDDLEWARE = [
     # Records who changed a note in its history.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Puts the signed-in user and their address on every audit entry.
-    "auditlog.middleware.AuditlogMiddleware",
+    "crm.security.AuditlogMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -78,7 +78,8 @@ def refresh_loyalty_snapshots() -> int:
 
 @shared_task(**COMMON, soft_time_limit=240, time_limit=300)
 def purge_expired_notes() -> int:
-    """Remove personal notes older than the business's retention period."""
-    from crm import privacy
+    """Remove personal notes older than the business's retention period, and abandoned import files."""
+    from crm import privacy, uploads
 
+    uploads.forget_abandoned()
     return privacy.purge_expired_notes()

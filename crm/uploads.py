@@ -8,6 +8,7 @@ name and only ever sent back as a download (microcx's gesture_receipt view), nev
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -126,7 +127,11 @@ class RequestSizeLimit(FileUploadHandler):
 
 
 def stash(request, name: str, raw: bytes, options: dict | None = None) -> str:
-    """Keep the file for this user's session; return the token the confirmation form sends back."""
+    """Keep the file for this user's session; return the token the confirmation form sends back.
+
+    A file stashed before under the same name goes: one waiting file per import and session.
+    """
+    discard(request, name)
     token = uuid.uuid4().hex
     UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     (UPLOAD_DIR / f"{token}.csv").write_bytes(raw)
@@ -149,3 +154,18 @@ def discard(request, name: str) -> None:
     kept = request.session.pop(name, None) or {}
     if kept.get("token"):
         (UPLOAD_DIR / f"{kept['token']}.csv").unlink(missing_ok=True)
+
+
+# A waiting import file not confirmed within this time was abandoned; it holds personal data.
+STASH_MAX_AGE_SECONDS = 6 * 3600
+
+
+def forget_abandoned(now: float | None = None) -> int:
+    """Delete waiting import files older than STASH_MAX_AGE_SECONDS; return how many went."""
+    now = now if now is not None else time.time()
+    removed = 0
+    for path in UPLOAD_DIR.glob("*.csv") if UPLOAD_DIR.exists() else []:
+        if now - path.stat().st_mtime > STASH_MAX_AGE_SECONDS:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -147,6 +147,9 @@ def security_page(request):
 def lockout_unlock(request, pk: int):
     attempt = get_object_or_404(AccessAttempt, pk=pk)
     axes_reset(username=attempt.username, ip=attempt.ip_address)
+    _record(
+        SecurityPolicy.current(), request.user, f"Unlocked the login {attempt.username!r} from {attempt.ip_address}."
+    )
     messages.success(request, f"{attempt.username or 'That login'} can try again now.")
     return redirect("security")
 
@@ -158,6 +161,7 @@ def staff_two_factor_reset(request, pk: int):
     member = get_object_or_404(User, pk=pk, is_active=True)
     removed, _ = TOTPDevice.objects.filter(user=member).delete()
     if removed:
+        _record(member, request.user, "Two-factor authenticator removed (lost phone).")
         messages.success(request, f"Two-factor removed for {member}. They can set it up again from their profile.")
     return redirect("security")
 
@@ -190,6 +194,12 @@ def audit_log(request):
         "query": query.urlencode(),
     }
     return render(request, "crm/audit_log.html", context)
+
+
+def _record(instance, actor, what: str) -> None:
+    LogEntry.objects.log_create(
+        instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor, changes=None, changes_text=what
+    )
 
 
 def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:

@@ -63,7 +63,7 @@ contact_recorded_hooks: list[Callable] = []
 follow_up_taken_hooks: list[Callable] = []
 # Called with a list of customer ids after many contacts were recorded at once (an import).
 contacts_recorded_hooks: list[Callable] = []
-# Called with a customer being erased, inside the erase transaction: each app removes the
+# Called with (customer, the owner erasing) inside the erase transaction: each app removes the
 # personal data and free text it holds about them (amounts and counts stay).
 erase_hooks: list[Callable] = []
 # name -> callable(customer) returning a list of plain dicts: what each app holds about a

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from customers import extensions
-from customers.models import Customer
+from customers.models import Customer, Note
 
 
 def _iso(value):
@@ -43,6 +43,10 @@ def customer_export(customer: Customer) -> dict:
         "visit_count": customer.visit_count,
         "created_at": _iso(customer.created_at),
     }
+    # Each note's saved versions, oldest first: what it said before it was edited.
+    history: dict[int, list] = {}
+    for version in Note.history.filter(customer_id=customer.pk).order_by("history_date", "history_id"):
+        history.setdefault(version.id, []).append(version)
     data = {
         "exported_at": timezone.now().isoformat(),
         "profile": profile,
@@ -67,6 +71,11 @@ def customer_export(customer: Customer) -> dict:
                 "text": note.text,
                 "sensitive": note.is_sensitive,
                 "relevant_until": _iso(note.relevant_until),
+                "earlier_versions": [
+                    {"until": _iso(later.history_date), "text": version.text}
+                    for version, later in zip(history.get(note.pk, []), history.get(note.pk, [])[1:], strict=False)
+                    if version.text != later.text
+                ],
             }
             for note in customer.notes.select_related("author").order_by("created_at", "pk")
         ],

@@ -128,13 +128,13 @@ def customer_erase(*, customer: Customer, by: User) -> Customer:
         raise PermissionDenied("Only an owner can erase a customer.")
     # Nothing of what is removed may be copied into the audit trail on its way out.
     with disable_auditlog():
-        _erase_personal_data(customer)
+        _erase_personal_data(customer, by)
     # Who did what and when stays in the trail; what it said about the customer goes.
     audit.record_erasure(user=by, customer=customer)
     return customer
 
 
-def _erase_personal_data(customer: Customer) -> None:
+def _erase_personal_data(customer: Customer, by: User) -> None:
     customer.notes.all().delete()
     # Deleting notes writes history rows with their text; remove all of them last.
     Note.history.filter(customer_id=customer.pk).delete()
@@ -143,7 +143,7 @@ def _erase_personal_data(customer: Customer) -> None:
     customer.people.all().delete()
     customer.tags.clear()
     for hook in extensions.erase_hooks:
-        hook(customer)
+        hook(customer, by)
     now = timezone.now()
     customer.first_name = "Erased customer"
     customer.last_name = f"#{customer.pk}"

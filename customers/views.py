@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -154,6 +155,7 @@ def customer_archive(request, pk: int):
     return _to_customer(customer)
 
 
+@never_cache
 @require_perm("customers.erase_customer")
 def customer_privacy(request, pk: int, as_json: bool = False):
     """For an owner: everything held about the customer, as a readable page or a JSON file."""
@@ -307,6 +309,8 @@ def note_edit(request, note_pk: int):
     if not can_edit_note(request.user, note):
         raise PermissionDenied("Only the note's author or a manager can edit it.")
     form = NoteForm(request.POST or None, instance=note)
+    if request.method == "GET" and note.is_sensitive:
+        audit.record_sensitive_view(user=request.user, customer=note.customer, note_ids=[note.pk])
     if request.method == "POST" and form.is_valid():
         services.note_update(note=note, editor=request.user, **form.cleaned_data)
         messages.success(request, "Note updated. The earlier text is kept in its history.")
@@ -410,7 +414,7 @@ def follow_up_done(request, follow_up_pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])
-            messages.success(request, f"Done: {follow_up.prompt}.")
+            messages.success(request, f"Done: {follow_up.shown_prompt}.")
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return _after_follow_up(request, follow_up)
@@ -431,9 +435,10 @@ def follow_up_done(request, follow_up_pk: int):
 def follow_up_take(request, follow_up_pk: int):
     """Take a whole-location follow-up on yourself."""
     follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
+    show_follow_ups(request.user, [follow_up])
     try:
         services.follow_up_take(follow_up=follow_up, user=request.user)
-        messages.success(request, f"It's yours: {follow_up.prompt}.")
+        messages.success(request, f"It's yours: {follow_up.shown_prompt}.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     if request.POST.get("next") == "inbox":
@@ -445,9 +450,10 @@ def follow_up_take(request, follow_up_pk: int):
 @require_perm("customers.change_followup")
 def follow_up_dismiss(request, follow_up_pk: int):
     follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
+    show_follow_ups(request.user, [follow_up])
     try:
         services.follow_up_dismiss(follow_up=follow_up, user=request.user)
-        messages.success(request, f"Dismissed: {follow_up.prompt}.")
+        messages.success(request, f"Dismissed: {follow_up.shown_prompt}.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return _after_follow_up(request, follow_up)

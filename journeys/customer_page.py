@@ -4,7 +4,7 @@ from customers import extensions
 from journeys import selectors
 from journeys.forms import ConversationLogForm
 from journeys.forms_manage import PersonaAssignForm
-from journeys.models import Interaction
+from journeys.models import CustomerPersona, Interaction
 
 
 def _journey(customer, user) -> dict:
@@ -16,6 +16,7 @@ def _journey(customer, user) -> dict:
 def register() -> None:
     extensions.erase_hooks.append(_erase)
     extensions.privacy_export_sections["interactions"] = _export
+    extensions.privacy_export_sections["personas"] = _export_personas
     extensions.register_timeline_source(
         extensions.TimelineSource(
             kind="interaction",
@@ -36,7 +37,7 @@ def register() -> None:
     )
 
 
-def _erase(customer) -> None:
+def _erase(customer, by=None) -> None:
     """Keep the erased customer's interactions as anonymous counts: what was said goes."""
     Interaction.objects.filter(customer=customer).update(summary="")
 
@@ -57,4 +58,11 @@ def _export(customer) -> list[dict]:
         for i in Interaction.objects.filter(customer=customer)
         .select_related("touchpoint", "location", "staff")
         .order_by("occurred_at", "pk")
+    ]
+
+
+def _export_personas(customer) -> list[dict]:
+    return [
+        {"persona": assigned.persona.name, "since": assigned.assigned_at.isoformat() if assigned.assigned_at else None}
+        for assigned in CustomerPersona.objects.filter(customer=customer).select_related("persona")
     ]

@@ -21,13 +21,29 @@ def register() -> None:
     )
 
 
-def _erase(customer) -> None:
-    """Keep the erased customer's gestures as amounts (the ledger must balance); the words and receipts go."""
+def _erase(customer, by) -> None:
+    """Keep the erased customer's gestures as amounts (the ledger must balance); the words and receipts go.
+
+    Gestures not yet given are cancelled, so no new words or receipts can be added, and money held
+    for them goes back to the budget.
+    """
+    from microcx.services import gesture_cancel
+
     gestures = Gesture.objects.filter(customer=customer)
+    for gesture in gestures.filter(status__in=[Gesture.Status.PENDING, Gesture.Status.APPROVED]).select_related(
+        "budget"
+    ):
+        gesture_cancel(gesture=gesture, by=by)
     for gesture in gestures.exclude(receipt=""):
         gesture.receipt.delete(save=False)
     gestures.update(
-        description="Erased", customer_reaction="", rejection_reason="", receipt="", note=None, follow_up=None
+        description="Erased",
+        customer_reaction="",
+        rejection_reason="",
+        receipt="",
+        flags=[],
+        note=None,
+        follow_up=None,
     )
 
 

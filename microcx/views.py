@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import uploads
+from crm import audit, uploads
 from crm.access import locations_for, require_perm
 from crm.csvfiles import SafeWriter
 from crm.models import Location
@@ -106,6 +106,8 @@ def _visible_gesture(request, pk: int) -> Gesture:
 def _inspiration(user, gesture: Gesture) -> dict:
     """What inspired the gesture, as this user may read it: a sensitive note is "a private note"."""
     readable = not (gesture.note and gesture.note.is_sensitive) or sees_sensitive(user, gesture.customer)
+    if gesture.note and gesture.note.is_sensitive and readable:
+        audit.record_sensitive_view(user=user, customer=gesture.customer, note_ids=[gesture.note_id])
     follow_up = show_follow_ups(user, [gesture.follow_up])[0].shown_prompt if gesture.follow_up else ""
     return {
         "inspired_by_note": (gesture.note.text if readable else PRIVATE_NOTE) if gesture.note else "",

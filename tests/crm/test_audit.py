@@ -121,3 +121,50 @@ def test_the_trail_page_keeps_its_query_count_with_many_entries(
         response = client.get(reverse("audit-log"))
     assert len(response.context["page"].object_list) == 50
     assert Note.objects.count() == 60
+
+
+def test_the_trail_records_the_real_address_not_a_forged_header(client, frontline, sensitive_note, customer):
+    client.force_login(frontline)
+    client.get(
+        reverse("customer-detail", kwargs={"pk": customer.pk}),
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="1.2.3.4",
+    )
+    assert LogEntry.objects.get(action=LogEntry.Action.ACCESS).remote_addr == "198.51.100.7"
+
+
+def test_the_gesture_page_records_who_read_the_sensitive_note_behind_it(client, frontline, location, sensitive_note):
+    from microcx.services import budget_create, gesture_propose
+
+    budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("90"), by=None)
+    gesture, _ = gesture_propose(
+        customer=sensitive_note.customer,
+        proposer=frontline,
+        location=location,
+        category="card",
+        description="A card",
+        amount=Decimal("5"),
+        idempotency_key=uuid.uuid4(),
+        note=sensitive_note,
+    )
+    client.force_login(frontline)
+    page = client.get(reverse("gesture-detail", kwargs={"pk": gesture.pk})).content.decode()
+    assert "chemotherapy" in page
+    viewed = LogEntry.objects.get(action=LogEntry.Action.ACCESS)
+    assert viewed.additional_data["sensitive_notes"] == [sensitive_note.pk]
+
+
+def test_unlocking_a_login_and_resetting_an_authenticator_are_in_the_trail(client, owner, frontline):
+    from axes.models import AccessAttempt
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    attempt = AccessAttempt.objects.create(
+        username="fran", ip_address="203.0.113.9", user_agent="x", failures_since_start=5
+    )
+    TOTPDevice.objects.create(user=frontline, name="phone", confirmed=True)
+    client.force_login(owner)
+    client.post(reverse("lockout-unlock", kwargs={"pk": attempt.pk}))
+    client.post(reverse("staff-two-factor-reset", kwargs={"pk": frontline.pk}))
+    said = list(LogEntry.objects.filter(actor=owner).values_list("changes_text", flat=True))
+    assert "Unlocked the login 'fran' from 203.0.113.9." in said
+    assert "Two-factor authenticator removed (lost phone)." in said

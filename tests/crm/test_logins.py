@@ -116,6 +116,19 @@ def test_a_session_ends_after_thirty_idle_minutes(client, staff, time_at, settin
     assert client.get(reverse("home")).url.startswith(reverse("login"))
 
 
+def test_a_page_polling_by_itself_does_not_keep_the_session_open(client, staff, time_at):
+    time_at(START)
+    log_in(client, "sam")
+    for minutes in (10, 20, 29):
+        time_at(START + datetime.timedelta(minutes=minutes))
+        assert client.get(reverse("inbox-badge"), HTTP_HX_REQUEST="true").status_code == 200
+    time_at(START + datetime.timedelta(minutes=31))
+    # The badge's next poll sends the whole page to the login page.
+    expired = client.get(reverse("inbox-badge"), HTTP_HX_REQUEST="true")
+    assert expired.status_code == 204
+    assert expired["HX-Redirect"] == reverse("login")
+
+
 def test_an_active_session_stays_open(client, staff, time_at):
     time_at(START)
     log_in(client, "sam")
@@ -210,11 +223,26 @@ def test_an_owner_resets_a_lost_authenticator(client, manager_with_password, own
 
 
 @override_settings(TRUST_PROXY_HEADERS=True)
-def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(rf):
+def test_behind_a_trusted_proxy_the_address_it_saw_is_the_client(rf):
     from crm.security import client_ip
 
-    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.5, 10.0.0.1", REMOTE_ADDR="10.0.0.1")
+    # The proxy appends what it saw; what comes before was sent by the client and may be forged.
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "203.0.113.5"
+
+
+@override_settings(TRUST_PROXY_HEADERS=True)
+def test_a_forged_forwarded_address_does_not_dodge_the_lockout(client, staff, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": "sam", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{attempt}, 203.0.113.5",
+        )
+    response = client.post(
+        reverse("login"), {"username": "sam", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.9.9.99, 203.0.113.5"
+    )
+    assert response.status_code == 429
 
 
 def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(rf):

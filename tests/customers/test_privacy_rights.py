@@ -55,15 +55,19 @@ def held(location, frontline, owner):
         amount=Decimal("40"),
     )
     budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
-    gesture_propose(
-        customer=customer,
-        proposer=frontline,
-        location=location,
-        category="flowers",
-        description=f"Flowers for {NAME}",
-        amount=Decimal("20"),
-        idempotency_key=uuid.uuid4(),
-    )
+    # Three gestures: the third is flagged as mechanical, in words that name the customer.
+    for category in ("flowers", "card", "small_gift"):
+        gesture_propose(
+            customer=customer,
+            proposer=frontline,
+            location=location,
+            category=category,
+            description=f"{category} for {NAME}",
+            amount=Decimal("20"),
+            idempotency_key=uuid.uuid4(),
+            confirmed_genuine=True,
+        )
+    assert any(NAME in flag for g in customer.gestures.all() for flag in g.flags)
     Notification.objects.create(
         recipient=frontline,
         kind="follow_up",
@@ -86,16 +90,19 @@ def test_owner_exports_everything_held_about_a_customer_as_json(client, owner, h
     assert [p["name"] for p in data["people"]] == ["Methuselah"]
     assert data["important_dates"][0]["what"] == f"{NAME}'s gallery opening"
     assert {n["text"] for n in data["notes"]} == {f"{PHRASE}, now better", f"{NAME} just got engaged"}
+    # What a note said before it was edited is held too (in its history), so it is exported.
+    assert [v["text"] for v in data["notes"][0]["earlier_versions"]] == [f"Ask {NAME} about {PHRASE}"]
     assert [n["sensitive"] for n in data["notes"]] == [True, False]
     assert data["follow_ups"][0]["prompt"] == f"Ask {NAME} how Methuselah is"
     assert data["interactions"][0]["summary"] == f"{NAME} bought a tortoise lamp"
-    assert data["gestures"][0]["description"] == f"Flowers for {NAME}"
+    assert data["gestures"][0]["description"] == f"flowers for {NAME}"
+    assert data["personas"] == []
 
 
 def test_owner_reads_the_same_export_as_a_page(client, owner, held):
     client.force_login(owner)
     page = client.get(reverse("customer-privacy", kwargs={"pk": held.pk})).content.decode()
-    for text in (EMAIL, "Methuselah", f"{PHRASE}, now better", f"{NAME} bought a tortoise lamp", f"Flowers for {NAME}"):
+    for text in (EMAIL, "Methuselah", f"{PHRASE}, now better", f"{NAME} bought a tortoise lamp", f"flowers for {NAME}"):
         assert text in page
 
 
@@ -138,8 +145,9 @@ def test_erasing_leaves_no_trace_of_the_customer_in_any_table(client, owner, hel
 
     # Before: the needles are there (the note text is encrypted, so its phrase shows only through the ORM).
     assert _tables_containing(NAME, EMAIL)
-    balance_before = balances([Budget.objects.get().pk])
+    budget = Budget.objects.get()
     ledger_before = list(LedgerEntry.objects.values_list("pk", "amount"))
+    held_before = balances([budget.pk])[budget.pk]
 
     client.force_login(owner)
     response = client.post(reverse("customer-erase", kwargs={"pk": held.pk}), {"confirm_name": f"{NAME} {SURNAME}"})
@@ -152,9 +160,15 @@ def test_erasing_leaves_no_trace_of_the_customer_in_any_table(client, owner, hel
     # Anonymous counts and the books stay.
     erased = Customer.objects.get(pk=held.pk)
     assert erased.is_erased and erased.visit_count == 1
-    assert erased.interactions.count() == 1 and erased.gestures.count() == 1
-    assert list(LedgerEntry.objects.values_list("pk", "amount")) == ledger_before
-    assert balances([Budget.objects.get().pk]) == balance_before
+    assert erased.interactions.count() == 1 and erased.gestures.count() == 3
+    # Gestures not yet given are cancelled: no new words or receipts can be added, and the held
+    # money goes back. The ledger only grows: every earlier entry is still there.
+    assert set(erased.gestures.values_list("status", flat=True)) == {"cancelled"}
+    entries = list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount", "kind"))
+    assert [(pk, amount) for pk, amount, _ in entries[: len(ledger_before)]] == ledger_before
+    assert [kind for _, _, kind in entries[len(ledger_before) :]] == ["release"] * 3
+    after = balances([budget.pk])[budget.pk]
+    assert after.available == held_before.available + Decimal("60")
 
 
 def test_the_audit_trail_keeps_who_erased_but_not_what(client, owner, held):
@@ -193,6 +207,26 @@ def test_notes_older_than_the_retention_period_are_removed_with_their_history(cu
     assert list(Note.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not Note.history.filter(id=old.pk).exists()
     assert purge_expired_notes() == 0  # idempotent
+
+
+def test_a_purged_sensitive_note_takes_its_follow_ups_with_it(customer, frontline, time_at):
+    from crm.privacy import purge_expired_notes
+    from customers.models import FollowUp
+    from customers.services import note_create
+
+    time_at(datetime.datetime(2020, 3, 1, 12, tzinfo=datetime.UTC))
+    private = note_create(customer=customer, author=frontline, text="Chemo starts", is_sensitive=True)
+    plain = note_create(customer=customer, author=frontline, text="Likes jazz")
+    private_follow_up = FollowUpFactory(customer=customer, note=private, prompt="Ask how the chemo went")
+    plain_follow_up = FollowUpFactory(customer=customer, note=plain, prompt="Ask about the concert")
+    time_at(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC))
+    SecurityPolicy.objects.update_or_create(pk=1, defaults={"note_retention_years": 3})
+
+    assert purge_expired_notes() == 2
+    # Without its note nothing would mark the prompt private any more, so it goes too.
+    assert not FollowUp.objects.filter(pk=private_follow_up.pk).exists()
+    plain_follow_up.refresh_from_db()
+    assert plain_follow_up.note is None
 
 
 def test_owner_sets_the_retention_period_on_the_security_page(client, owner):

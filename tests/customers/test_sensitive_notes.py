@@ -312,3 +312,17 @@ def test_nothing_sensitive_is_written_to_the_logs(
     assert caplog.records, "nothing was logged: the capture is not working"
     logged = "\n".join(logging.Formatter("%(name)s %(message)s").format(record) for record in caplog.records)
     assert PHRASE not in logged
+
+
+@pytest.mark.parametrize("action", ["follow-up-take", "follow-up-dismiss"])
+def test_taking_or_dismissing_a_private_follow_up_keeps_its_words_out_of_the_message(client, story, action):
+    from django.contrib.messages import get_messages
+
+    from customers.models import FollowUp
+
+    private = FollowUp.objects.filter(note=story["sensitive"]).first()
+    assert private is not None and PHRASE in private.prompt
+    client.force_login(story["viewers"]["manager of A"])
+    response = client.post(reverse(action, kwargs={"follow_up_pk": private.pk}))
+    said = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert said and PHRASE not in said
