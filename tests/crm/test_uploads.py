@@ -114,3 +114,19 @@ def test_csv_problem_names_what_the_file_is(raw, problem):
     found = csv_problem(raw)
     assert (found is None) if problem is None else (problem in found)
     assert (open_csv(raw) is None) == (problem is not None)
+
+
+def test_abandoned_import_files_are_deleted_after_six_hours(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from crm import uploads
+
+    monkeypatch.setattr(uploads, "UPLOAD_DIR", tmp_path)
+    old, fresh = tmp_path / "old.csv", tmp_path / "fresh.csv"
+    old.write_text("first_name\nZed\n")
+    fresh.write_text("first_name\nAmy\n")
+    seven_hours_ago = time.time() - 7 * 3600
+    os.utime(old, (seven_hours_ago, seven_hours_ago))
+    assert uploads.forget_abandoned() == 1
+    assert not old.exists() and fresh.exists()
