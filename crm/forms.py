@@ -1,6 +1,9 @@
+import math
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils import timezone
 
 from crm.models import Location, User
 
@@ -69,6 +72,16 @@ class TwoFactorCodeForm(forms.Form):
         code = "".join(self.cleaned_data["code"].split())
         if not code.isdigit() or len(code) != 6:
             raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+        if self.device is not None:
+            allowed, _why = self.device.verify_is_allowed()
+            if not allowed:
+                # django-otp doubles the wait after each wrong code (1 s, 2 s, 4 s...).
+                failures = self.device.throttling_failure_count
+                wait = min(self.device.get_throttle_factor() * 2 ** (failures - 1), 3600)
+                since = (timezone.now() - self.device.throttling_failure_timestamp).total_seconds()
+                seconds = max(1, math.ceil(wait - since))
+                unit = "second" if seconds == 1 else "seconds"
+                raise forms.ValidationError(f"Too many wrong codes: wait {seconds} {unit}, then try the current code.")
         if self.device is None or not self.device.verify_token(code):
             raise forms.ValidationError("That code did not match. Codes change every 30 seconds: try the current one.")
         return code

@@ -252,6 +252,11 @@ class SecurityPolicy(models.Model):
 
     @classmethod
     def current(cls) -> "SecurityPolicy":
-        """Return the policy, creating the default one on first use."""
-        policy, _ = cls.objects.get_or_create(pk=1)
+        """Return the policy, creating the default one on first use (not an audited change)."""
+        from auditlog.context import disable_auditlog
+
+        policy = cls.objects.filter(pk=1).first()
+        if policy is None:
+            with disable_auditlog():
+                policy, _ = cls.objects.get_or_create(pk=1)
         return policy

@@ -9,7 +9,7 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,7 @@ from crm import roles, security
 from crm.access import require_perm
 from crm.forms import SecurityPolicyForm, TwoFactorCodeForm
 from crm.models import SecurityPolicy, User
-from customers.access import get_customer_for_user
+from customers.models import Customer
 
 AUDIT_PAGE_SIZE = 50
 
@@ -175,7 +175,8 @@ def audit_log(request):
         actor = get_object_or_404(User, pk=_int_or_404(request.GET["staff"]))
         entries = entries.filter(actor=actor)
     if request.GET.get("customer"):
-        customer = get_customer_for_user(request.user, _int_or_404(request.GET["customer"]))
+        # Owners see every location's customers, erased ones included: their trail outlives them.
+        customer = get_object_or_404(Customer, pk=_int_or_404(request.GET["customer"]))
         entries = entries.filter(additional_data__customer_id=customer.pk)
     if request.GET.get("viewed") == "1":
         entries = entries.filter(action=LogEntry.Action.ACCESS)
@@ -207,22 +208,46 @@ def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
     model = entry.content_type.model_class() if entry.content_type_id else None
     rows = []
     for name, values in (entry.changes_dict or {}).items():
-        label = name
+        field = None
         if model is not None:
             try:
-                label = str(model._meta.get_field(name).verbose_name)
-            except Exception:  # noqa: BLE001 - a field since removed keeps its stored name
-                label = name
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None  # a field since removed keeps its stored name
+        if field is not None and (field.auto_created or name in NOT_SHOWN):
+            continue  # ids, reverse relations and bookkeeping say nothing to a reader
+        label = str(getattr(field, "verbose_name", name)).capitalize()
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
-            rows.append((label, values.get("operation", ""), ", ".join(map(str, values.get("objects", [])))))
+            operation = {"add": "added", "delete": "removed"}.get(values.get("operation"), values.get("operation", ""))
+            rows.append((label, operation, ", ".join(map(str, values.get("objects", [])))))
         else:
             before, after = [*list(values), "", ""][:2]
-            rows.append((label, _shown(before), _shown(after)))
+            rows.append((label, _shown(before, field), _shown(after, field)))
     return rows
 
 
-def _shown(value) -> str:
-    return "—" if value in (None, "None", "") else str(value)
+# Fields an audit reader does not need to see changing.
+NOT_SHOWN = {"id", "idempotency_key", "created_at", "updated_at", "flags", "search_document"}
+
+
+def _shown(value, field=None) -> str:
+    """A stored value as people read it: choice labels, dates to the minute, "—" for nothing."""
+    if value in (None, "None", ""):
+        return "—"
+    text = str(value)
+    choices = dict(getattr(field, "flatchoices", None) or [])
+    if choices:
+        return str(choices.get(text, choices.get(_number(text), text)))
+    if len(text) >= 16 and text[4] == "-" and text[10] in " T" and text[13] == ":":
+        return text[:16].replace("T", " ")  # an ISO date and time, to the minute
+    return text
+
+
+def _number(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _int_or_404(value: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.utils import timezone
 
 from customers import extensions
@@ -106,5 +108,17 @@ def profile_rows(profile: dict) -> list[tuple[str, str]]:
         label = key.replace("_", " ").capitalize()
         if label == "Id" or label.endswith(" id"):
             label = label[:-2] + "ID"
-        rows.append((label, "—" if value in (None, "") else str(value)))
+        rows.append((label, "—" if value in (None, "") else _readable(value)))
     return rows
+
+
+def _readable(value) -> str:
+    """Say an ISO date or time as people read it (the JSON keeps ISO)."""
+    text = str(value)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if len(text) == 10:
+        return f"{moment:%-d %b %Y}"
+    return f"{timezone.localtime(moment):%-d %b %Y %H:%M}"

@@ -168,3 +168,23 @@ def test_unlocking_a_login_and_resetting_an_authenticator_are_in_the_trail(clien
     said = list(LogEntry.objects.filter(actor=owner).values_list("changes_text", flat=True))
     assert "Unlocked the login 'fran' from 203.0.113.9." in said
     assert "Two-factor authenticator removed (lost phone)." in said
+
+
+def test_the_trail_reads_as_words_and_outlives_an_erased_customer(client, owner, customer, location):
+    from customers.services import customer_erase
+
+    date = ImportantDateFactory(customer=customer, kind="birthday")
+    date.kind = "wedding"
+    date.save()
+    client.force_login(owner)
+    page = client.get(reverse("audit-log"), {"customer": customer.pk}).content.decode()
+    assert "Birthday → Wedding anniversary" in page
+    customer_erase(customer=customer, by=owner)
+    page = client.get(reverse("audit-log"), {"customer": customer.pk}).content.decode()
+    assert "erased the personal data of" in page
+
+
+def test_opening_the_security_page_is_not_an_audited_change(client, owner):
+    client.force_login(owner)
+    client.get(reverse("security"))
+    assert not LogEntry.objects.filter(content_type__model="securitypolicy").exists()

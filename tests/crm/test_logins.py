@@ -170,6 +170,9 @@ def test_a_manager_turns_on_two_factor_and_then_needs_a_code_at_login(client, ma
     assert blocked.url == reverse("two-factor-verify") + "?next=/customers/"
     wrong = client.post(reverse("two-factor-verify"), {"code": "000000"})
     assert "did not match" in wrong.content.decode()
+    # Straight away, even the right code is refused: the message says to wait, not that it is wrong.
+    hurried = client.post(reverse("two-factor-verify"), {"code": _totp_at(device, int(START.timestamp()) + 300)})
+    assert "Too many wrong codes: wait 1 second," in hurried.content.decode()
     # django-otp throttles after a wrong code (1 s, then doubling): a guesser slows down.
     time_at(START + datetime.timedelta(minutes=5, seconds=1))
     now = int((START + datetime.timedelta(minutes=5, seconds=1)).timestamp())
