@@ -1,6 +1,5 @@
 """The audit trail: who changed what, who read sensitive notes, and owners reading it."""
 
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -11,6 +10,7 @@ from django.urls import reverse
 from customers.models import Note
 from customers.services import note_create
 from tests.customers.factories import ImportantDateFactory
+from tests.microcx.factories import propose_gesture
 
 SECRET = "her father's chemotherapy starts Monday"
 
@@ -68,20 +68,14 @@ def test_staff_who_may_not_read_a_sensitive_note_leave_no_view(client, other_loc
 
 
 def test_dates_gestures_budgets_and_roles_are_audited(customer, frontline, location, manager):
-    from microcx.services import budget_create, gesture_propose
+    from microcx.services import budget_create
 
     date = ImportantDateFactory(customer=customer)
     date.day = 3
     date.save()
     budget = budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("90"), by=None)
-    gesture, _ = gesture_propose(
-        customer=customer,
-        proposer=frontline,
-        location=location,
-        category="card",
-        description="A card for the new baby",
-        amount=Decimal("5"),
-        idempotency_key=uuid.uuid4(),
+    gesture = propose_gesture(
+        customer=customer, proposer=frontline, location=location, category="card", description="A card", amount="5"
     )
     frontline.groups.add(Group.objects.get(name="Manager"))
 
@@ -134,18 +128,11 @@ def test_the_trail_records_the_real_address_not_a_forged_header(client, frontlin
 
 
 def test_the_gesture_page_records_who_read_the_sensitive_note_behind_it(client, frontline, location, sensitive_note):
-    from microcx.services import budget_create, gesture_propose
+    from microcx.services import budget_create
 
     budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("90"), by=None)
-    gesture, _ = gesture_propose(
-        customer=sensitive_note.customer,
-        proposer=frontline,
-        location=location,
-        category="card",
-        description="A card",
-        amount=Decimal("5"),
-        idempotency_key=uuid.uuid4(),
-        note=sensitive_note,
+    gesture = propose_gesture(
+        customer=sensitive_note.customer, proposer=frontline, location=location, amount="5", note=sensitive_note
     )
     client.force_login(frontline)
     page = client.get(reverse("gesture-detail", kwargs={"pk": gesture.pk})).content.decode()

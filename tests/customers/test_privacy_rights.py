@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -25,7 +24,8 @@ def held(location, frontline, owner):
     """A customer with something in every table that can hold personal data."""
     from journeys.models import Touchpoint
     from journeys.services import interaction_record
-    from microcx.services import budget_create, gesture_propose
+    from microcx.services import budget_create
+    from tests.microcx.factories import propose_gesture
 
     customer = CustomerFactory(
         first_name=NAME,
@@ -57,15 +57,12 @@ def held(location, frontline, owner):
     budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
     # Three gestures: the third is flagged as mechanical, in words that name the customer.
     for category in ("flowers", "card", "small_gift"):
-        gesture_propose(
+        propose_gesture(
             customer=customer,
             proposer=frontline,
             location=location,
             category=category,
             description=f"{category} for {NAME}",
-            amount=Decimal("20"),
-            idempotency_key=uuid.uuid4(),
-            confirmed_genuine=True,
         )
     assert any(NAME in flag for g in customer.gestures.all() for flag in g.flags)
     Notification.objects.create(

@@ -1,9 +1,9 @@
-import uuid
 from decimal import Decimal
 
 import pytest
 
-from microcx.services import budget_create, ensure_default_rules, gesture_propose
+from microcx.services import budget_create, ensure_default_rules
+from tests.microcx.factories import propose_gesture
 
 
 @pytest.fixture(autouse=True)
@@ -22,17 +22,10 @@ def propose(customer, location, budget):
     """Propose a gesture: propose(user, amount, **fields) -> gesture."""
 
     def make(user, amount, **fields):
-        fields.setdefault("category", "gift_card")
-        fields.setdefault("description", f"Gift card {uuid.uuid4().hex[:6]}")
-        gesture, _ = gesture_propose(
-            customer=fields.pop("customer", customer),
-            proposer=user,
-            location=location,
-            amount=Decimal(amount),
-            idempotency_key=fields.pop("key", uuid.uuid4()),
-            confirmed_genuine=fields.pop("confirmed", True),
-            **fields,
+        if "confirmed" in fields:
+            fields["confirmed_genuine"] = fields.pop("confirmed")
+        return propose_gesture(
+            customer=fields.pop("customer", customer), proposer=user, location=location, amount=amount, **fields
         )
-        return gesture
 
     return make
