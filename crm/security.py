@@ -11,12 +11,12 @@ import time
 from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import user_has_device
 
 from crm import roles
@@ -94,12 +94,11 @@ class TwoFactorMiddleware:
             pending = session.get(TWO_FACTOR_PENDING) and not request.user.is_verified()
             setup = session.get(TWO_FACTOR_SETUP_REQUIRED)
             if (pending or setup) and not self._open(request):
-                target = "two-factor-verify" if pending else "two-factor-setup"
-                url = reverse(target)
-                nxt = request.get_full_path()
-                if request.method == "GET" and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-                    url += "?next=" + _quote(nxt)
-                return redirect(url)
+                url = reverse("two-factor-verify" if pending else "two-factor-setup")
+                if request.method != "GET":
+                    return redirect(url)
+                # Back to the page asked for once the code is given (next=, encoded as for the login page).
+                return redirect_to_login(request.get_full_path(), url)
         return self.get_response(request)
 
     @staticmethod
@@ -111,12 +110,6 @@ class TwoFactorMiddleware:
         except Resolver404:
             return True  # a 404 reveals nothing
         return match.url_name in OPEN_DURING_TWO_FACTOR
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="/")
 
 
 # Requests a page makes by itself (polling), which are not someone using the computer.
