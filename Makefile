@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run install test lint security format chromium lock seed benchmark clean
+.PHONY: run install test test-calendar lint security format chromium lock seed benchmark clean
 
 ## Bring the whole app up with embedded defaults: SQLite, filesystem broker, demo data.
 run: install
@@ -40,6 +40,17 @@ test: install chromium lint security
 	REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
 	CHROMIUM_PATH=$(CHROMIUM) \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## The suite (browser and integration tests aside: their servers keep the real clock) on days that break
+## date arithmetic: the 1st of a month, 29 February, and New Year's Eve late in the evening in New York.
+CALENDAR_DAYS ?= 2027-03-01T00:30:00-05:00 2028-02-29T12:00:00+00:00 2026-12-31T23:30:00-05:00
+test-calendar: install
+	@for day in $(CALENDAR_DAYS); do \
+	  echo "== clock at $$day"; \
+	  TEST_CLOCK=$$day DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	  CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/integration $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,7 @@ On a laptop without one they are skipped; under CI=true they fail instead,
 and a run that skipped anything at all fails at the end.
 """
 
+import datetime
 import os
 import shutil
 
@@ -38,6 +39,20 @@ def _missing(requirement: str) -> str | None:
 def pytest_configure(config):
     # Hashing with PBKDF2 for every test user would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # `make test-calendar` runs the suite on awkward days (the 1st of a month, 29 February, New Year's Eve
+    # late in the evening) to find tests that only pass on an ordinary "today". The clock keeps ticking.
+    if clock := os.environ.get("TEST_CLOCK"):
+        moment = datetime.datetime.fromisoformat(clock)
+        if moment.tzinfo is None:
+            raise pytest.UsageError(f"TEST_CLOCK needs a UTC offset: {clock!r}")
+        config._test_clock = time_machine.travel(moment, tick=True)
+        config._test_clock.start()
+
+
+def pytest_report_header(config):
+    if clock := os.environ.get("TEST_CLOCK"):
+        return f"clock moved to {clock} (TEST_CLOCK)"
+    return None
 
 
 def pytest_runtest_setup(item):

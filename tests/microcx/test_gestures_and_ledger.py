@@ -256,8 +256,8 @@ def test_spend_report_groups_and_exports(client, propose, frontline, manager, ow
 
 def test_monthly_review_says_who_came_back_within_90_days(client, propose, frontline, manager, customer, location):
     gesture = propose(frontline, "20")
-    today = location.local_today()
-    services.gesture_deliver(gesture=gesture, by=frontline, delivered_on=today - datetime.timedelta(days=1))
+    delivered_on = location.local_today() - datetime.timedelta(days=1)
+    services.gesture_deliver(gesture=gesture, by=frontline, delivered_on=delivered_on)
     interaction_record(
         customer=customer,
         touchpoint=Touchpoint.objects.get(slug="in-store"),
@@ -266,7 +266,9 @@ def test_monthly_review_says_who_came_back_within_90_days(client, propose, front
         kind=Interaction.Kind.VISIT,
     )
     client.force_login(manager)
-    [reviewed] = client.get(reverse("monthly-review"), {"month": today.strftime("%Y-%m")}).context["delivered"]
+    # The review of the month it was delivered in: on the 1st, yesterday is last month.
+    month = delivered_on.strftime("%Y-%m")
+    [reviewed] = client.get(reverse("monthly-review"), {"month": month}).context["delivered"]
     assert reviewed.came_back is True
 
 
