@@ -4,6 +4,8 @@
 //   data-print                on a button: print the page.
 //   data-width="42"           on an element: set its width to 42%.
 //   data-shade="0.35"         on a cell: tint its background by that much of the brand colour.
+//   class="table-stack"       on a table: below 576 px each row becomes a card, each cell labelled with its
+//                             column's heading (copied here into data-label; app.css draws it).
 (function () {
   "use strict";
 
@@ -39,7 +41,29 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { applyStyles(document); });
+  function labelStackedTables(root) {
+    root.querySelectorAll("table.table-stack").forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.children, function (cell) {
+          if (!cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", headings[column] || "");
+          }
+          column += cell.colSpan || 1;
+        });
+      });
+    });
+  }
+
+  function enhance(root) {
+    applyStyles(root);
+    labelStackedTables(root.closest ? (root.closest("table") || root) : root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   // Parts swapped in by htmx get the same treatment.
-  document.addEventListener("htmx:afterSwap", function (event) { applyStyles(event.target); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
 })();
