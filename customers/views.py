@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -39,6 +39,7 @@ from customers.importer import plan_import, run_import
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
 LIST_PAGE_SIZE = 25
+HOME_RESULTS_SIZE = 6
 
 
 def _to_customer(customer: Customer, anchor: str = ""):
@@ -65,6 +66,12 @@ def customer_list(request):
         )
         results = page.object_list
     context = {"query": query, "results": results, "page": page, "show_archived": show_archived}
+    if request.htmx and request.htmx.target == "home-results":
+        # Today's search box: a short list under the box, nothing at all once the box is cleared.
+        if not query:
+            return HttpResponse("")
+        context.update(results=results[:HOME_RESULTS_SIZE], page=None, compact=True)
+        return render(request, "customers/_customer_results.html", context)
     if request.htmx and request.htmx.target == "customer-results":
         return render(request, "customers/_customer_results.html", context)
     return render(request, "customers/customer_list.html", context)

@@ -122,6 +122,21 @@ def test_search_as_you_type_returns_only_the_results(client, frontline, customer
     assert "Anna Kowalski" in body and "<html" not in body
 
 
+def test_todays_search_box_lists_a_few_matches_as_you_type_and_nothing_once_cleared(
+    client, frontline, customer, location, django_assert_max_num_queries
+):
+    CustomerFactory.create_batch(12, home_location=location, last_name="Kowalczyk")
+    client.force_login(frontline)
+    assert 'hx-target="#home-results"' in client.get(reverse("home")).content.decode()
+    headers = {"HX-Request": "true", "HX-Target": "home-results"}
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("customer-list"), {"q": "kowal"}, headers=headers)
+    body = response.content.decode()
+    assert "<html" not in body and "pagination" not in body
+    assert body.count('class="list-group-item list-group-item-action') == 6
+    assert client.get(reverse("customer-list"), {"q": "  "}, headers=headers).content == b""
+
+
 def test_next_visit_follow_ups_show_on_home_to_whoever_is_on_duty_where_the_customer_comes(
     client, customer, other_location
 ):
