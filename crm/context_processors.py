@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from crm import notifications
+from microcx import selectors as microcx_selectors
 
 
 def site(request):
@@ -16,7 +17,12 @@ def site(request):
         if user.has_perm("journeys.view_persona"):
             nav.append({"url_name": "persona-list", "label": "Journeys", "icon": "signpost-split"})
         if user.has_perm("microcx.view_budget"):
-            nav.append({"url_name": "microcx", "label": "Micro-CX", "icon": "gift"})
+            item = {"url_name": "microcx", "label": "Micro-CX", "icon": "gift"}
+            if user.has_perm("microcx.approve_gesture"):
+                # Counted only if the page shows the navigation.
+                item["count"] = SimpleLazyObject(lambda: microcx_selectors.awaiting_approval(user).count())
+                item["count_label"] = "gestures waiting for approval"
+            nav.append(item)
         if user.has_perm("crm.view_loyalty_dashboard"):
             nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):

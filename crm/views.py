@@ -19,10 +19,12 @@ from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
 from crm.services import location_save
 from customers import selectors
 from customers.access import show_follow_ups
+from microcx import selectors as microcx_selectors
 
 HOME_LIST_SIZE = 15
 HOME_RECENT_SIZE = 8
 HOME_INBOX_SIZE = 6
+HOME_APPROVALS_SIZE = 5
 
 
 def home(request):
@@ -38,8 +40,16 @@ def home(request):
         ),
         "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
         "inbox_items": notifications.hide_private(list(notifications.inbox(user)[:HOME_INBOX_SIZE])),
+        **_awaiting_approval(user, HOME_APPROVALS_SIZE),
     }
     return render(request, "crm/home.html", context)
+
+
+def _awaiting_approval(user, size: int) -> dict:
+    """The gestures waiting for this manager's or owner's decision: how many, and the oldest few."""
+    waiting = microcx_selectors.awaiting_approval(user)
+    shown = list(waiting[:size])
+    return {"approvals": shown, "approvals_count": len(shown) if len(shown) < size else waiting.count()}
 
 
 @require_perm("crm.view_location")
@@ -89,7 +99,8 @@ def inbox(request):
     page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = notifications.hide_private(list(page.object_list))
     today = timezone.localdate()
-    return render(request, "crm/inbox.html", {"page": page, "show": show, "today": today})
+    context = {"page": page, "show": show, "today": today, **_awaiting_approval(request.user, HOME_APPROVALS_SIZE)}
+    return render(request, "crm/inbox.html", context)
 
 
 @require_POST

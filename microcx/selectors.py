@@ -55,6 +55,13 @@ def approval_queue() -> QuerySet[Gesture]:
     )
 
 
+def awaiting_approval(user) -> QuerySet[Gesture]:
+    """Return the gestures waiting for this user's decision (none for staff who do not approve), oldest first."""
+    if not user.has_perm("microcx.approve_gesture"):
+        return Gesture.objects.none()
+    return approval_queue()
+
+
 def spend_report(group: str, start: datetime.date, end: datetime.date, locations: list[Location]) -> list[dict]:
     """Approved and delivered gestures grouped by location, staff member, category or month."""
     field, _label = GROUPS[group]
