@@ -50,9 +50,16 @@ class ConversationLogForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        said_nothing = not (cleaned.get("summary") or "").strip() and not (cleaned.get("note_text") or "").strip()
-        if said_nothing and cleaned.get("kind") == Interaction.Kind.CONVERSATION:
+        said = {
+            field: bool((cleaned.get(field) or "").strip()) for field in ("summary", "note_text", "follow_up_prompt")
+        }
+        if cleaned.get("kind") == Interaction.Kind.CONVERSATION and not (said["summary"] or said["note_text"]):
             self.add_error("summary", "Say what you talked about, or add a personal note.")
+        elif not any(said.values()):
+            # An empty log would record a visit nobody described; Check in is the one tap for a plain visit.
+            self.add_error(
+                "summary", "Say what happened, or add a note or a follow-up. Check in records a plain visit."
+            )
         dated = cleaned.get("follow_up_prompt") and cleaned.get("follow_up_due") == FollowUp.Due.ON_DATE
         if dated and not cleaned.get("follow_up_due_date"):
             self.add_error("follow_up_due_date", "Give the day the follow-up is due.")

@@ -65,6 +65,15 @@ def test_a_conversation_that_says_nothing_is_refused_and_nothing_is_saved(client
     assert not Interaction.objects.exists() and not customer.follow_ups.exists()
 
 
+def test_an_empty_log_is_refused_with_a_message_and_logs_no_visit(client, frontline, customer, location):
+    client.force_login(frontline)
+    body = log(client, customer, location).content.decode()
+    assert "Say what happened, or add a note or a follow-up" in body
+    assert not Interaction.objects.exists()
+    customer.refresh_from_db()
+    assert customer.visit_count == 0
+
+
 def test_a_conversation_is_not_a_visit(client, frontline, customer, location):
     client.force_login(frontline)
     log(client, customer, location, kind="conversation", summary="Asked about lenses")
