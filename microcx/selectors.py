@@ -134,4 +134,17 @@ def monthly_review(month_start: datetime.date, locations: list[Location]) -> dic
         .select_related("customer", "proposed_by", "location")
         .order_by("delivered_on", "pk")
     )
+    for gesture in delivered:
+        gesture.return_outcome, gesture.days_since_delivery = return_outcome(gesture)
     return {"budgets": budget_views(budgets), "delivered": delivered}
+
+
+def return_outcome(gesture: Gesture) -> tuple[str, int]:
+    """Say whether a delivered gesture's customer came back, did not, or whether it is too early to tell,
+    counting days in the gesture's location's own calendar; return that and the days since delivery."""
+    days = (gesture.location.local_today() - gesture.delivered_on).days
+    if gesture.came_back:
+        return "came_back", days
+    if days <= RETURN_WINDOW_DAYS:
+        return "too_early", max(days, 0)
+    return "did_not", days

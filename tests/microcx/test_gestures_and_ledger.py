@@ -272,6 +272,21 @@ def test_monthly_review_says_who_came_back_within_90_days(client, propose, front
     assert reviewed.came_back is True
 
 
+@pytest.mark.parametrize(
+    ("days_ago", "says"),
+    [(0, "too early to tell (day 0 of 90)"), (3, "too early to tell (day 3 of 90)"), (91, "did not come back within")],
+)
+def test_monthly_review_says_too_early_to_tell_until_the_90_days_are_over(
+    client, propose, frontline, manager, location, days_ago, says
+):
+    gesture = propose(frontline, "20")
+    delivered_on = location.local_today() - datetime.timedelta(days=days_ago)
+    services.gesture_deliver(gesture=gesture, by=frontline, delivered_on=delivered_on)
+    client.force_login(manager)
+    page = client.get(reverse("monthly-review"), {"month": delivered_on.strftime("%Y-%m")}).content.decode()
+    assert says in page
+
+
 def test_approval_queue_is_oldest_first_with_recent_notes_in_constant_queries(
     client, propose, frontline, manager, location, django_assert_max_num_queries
 ):
