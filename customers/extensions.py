@@ -35,6 +35,8 @@ class BriefSection:
     name: str
     context: Callable[..., dict]
     template: str
+    # Who sees it: a permission the user must hold (empty: everyone who may open the customer).
+    permission: str = ""
 
 
 timeline_sources: dict[str, TimelineSource] = {}

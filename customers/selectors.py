@@ -92,6 +92,8 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "sections": [],
     }
     for section in extensions.brief_sections.values():
+        if section.permission and not user.has_perm(section.permission):
+            continue
         brief["sections"].append({"template": section.template, **section.context(customer, user)})
     return brief
 

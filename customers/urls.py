@@ -10,6 +10,7 @@ urlpatterns = [
     path("customers/export/marketing.csv", views.customer_export, name="customer-export"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer-edit"),
+    path("customers/<int:pk>/brief/", views.customer_brief, name="customer-brief"),
     path("customers/<int:pk>/timeline/", views.customer_timeline, name="customer-timeline"),
     path("customers/<int:pk>/archive/", views.customer_archive, name="customer-archive"),
     path("customers/<int:pk>/erase/", views.customer_erase, name="customer-erase"),

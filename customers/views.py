@@ -142,6 +142,16 @@ def _record_sensitive_view(user, customer, notes) -> None:
 
 
 @require_perm("customers.view_customer")
+def customer_brief(request, pk: int):
+    """The brief alone, for htmx to swap in after something on the page changed it."""
+    customer = get_customer_for_user(request.user, pk, for_page=True)
+    brief = selectors.customer_brief(customer, request.user)
+    _record_sensitive_view(request.user, customer, brief.get("recent_notes", []))
+    context = {**brief, "tags": list(customer.tags.all())}
+    return render(request, "customers/_brief.html", context)
+
+
+@require_perm("customers.view_customer")
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
     timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
@@ -292,7 +302,7 @@ def note_create(request, pk: int):
     if form.is_valid():
         note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
         if request.htmx:
-            return render(
+            response = render(
                 request,
                 "customers/_note_saved.html",
                 {
@@ -302,6 +312,9 @@ def note_create(request, pk: int):
                     "note_form": NoteForm(),
                 },
             )
+            # The brief's recent notes and the timeline show the note at once.
+            response["HX-Trigger"] = "brief-changed"
+            return response
         messages.success(request, "Note saved.")
         return _to_customer(customer, "suggestions")
     if request.htmx:

@@ -26,7 +26,13 @@ def register() -> None:
         )
     )
     extensions.register_brief_section(
-        extensions.BriefSection(name="journey", context=_journey, template="journeys/_brief_journey.html")
+        # Stages and personas are the managers' words; at the counter they are noise.
+        extensions.BriefSection(
+            name="journey",
+            context=_journey,
+            template="journeys/_brief_journey.html",
+            permission="journeys.change_persona",
+        )
     )
     extensions.register_page_action(
         extensions.BriefSection(

@@ -235,6 +235,7 @@ PROBES: dict[str, list[Probe]] = {
     # customers
     "customer-detail": [Probe(customer_b)],
     "customer-edit": [Probe(customer_b, lambda w: customer_form(w, w.customer_b, first_name="Hacked"))],
+    "customer-brief": [Probe(customer_b)],
     "customer-timeline": [Probe(customer_b)],
     # Everything held about a customer (a data-subject request) is for owners; frontline staff are refused.
     "customer-privacy": [Probe(customer_b)],
@@ -506,6 +507,7 @@ def test_garbage_ids_in_forms_are_refused_without_an_error(client, world, owner)
     [
         "customer-detail",
         "customer-edit",
+        "customer-brief",
         "customer-timeline",
         "person-edit",
         "date-edit",

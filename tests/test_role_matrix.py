@@ -79,6 +79,7 @@ MATRIX = [
     Row("tag-list", LOGIN, 403, 200, 200),
     Row("customer-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("customer-edit", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("customer-brief", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("customer-timeline", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("customer-archive", LOGIN, 403, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}, method="post"),
     Row("customer-erase", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["customer"].pk}),

@@ -4,6 +4,7 @@
 //   data-print                on a button: print the page.
 //   data-width="42"           on an element: set its width to 42%.
 //   data-shade="0.35"         on a cell: tint its background by that much of the brand colour.
+//   data-clamp                on a block: shown two lines high, with a "more" button when it holds more.
 //   class="table-stack"       on a table: below 576 px each row becomes a card, each cell labelled with its
 //                             column's heading (copied here into data-label; app.css draws it).
 (function () {
@@ -58,8 +59,29 @@
     });
   }
 
+  function clampLongText(root) {
+    root.querySelectorAll("[data-clamp]").forEach(function (block) {
+      if (block.dataset.clampDone || block.scrollHeight <= block.clientHeight + 1) {
+        return;
+      }
+      block.dataset.clampDone = "1";
+      var more = document.createElement("button");
+      more.type = "button";
+      more.className = "btn btn-link p-0 clamp-toggle";
+      more.textContent = "more";
+      more.setAttribute("aria-expanded", "false");
+      more.addEventListener("click", function () {
+        var open = block.classList.toggle("expanded");
+        more.textContent = open ? "less" : "more";
+        more.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+      block.insertAdjacentElement("afterend", more);
+    });
+  }
+
   function enhance(root) {
     applyStyles(root);
+    clampLongText(root);
     labelStackedTables(root.closest ? (root.closest("table") || root) : root);
   }
 

@@ -175,3 +175,27 @@ def test_without_trigrams_close_spellings_are_still_found(frontline, location):
     CustomerFactory(first_name="Ruben", last_name="Ortega", home_location=location)
     assert list(_search_without_trigrams(Customer.objects.all(), "ana kowalsky", 25)) == [anna]
     assert list(_search_without_trigrams(Customer.objects.all(), "kowalski", 25)) == [anna]
+
+
+def test_saving_a_note_refreshes_the_brief_which_comes_alone_as_a_partial(client, frontline, customer):
+    client.force_login(frontline)
+    saved = client.post(
+        reverse("note-create", args=[customer.pk]), {"text": "Training for the Boston marathon"}, HTTP_HX_REQUEST="true"
+    )
+    assert saved.headers["HX-Trigger"] == "brief-changed"
+    brief = client.get(reverse("customer-brief", args=[customer.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Training for the Boston marathon" in brief and "<html" not in brief and 'data-testid="brief"' in brief
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert f'hx-get="{reverse("customer-brief", args=[customer.pk])}"' in page
+
+
+def test_journey_and_persona_stay_out_of_the_frontline_brief_but_not_the_managers(client, frontline, manager, customer):
+    client.force_login(frontline)
+    assert (
+        'data-testid="customer-journey"'
+        not in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    )
+    client.force_login(manager)
+    assert (
+        'data-testid="customer-journey"' in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    )
