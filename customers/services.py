@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 
 import phonenumbers
@@ -336,6 +337,52 @@ def note_create(
         Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
     )
     return note
+
+
+GIST_LENGTH = 80
+
+
+def note_gist(text: str) -> str:
+    """Return the first sentence of a note, cut at a word near GIST_LENGTH characters."""
+    first_line = (text.strip().splitlines() or [""])[0]
+    first = re.split(r"(?<=[.!?])\s", " ".join(first_line.split()), maxsplit=1)[0].rstrip(".!?,;: ")
+    if len(first) <= GIST_LENGTH:
+        return first
+    return first[:GIST_LENGTH].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+
+
+@transaction.atomic
+def note_capture(
+    *,
+    customer: Customer,
+    author: User,
+    text: str,
+    is_sensitive: bool = False,
+    relevant_until: datetime.date | None = None,
+) -> tuple[Note, FollowUp]:
+    """Save a note and, in the same step, the follow-up it implies for the customer's next visit.
+
+    The note reader's follow-up when it proposed one (accepted on the writer's behalf), otherwise
+    "Ask about: <the note's first sentence>". A follow-up already open for the same thing is reused.
+    """
+    note = note_create(
+        customer=customer, author=author, text=text, is_sensitive=is_sensitive, relevant_until=relevant_until
+    )
+    follow_ups = [s for s in note.suggestions.all() if s.kind == Suggestion.Kind.FOLLOW_UP]
+    # The next-visit question first; a dated one ("how did the vet go?") when that is all the reader saw.
+    follow_ups.sort(key=lambda s: s.payload.get("due") != FollowUp.Due.NEXT_VISIT)
+    proposed = follow_ups[0] if follow_ups else None
+    if proposed is not None:
+        return note, suggestion_accept(suggestion=proposed, user=author)
+    follow_up = follow_up_create(
+        customer=customer,
+        created_by=author,
+        prompt=f"Ask about: {note_gist(note.text)}",
+        due=FollowUp.Due.NEXT_VISIT,
+        location=_location_for(author, customer),
+        note=note,
+    )
+    return note, follow_up
 
 
 def _already_known(customer: Customer, proposal) -> bool:

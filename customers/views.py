@@ -300,7 +300,11 @@ def note_create(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
     form = NoteForm(request.POST)
     if form.is_valid():
-        note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
+        follow_up = None
+        if request.POST.get("ask_next_visit") and request.user.has_perm("customers.add_followup"):
+            note, follow_up = services.note_capture(customer=customer, author=request.user, **form.cleaned_data)
+        else:
+            note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
         if request.htmx:
             response = render(
                 request,
@@ -308,14 +312,19 @@ def note_create(request, pk: int):
                 {
                     "customer": customer,
                     "note": note,
-                    "suggestions": list(note.suggestions.all()),
+                    "follow_up": follow_up,
+                    "suggestions": [s for s in note.suggestions.all() if s.status == s.Status.OPEN],
                     "note_form": NoteForm(),
                 },
             )
             # The brief's recent notes and the timeline show the note at once.
             response["HX-Trigger"] = "brief-changed"
             return response
-        messages.success(request, "Note saved.")
+        if follow_up is not None:
+            # Not the prompt itself: flash messages sit in the session, and a prompt can be private.
+            messages.success(request, "Note saved, with a follow-up for their next visit.")
+        else:
+            messages.success(request, "Note saved.")
         return _to_customer(customer, "suggestions")
     if request.htmx:
         return render(request, "customers/_note_form.html", {"customer": customer, "note_form": form})

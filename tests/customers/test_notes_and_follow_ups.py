@@ -170,3 +170,46 @@ def test_an_older_suggestion_never_makes_a_second_identical_follow_up(frontline,
     again = note_create(customer=customer, author=frontline, text="Her dog Rex is sick again")
     assert not again.suggestions.filter(kind="follow_up").exists()
     assert customer.follow_ups.count() == 1
+
+
+def test_save_ask_next_visit_takes_the_readers_follow_up(client, frontline, customer):
+    from customers.models import FollowUp
+
+    client.force_login(frontline)
+    response = client.post(
+        reverse("note-create", args=[customer.pk]),
+        {"text": "Her dog Rex is sick, vet on Tuesday", "ask_next_visit": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    follow_up = customer.follow_ups.get()
+    assert follow_up.prompt == "Ask how Rex is feeling" and follow_up.due == FollowUp.Due.NEXT_VISIT
+    assert follow_up.note == customer.notes.get()
+    assert "Next visit: <strong>Ask how Rex is feeling</strong>" in response.content.decode()
+    # The reader's next-visit suggestion was taken; its dated one (the vet) still waits to be accepted.
+    suggestions = customer.notes.get().suggestions.filter(kind="follow_up")
+    assert suggestions.get(status="accepted").payload["due"] == "next_visit"
+    assert all(s.payload["due"] == "on_date" for s in suggestions.filter(status="open"))
+
+
+def test_save_ask_next_visit_uses_the_notes_gist_when_the_reader_found_nothing(client, frontline, customer):
+    client.force_login(frontline)
+    client.post(
+        reverse("note-create", args=[customer.pk]),
+        {"text": "Prefers the tortoiseshell frames over the black ones. Came with her sister.", "ask_next_visit": "1"},
+    )
+    assert customer.follow_ups.get().prompt == "Ask about: Prefers the tortoiseshell frames over the black ones"
+
+
+def test_plain_save_makes_no_follow_up(client, frontline, customer):
+    client.force_login(frontline)
+    client.post(reverse("note-create", args=[customer.pk]), {"text": "Prefers tortoiseshell frames"})
+    assert not customer.follow_ups.exists()
+
+
+def test_note_gist_is_the_first_sentence_cut_at_a_word():
+    from customers.services import note_gist
+
+    assert note_gist("Loves jazz. Plays the sax") == "Loves jazz"
+    assert note_gist("first line\nsecond line") == "first line"
+    long = note_gist("word " * 40)
+    assert long.endswith("…") and len(long) <= 81 and "  " not in long
