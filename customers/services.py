@@ -309,8 +309,9 @@ def important_date_save(*, important_date: ImportantDate) -> ImportantDate:
     return important_date
 
 
-def _local_time(at: datetime.datetime) -> datetime.datetime:
-    return timezone.localtime(at)
+def _local_time(at: datetime.datetime, location: Location) -> datetime.datetime:
+    """The moment in the location's own time zone: "tomorrow" is the shop's tomorrow, not the server's."""
+    return at.astimezone(location.tzinfo)
 
 
 @transaction.atomic
@@ -330,7 +331,7 @@ def note_create(
     note.full_clean()
     note.save()
     known = {name.lower() for name in customer.people.values_list("name", flat=True)}
-    written_at = _local_time(note.created_at)
+    written_at = _local_time(note.created_at, customer.home_location)
     proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
     Suggestion.objects.bulk_create(
         Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
@@ -351,7 +352,8 @@ def _already_known(customer: Customer, proposal) -> bool:
         ).exists()
     if proposal.kind == Suggestion.Kind.DATE:
         data = proposal.payload
-        return customer.important_dates.filter(kind=data["kind"], month=data["month"], day=data["day"]).exists()
+        dates = customer.important_dates.filter(kind=data["kind"], month=data["month"])
+        return dates.filter(day=data["day"]).exists() if data.get("day") else dates.exists()
     return False
 
 
@@ -452,10 +454,23 @@ def _decide(suggestion: Suggestion, status: str) -> None:
         raise ValidationError("This suggestion was already dealt with.")
 
 
+def suggestion_opens_form(suggestion: Suggestion) -> bool:
+    """A gesture idea, or a date known only to the month, is taken up in a form that staff complete."""
+    if suggestion.kind == Suggestion.Kind.GESTURE:
+        return True
+    return suggestion.kind == Suggestion.Kind.DATE and not suggestion.payload.get("day")
+
+
 @transaction.atomic
 def suggestion_accept(*, suggestion: Suggestion, user: User) -> object:
-    """Create what the suggestion proposes (follow-up, important date or person) and return it."""
+    """Create what the suggestion proposes (follow-up, important date or person) and return it.
+
+    A suggestion that opens a form (see suggestion_opens_form) is only marked accepted: the form,
+    prefilled from it, creates the gesture or the date.
+    """
     _decide(suggestion, Suggestion.Status.ACCEPTED)
+    if suggestion_opens_form(suggestion):
+        return None
     note = suggestion.note
     customer = note.customer
     data = suggestion.payload
