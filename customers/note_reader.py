@@ -702,6 +702,15 @@ def _move(r: Reading) -> str:
     return "Ask how the move went"
 
 
+def _product_problem(r: Reading) -> str:
+    item = r.word("item") or r.word("item2")
+    if re.search(
+        r"\b(?:broke|broken|cracked|scratched|fell apart|stopped working|not working|faulty)\b", r.clause, re.I
+    ):
+        return f"Check the {item} were repaired or replaced"
+    return f"Check the {item} are comfortable now; offer a free adjustment"
+
+
 def _business(r: Reading) -> str:
     return f"Ask how the new {r.word('business')} is going"
 
@@ -737,6 +746,37 @@ def _baby(r: Reading) -> str:
 
 
 CARD = "card"
+CAUGHT = (
+    r"has|have|had|got|caught|came down with|diagnosed with|suffering from|battling|fighting|treatment for"
+    r"|recovering from|off with"
+)
+CONDITIONS = (
+    r"flu|covid|long covid|cancer|chickenpox|chicken pox|measles|mumps|shingles|pneumonia|bronchitis|tonsillitis"
+    r"|an? infection|infection|a virus|virus|a cold|cold|cough|fever|migraines?|glandular fever|norovirus"
+    r"|kidney (?:problems|stones|trouble|disease|infection)|heart (?:problems|trouble|attack)|a heart attack"
+    r"|a stroke|stroke|diabetes|asthma|a stomach bug|stomach bug|dementia|alzheimer'?s|arthritis|sciatica"
+    r"|back pain|concussion|glaucoma|cataracts?"
+)
+UNDERGOING = (
+    r"having|had|has|getting|got|booked (?:in )?for|waiting for|scheduled for|recovering from|going in for|after"
+)
+BODY_PARTS = (
+    r"hip|knee|shoulder|heart|back|eye|cataract|laser eye|bypass|keyhole|dental|gallbladder|hernia|brain|spinal"
+    r"|major|minor|emergency|small"
+)
+PROCEDURES = (
+    r"replacement|surgery|operation|op|transplant|biopsy|c-section|caesarean|procedure|bypass|implants?"
+    r"|tonsils out|wisdom teeth out|appendix out|stitches|treatment"
+)
+OUR_VISITS = (
+    r"check-?up|eye test|eye exam|fitting|adjustment|contact lens check|hearing test|appointment|new prescription"
+)
+WISH_VERBS = (
+    r"wants?|would like|'d like|wishes|hop(?:es|ing) to (?:get|buy)|thinking (?:about|of) (?:getting|buying)"
+    r"|plan(?:s|ning)? (?:to|on) (?:get|buy|getting|buying)|interested in|saving (?:up )?for|keen on|fancies"
+    r"|(?:might|may|will|going to) (?:get|buy)|(?:will|coming) (?:come |be )?back for"
+)
+WHEN_WORDS = r"in|for|at|by|on|after|before|this|next|around|over|during|early|late|until"
 GUEST = re.compile(
     r"\b(?:bridesmaid|best man|maid of honou?r|guest|invited to|going to a|attending|officiating)\b", re.I
 )
@@ -760,17 +800,9 @@ RULES = [
     ),
     Rule(
         "sick",
-        r"\b(?:is|was|has been|got|feeling|been|are|were|fell)\s+(?:very\s+|really\s+|quite\s+|a bit\s+|so\s+)?"
+        rf"\b(?:is|was|has been|got|feeling|been|are|were|fell)\s+(?:very\s+|really\s+|quite\s+|a bit\s+|so\s+)?"
         r"(?:sick|ill|unwell|poorly|not well|under the weather|in hospital|in the hospital|in a&e|in intensive care)\b"
-        r"|\b(?:has|have|had|got|caught|came down with|diagnosed with|suffering from|battling|fighting|treatment for"
-        r"|recovering from|off with)\s+"
-        r"(?:a\s+|the\s+|an\s+|bad\s+|really bad\s+|terrible\s+|severe\s+)*"
-        r"(?:flu|covid|cancer|chickenpox|chicken pox|measles|mumps|shingles|pneumonia|bronchitis|tonsillitis|"
-        r"an? infection|infection|a virus|virus|a cold|cold|cough|fever|migraines?|kidney (?:problems|stones|trouble"
-        r"|disease|infection)|"
-        r"heart (?:problems|trouble|attack)|a heart attack|a stroke|stroke|diabetes|asthma|glandular fever|norovirus|"
-        r"a stomach bug|stomach bug|long covid|dementia|alzheimer'?s|arthritis|sciatica|back pain|concussion"
-        r"|glaucoma|cataracts?)\b"
+        rf"|\b(?:{CAUGHT})\s+(?:a\s+|the\s+|an\s+|bad\s+|really bad\s+|terrible\s+|severe\s+)*(?:{CONDITIONS})\b"
         r"|\b(?:chickenpox|chicken pox|kidney problems|kidney stones|heart problems|pneumonia|tonsillitis|shingles)\b"
         r"|\bchemo(?:therapy)?\b|\bradiotherapy\b",
         _who_is_feeling,
@@ -798,14 +830,11 @@ RULES = [
     ),
     Rule(
         "procedure",
-        r"\b(?:having|had|has|getting|got|booked (?:in )?for|waiting for|scheduled for|recovering from|going in for"
-        r"|after)\s+"
-        r"(?P<procedure>(?:(?:a|an|the|her|his|their)\s+)?(?:(?:hip|knee|shoulder|heart|back|eye|cataract|laser eye|"
-        r"bypass|keyhole|dental|knee replacement|gallbladder|hernia|brain|spinal|major|minor|emergency|small)\s+)?"
-        r"(?:replacement|surgery|operation|op|transplant|biopsy|c-section|caesarean|procedure|bypass|implants?|"
-        r"tonsils out|wisdom teeth out|appendix out|stitches|treatment))\b"
-        r"|\b(?P<procedure2>(?:hip|knee|shoulder) replacement|cataract (?:surgery|operation)|heart surgery|surgery"
-        r"|operation)"
+        rf"\b(?:{UNDERGOING})\s+"
+        rf"(?P<procedure>(?:(?:a|an|the|her|his|their)\s+)?(?:(?:{BODY_PARTS})\s+)?(?:{PROCEDURES}))\b"
+        # "her hip replacement is on Monday", "surgery next week"
+        r"|\b(?P<procedure2>(?:hip|knee|shoulder) replacement|cataract (?:surgery|operation)|heart surgery"
+        r"|surgery|operation)"
         r"(?='?s?\s+(?:is\s+)?(?:on|next|this|tomorrow|in)\b)",
         _procedure,
         AFTER,
@@ -821,7 +850,7 @@ RULES = [
         _appointment,
         AFTER,
         needs_date=True,
-        unless=("procedure",),
+        unless=("procedure", "come_back"),
         unless_near=r"\b(?:job|work(?:s|ing)?|nurse|career|started|starts) (?:at|in|as)\b|\bnew job\b",
     ),
     Rule(
@@ -860,14 +889,10 @@ RULES = [
     ),
     Rule(
         "baby",
-        r"\b(?:new baby|had a baby|having a baby|had (?:a|her|their) (?:first|second|third)? ?(?:baby|son|daughter"
-        r"|boy|girl)"
-        r"|had twins|gave birth|pregnant|expecting (?:a baby|twins|their|her|a little)|baby (?:is )?due"
-        r"|due to give birth"
-        r"|baby (?:boy|girl) (?:was )?born|newborn|new grand(?:son|daughter|child|baby)|first grand(?:son|daughter"
-        r"|child)"
-        r"|grand(?:son|daughter|child|baby) (?:was |is )?(?:just )?born|became (?:a )?grand(?:ma|mother|pa|father"
-        r"|parents?)"
+        r"\b(?:new baby|had a baby|having a baby|had twins|gave birth|newborn|pregnant|due to give birth"
+        r"|had (?:a|her|their) (?:first |second |third )?(?:baby|son|daughter|boy|girl)"
+        r"|expecting (?:a baby|twins|their|her|a little)|baby (?:is )?due|baby (?:boy|girl) (?:was )?born"
+        r"|(?:new|first) grand(?:son|daughter|child|baby)|grand(?:son|daughter|child|baby) (?:was |is )?(?:just )?born"
         r"|(?:is|are|became|now) (?:a )?grand(?:ma|mother|pa|father|parents?)(?: again| for the first time)?"
         r"|(?:was|were) born)\b",
         _baby,
@@ -981,20 +1006,33 @@ RULES = [
         gesture=Gesture("flowers", "20", lambda r: f"Flowers for the opening of the new {r.word('business')}"),
     ),
     Rule(
+        "come_back",
+        r"\b(?:wants?|would like|'d like|plans?|planning|hopes?|hoping|will|going|needs?)\s+(?:to\s+)?"
+        r"(?:come (?:back|in)|pop (?:back|in)|book(?: in)?|return)\b"
+        rf"(?:[^.;!?]{{0,30}}?\b(?:a|an|her|his|their|the)\s+(?P<what>{OUR_VISITS}))?",
+        lambda r: (
+            f"Invite them back for the {r.word('what')}" if r.word("what") else "Invite them back, as they planned"
+        ),
+        ON,
+        needs_date=True,
+    ),
+    Rule(
+        "call_back",
+        r"\b(?:wants?|would like|'d like|asked for|asked us to|asked to)\s+(?:a\s+)?"
+        r"(?:call|ring|phone call|text|be called|be rung|call back)\b",
+        lambda r: "Call them, as they asked",
+        ON,
+        needs_date=True,
+    ),
+    Rule(
         "wish",
-        r"\b(?:wants?|would like|'d like|wishes|hoping to (?:get|buy)|hopes to (?:get|buy)|thinking (?:about"
-        r"|of) (?:getting|buying)"
-        r"|plans? to (?:get|buy)|planning (?:to get|to buy|on getting|on buying)|interested in|will (?:come back"
-        r"|be back) for"
-        r"|coming back for|saving (?:up )?for|keen on|fancies|might (?:get|buy)|may (?:get|buy)|will (?:get|buy)"
-        r"|going to (?:get|buy))\s+"
-        r"(?P<thing>(?:(?:a|an|some|new|pair of|to get|to buy|buying|getting|the)\s+)*[a-z][a-z'-]*(?:\s+(?!in\b"
-        r"|for\b|at\b|by\b|on\b|after\b|before\b|this\b|next\b|around\b|over\b|when\b|if\b)[a-z][a-z'-]*){0,3}?)"
-        r"(?=\s+(?:in|for|at|by|on|after|before|this|next|around|over|during|early|late|until)\s)",
+        # "wants sunglasses in spring": the thing, then when (a wish without a when is not proposed).
+        rf"\b(?:{WISH_VERBS})\s+(?P<thing>(?!to\b|a call\b|call\b)(?:(?:a|an|some|new|pair of|the)\s+)*"
+        rf"[a-z][a-z'-]*(?:\s+(?!(?:{WHEN_WORDS}|when|if)\b)[a-z][a-z'-]*){{0,3}}?)(?=\s+(?:{WHEN_WORDS})\s)",
         _wish,
         ON,
         needs_date=True,
-        unless=("loss",),
+        unless=("loss", "come_back", "call_back"),
     ),
     Rule(
         "complaint",
@@ -1030,7 +1068,7 @@ RULES = [
         r"|\b(?:headaches?|dizzy|sore (?:nose|ears)|blurry vision)\s+(?:from|with|since|because of|in)\s+(?:(?:her"
         r"|his|their|the)\s+)?"
         r"(?:new\s+)?(?P<item2>frames|glasses|specs|lenses|contacts|contact lenses|varifocals|bifocals|sunglasses)\b",
-        lambda r: f"Check the {r.word('item') or r.word('item2')} are comfortable now; offer a free adjustment",
+        _product_problem,
         SOON,
         gesture=Gesture(
             "favour", "0", lambda r: f"A free adjustment of the {r.word('item') or r.word('item2')}, on us"

@@ -305,6 +305,16 @@ KINDS = {
             "Check the varifocals are comfortable now; offer a free adjustment",
             None,
         ),
+        ("Her glasses broke", "Check the glasses were repaired or replaced", on("2026-11-23")),
+    ],
+    "coming_back_to_us": [
+        ("Wants to come back in June for a check-up", "Invite them back for the check-up", on("2027-06-01")),
+        ("Would like to book an eye test in January", "Invite them back for the eye test", on("2027-01-01")),
+        ("Plans to come back next week", "Invite them back, as they planned", on("2026-11-29")),
+    ],
+    "call_back": [
+        ("Wants a call in two weeks", "Call them, as they asked", on("2026-12-06")),
+        ("Asked us to ring on Friday", "Call them, as they asked", on("2026-11-27")),
     ],
     "family_visit": [
         ("Her daughter and grandkids are visiting next weekend", "Ask how the visit from their daughter went", None),
