@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
 
@@ -19,7 +20,7 @@ from crm.models import Location, User
 from customers import extensions, schedule
 from customers.access import can_edit_note
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
-from customers.note_reader import read_note
+from customers.note_reader import Proposal, read_note
 
 
 def normalise_phone(raw: str) -> str:
@@ -333,10 +334,32 @@ def note_create(
     known = {name.lower() for name in customer.people.values_list("name", flat=True)}
     written_at = _local_time(note.created_at, customer.home_location)
     proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
+    if note.is_sensitive:
+        proposals = [_discreet(p) for p in proposals]
     Suggestion.objects.bulk_create(
         Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
     )
     return note
+
+
+# What a gesture idea from a sensitive note says: it travels in the form's address and into a gesture
+# that managers approve, so it names no illness or loss.
+DISCREET_GESTURES = {
+    "card": "A handwritten card",
+    "gift_card": "A small gift card",
+    "flowers": "Flowers",
+    "small_gift": "A small gift",
+    "discount": "A discount on their next visit",
+    "favour": "A favour on us",
+}
+
+
+def _discreet(proposal: Proposal) -> Proposal:
+    if proposal.kind != Suggestion.Kind.GESTURE:
+        return proposal
+    description = DISCREET_GESTURES.get(proposal.payload["category"], "A small gesture")
+    payload = proposal.payload | {"description": description}
+    return dataclasses.replace(proposal, summary=f"Gesture idea: {description}", payload=payload)
 
 
 def _already_known(customer: Customer, proposal) -> bool:

@@ -160,3 +160,13 @@ def test_the_description_placeholder_is_not_another_customers_story(client, fron
         form = client.get(reverse("gesture-propose", args=[someone.pk])).context["form"]
         placeholders.add(form.fields["description"].widget.attrs["placeholder"])
     assert placeholders == {"What you will do, and why it suits this customer"}
+
+
+def test_a_sensitive_notes_gesture_idea_names_no_illness(client, frontline, customer):
+    note = note_create(customer=customer, author=frontline, text="Her husband has cancer", is_sensitive=True)
+    idea = gesture_idea(note)
+    assert idea.summary == "Gesture idea: A handwritten card"
+    client.force_login(frontline)
+    form_url = client.post(reverse("suggestion-accept", args=[idea.pk])).url
+    assert "cancer" not in form_url and "husband" not in form_url
+    assert form_values(client.get(form_url))["description"] == "A handwritten card"
