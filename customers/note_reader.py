@@ -33,6 +33,7 @@ PETS = r"dog|puppy|pup|cat|kitten|rabbit|bunny|hamster|guinea pig|horse|pony|par
 PET_SPECIES = {"puppy": "dog", "pup": "dog", "kitten": "cat", "bunny": "rabbit", "pony": "horse", "budgie": "bird"}
 PEOPLE = {
     "husband": "spouse",
+    "hubby": "spouse",
     "wife": "spouse",
     "partner": "partner",
     "fiance": "partner",
@@ -73,6 +74,7 @@ PEOPLE = {
     "neighbor": "other",
     "friend": "friend",
 }
+SAID_AS = {"hubby": "husband"}  # how a prompt names a relation the note abbreviates
 PEOPLE_WORDS = "|".join(sorted(PEOPLE, key=len, reverse=True))
 # A name is a capitalised word that is not an ordinary word at the start of a clause.
 NOT_NAMES = (
@@ -101,6 +103,8 @@ SUBJECT_PATTERNS = [
     re.compile(rf"\b(?:{POSSESSIVE}|an?)\s+(?:new\s+)?(?P<species>{PETS})\b", re.I),
     # "his mum", "their daughter"
     re.compile(rf"\b{POSSESSIVE}\s+(?P<relation>{PEOPLE_WORDS})\b", re.I),
+    # "Dog not well", "..., cat is poorly"
+    re.compile(rf"(?:^|(?<=[.,;!?]\s))(?P<species>{PETS})\b", re.I),
     # "Husband has the flu", "..., daughter has exams"
     re.compile(rf"(?:^|(?<=[.,;!?]\s))(?P<relation>{PEOPLE_WORDS})\b(?!')", re.I),
 ]
@@ -121,7 +125,7 @@ class Subject:
             return self.name
         if self.relation == "pet":
             return f"the {self.species}"
-        return f"their {self.word}"
+        return f"their {SAID_AS.get(self.word, self.word)}"
 
 
 def find_subjects(text: str) -> list[Subject]:
@@ -621,7 +625,8 @@ def _injury(r: Reading) -> str:
 
 
 def _procedure(r: Reading) -> str:
-    what = re.sub(r"^(?:a|an|the|her|his|their)\s+", "", r.word("procedure") or r.word("procedure2"))
+    what = r.word("procedure") or r.word("procedure2") or f"{r.word('part')} operation"
+    what = re.sub(r"^(?:a|an|the|her|his|their)\s+", "", what)
     if r.when and not r.when.past:
         return f"Ask how {r.whose(what)} went"
     return (
@@ -711,8 +716,12 @@ def _product_problem(r: Reading) -> str:
     return f"Check the {item} are comfortable now; offer a free adjustment"
 
 
+def _business_word(r: Reading) -> str:
+    return r.word("business") or r.word("business2")
+
+
 def _business(r: Reading) -> str:
-    return f"Ask how the new {r.word('business')} is going"
+    return f"Ask how the new {_business_word(r)} is going"
 
 
 def _wish(r: Reading) -> str:
@@ -736,7 +745,7 @@ def _wedding(r: Reading) -> str:
 def _baby(r: Reading) -> str:
     if re.search(r"grand(?:son|daughter|child|baby|kid)|grandm|grandp|grandpar", r.clause, re.I):
         return "Congratulate them on the new grandchild"
-    if re.search(r"pregnan|expecting|due\b", r.match.group(0), re.I) and not re.search(
+    if re.search(r"pregnan|expecting|due\b|having a baby", r.match.group(0), re.I) and not re.search(
         r"\bborn\b|had (?:a|the|her|their)", r.clause, re.I
     ):
         if r.when and not r.when.past:
@@ -793,7 +802,9 @@ RULES = [
         "loss",
         r"\b(?:passed away|passed on|died|dying|death of|funeral|bereave(?:d|ment)|widowed|put (?:down|to sleep)"
         rf"|lost (?:her|his|their|my|our) (?:beloved |dear |old |little )?(?:{PEOPLE_WORDS}|{PETS}|battle|fight)s?"
-        r"|in memory of|memorial service|lost (?:her|his|their) (?:mum|dad) to)\b",
+        r"|in memory of|memorial service|lost (?:her|his|their) (?:mum|dad) to)\b"
+        # "Mom passed last month" (not "passed her test")
+        r"|\bpassed\b(?=\s+(?:last|recently|yesterday|this|suddenly|peacefully|on|in)\b|\s*(?:[.,;!?]|$))",
         lambda r: "Offer condolences gently and ask how they are doing",
         NEXT_VISIT,
         gesture=Gesture(CARD, "0", lambda r: "A handwritten sympathy card from the team"),
@@ -804,7 +815,9 @@ RULES = [
         r"(?:sick|ill|unwell|poorly|not well|under the weather|in hospital|in the hospital|in a&e|in intensive care)\b"
         rf"|\b(?:{CAUGHT})\s+(?:a\s+|the\s+|an\s+|bad\s+|really bad\s+|terrible\s+|severe\s+)*(?:{CONDITIONS})\b"
         r"|\b(?:chickenpox|chicken pox|kidney problems|kidney stones|heart problems|pneumonia|tonsillitis|shingles)\b"
-        r"|\bchemo(?:therapy)?\b|\bradiotherapy\b",
+        r"|\bchemo(?:therapy)?\b|\bradiotherapy\b"
+        # "Mum in hospital again", "Dog not well"
+        r"|\b(?:in hospital|in the hospital|in a&e|in intensive care|(?:not|isn't|is not) (?:very |feeling )?well)\b",
         _who_is_feeling,
         NEXT_VISIT,
         gesture=Gesture(
@@ -813,6 +826,7 @@ RULES = [
             lambda r: f"A get-well card: hoping {r.who('they')} feel{'' if not r.subject else 's'} better soon",
         ),
         unless=("loss", "procedure"),
+        unless_near=r"\b(?:works?|working|job|nurse|doctor|porter|volunteers?) (?:in|at)\b",
     ),
     Rule(
         "injury",
@@ -835,7 +849,9 @@ RULES = [
         # "her hip replacement is on Monday", "surgery next week"
         r"|\b(?P<procedure2>(?:hip|knee|shoulder) replacement|cataract (?:surgery|operation)|heart surgery"
         r"|surgery|operation)"
-        r"(?='?s?\s+(?:is\s+)?(?:on|next|this|tomorrow|in)\b)",
+        r"(?='?s?\s+(?:is\s+)?(?:on|next|this|tomorrow|in)\b)"
+        # "getting her hip done"
+        rf"|\b(?:{UNDERGOING})\s+(?:(?:her|his|their|a|the)\s+)?(?P<part>{BODY_PARTS}|eyes|teeth)\s+(?:done|fixed|replaced)\b",
         _procedure,
         AFTER,
         gesture=Gesture(CARD, "0", lambda r: "A get-well card for the recovery"),
@@ -1000,10 +1016,13 @@ RULES = [
         r"|store|restaurant"
         r"|bar|pub|salon|hair salon|business|boutique|studio|gym|practice|bookshop|florist|company|firm|food truck"
         r"|deli|bistro"
-        r"|brewery|gallery|nursery|garage|barbershop|dental practice|surgery)\b",
+        r"|brewery|gallery|nursery|garage|barbershop|dental practice|surgery)\b"
+        # "Her bakery opens next Saturday"
+        r"|\b(?P<business2>bakery|café|cafe|coffee shop|restaurant|salon|boutique|studio|gym|bookshop|florist"
+        r"|deli|bistro|brewery|gallery|barbershop|food truck)\s+(?:opens|is opening|will open|opened|launches)\b",
         _business,
         AFTER,
-        gesture=Gesture("flowers", "20", lambda r: f"Flowers for the opening of the new {r.word('business')}"),
+        gesture=Gesture("flowers", "20", lambda r: f"Flowers for the opening of the new {_business_word(r)}"),
     ),
     Rule(
         "come_back",
@@ -1048,7 +1067,8 @@ RULES = [
         r"|\b(?P<about2>bad experience|poor service|rude|kept (?:her|him|them) waiting|double[- ]booked|overcharged"
         r"|charged twice)\b"
         r"|\b(?:our|the) (?P<about3>booking|appointment|order|reservation)\s+(?:was|got|had been)\s+"
-        r"(?:lost|wrong|mixed up|messed up|cancelled|double-booked|forgotten|missed)\b",
+        r"(?:lost|wrong|mixed up|messed up|cancelled|double-booked|forgotten|missed)\b"
+        r"|\b(?P<about4>booking|appointment|order|reservation) (?:mix-?up|problem|error|issue|confusion)\b",
         lambda r: _complaint_prompt(r),
         SOON,
         gesture=Gesture("discount", "10", lambda r: "A discount on their next visit, to make up for it"),
@@ -1121,7 +1141,7 @@ RULES = [
 
 
 def _complaint_prompt(r: Reading) -> str:
-    about = r.word("about") or r.word("about2") or r.word("about3")
+    about = r.word("about") or r.word("about2") or r.word("about3") or r.word("about4")
     if about in ("rude",) or about.startswith(("kept", "overcharged", "charged", "double")) or not about:
         about = {"overcharged": "overcharge", "charged twice": "double charge", "rude": "bad experience"}.get(
             about, about
