@@ -183,10 +183,6 @@ class When:
     span: tuple[int, int] = (0, 0)
     after: bool = False  # "after Christmas": what follows comes the day after
 
-    @property
-    def day(self) -> datetime.date:
-        return self.start
-
 
 def _upcoming_month(today: datetime.date, month: int, year: int | None, skip_current: bool) -> datetime.date:
     if year:
@@ -541,7 +537,7 @@ class Reading:
         return self.subject.who() if self.subject else fallback
 
     def whose(self, thing: str) -> str:
-        """ "Tom's exams", "their son's exams", "the exams"."""
+        """Name what is theirs: "Tom's exams", "their son's exams", or "the exams" when nobody is named."""
         if self.subject:
             return f"{self.subject.who()}'s {thing}"
         return f"the {thing}"
@@ -593,7 +589,7 @@ def NEXT_VISIT(reading: Reading, prompt: str) -> dict:
 
 
 @dataclass(frozen=True)
-class Gesture:
+class Idea:
     """A gesture idea: the form opens with these (the amount is capped at the proposer's discretion)."""
 
     category: str  # a microcx Gesture.Category value
@@ -610,7 +606,7 @@ class Rule:
     prompt: Callable[[Reading], str]
     due: Callable[[Reading, str], dict]
     date: str | None = None  # the important date it records: "engagement", "wedding", "birthday"
-    gesture: Gesture | None = None
+    gesture: Idea | None = None
     needs_date: bool = False  # propose nothing unless the clause gives a date
     unless: tuple[str, ...] = ()  # rules that, when they also match, make this one wrong
     unless_near: str | None = None  # words in the same clause that make this one wrong
@@ -668,7 +664,7 @@ def _exams(r: Reading) -> str:
 
 
 def _race(r: Reading) -> str:
-    return f"Ask how {r.whose(r.word('race'))} went"
+    return f"Ask how {r.whose(r.word('race') or r.word('race2'))} went"
 
 
 GERUNDS = {
@@ -807,7 +803,7 @@ RULES = [
         r"|\bpassed\b(?=\s+(?:last|recently|yesterday|this|suddenly|peacefully|on|in)\b|\s*(?:[.,;!?]|$))",
         lambda r: "Offer condolences gently and ask how they are doing",
         NEXT_VISIT,
-        gesture=Gesture(CARD, "0", lambda r: "A handwritten sympathy card from the team"),
+        gesture=Idea(CARD, "0", lambda r: "A handwritten sympathy card from the team"),
     ),
     Rule(
         "sick",
@@ -820,7 +816,7 @@ RULES = [
         r"|\b(?:in hospital|in the hospital|in a&e|in intensive care|(?:not|isn't|is not) (?:very |feeling )?well)\b",
         _who_is_feeling,
         NEXT_VISIT,
-        gesture=Gesture(
+        gesture=Idea(
             CARD,
             "0",
             lambda r: f"A get-well card: hoping {r.who('they')} feel{'' if not r.subject else 's'} better soon",
@@ -837,7 +833,7 @@ RULES = [
         r"|\bhad a (?:bad\s+)?fall\b",
         _injury,
         NEXT_VISIT,
-        gesture=Gesture(
+        gesture=Idea(
             CARD, "0", lambda r: f"A get-well card: hoping {r.who('they')} mend{'' if not r.subject else 's'} quickly"
         ),
         unless=("loss",),
@@ -854,7 +850,7 @@ RULES = [
         rf"|\b(?:{UNDERGOING})\s+(?:(?:her|his|their|a|the)\s+)?(?P<part>{BODY_PARTS}|eyes|teeth)\s+(?:done|fixed|replaced)\b",
         _procedure,
         AFTER,
-        gesture=Gesture(CARD, "0", lambda r: "A get-well card for the recovery"),
+        gesture=Idea(CARD, "0", lambda r: "A get-well card for the recovery"),
         unless=("loss",),
     ),
     Rule(
@@ -883,7 +879,7 @@ RULES = [
         _engaged,
         NEXT_VISIT,
         date="engagement",
-        gesture=Gesture(CARD, "0", lambda r: "A card to congratulate them on the engagement"),
+        gesture=Idea(CARD, "0", lambda r: "A card to congratulate them on the engagement"),
     ),
     Rule(
         "wedding",
@@ -892,7 +888,7 @@ RULES = [
         _wedding,
         AFTER,
         date="wedding",
-        gesture=Gesture(CARD, "0", lambda r: "A card with our best wishes for the wedding"),
+        gesture=Idea(CARD, "0", lambda r: "A card with our best wishes for the wedding"),
         unless_near=r"\banniversary\b",
     ),
     Rule(
@@ -913,7 +909,7 @@ RULES = [
         r"|(?:was|were) born)\b",
         _baby,
         AFTER,
-        gesture=Gesture(CARD, "0", lambda r: "A card to celebrate the new baby"),
+        gesture=Idea(CARD, "0", lambda r: "A card to celebrate the new baby"),
         unless=("loss",),
     ),
     Rule(
@@ -942,7 +938,7 @@ RULES = [
             else "Ask gently how the job search is going"
         ),
         NEXT_VISIT,
-        gesture=Gesture(CARD, "0", lambda r: "A handwritten card wishing them luck with what comes next"),
+        gesture=Idea(CARD, "0", lambda r: "A handwritten card wishing them luck with what comes next"),
     ),
     Rule(
         "new_job",
@@ -952,7 +948,7 @@ RULES = [
         r"|started work(?:ing)? (?:at|as))\b",
         lambda r: f"Ask how {r.whose('new job')} is going" if r.subject else "Ask how the new job is going",
         AFTER,
-        gesture=Gesture(CARD, "0", lambda r: "A card to congratulate them on the new job"),
+        gesture=Idea(CARD, "0", lambda r: "A card to congratulate them on the new job"),
         unless=("job_loss",),
     ),
     Rule(
@@ -963,7 +959,7 @@ RULES = [
         r"|retirement (?:party|do|is|next|in|on|at)|last day at work)\b",
         lambda r: f"Congratulate {r.who()} on retiring",
         AFTER,
-        gesture=Gesture(CARD, "0", lambda r: "A card to wish them a happy retirement"),
+        gesture=Idea(CARD, "0", lambda r: "A card to wish them a happy retirement"),
     ),
     Rule(
         "school",
@@ -993,7 +989,7 @@ RULES = [
         rf"|in)\s+)*(?:{ACHIEVEMENTS}))",
         _achievement,
         NEXT_VISIT,
-        gesture=Gesture(CARD, "0", lambda r: "A card to congratulate them"),
+        gesture=Idea(CARD, "0", lambda r: "A card to congratulate them"),
     ),
     Rule(
         "race",
@@ -1004,7 +1000,7 @@ RULES = [
         r"|sportive|tournament|competition|championships?|regatta|swim meet|gala|match|final|cup final|recital"
         r"|concert|show)\b"
         r"|\b(?P<race2>(?:half )?marathon|triathlon)\b",
-        lambda r: f"Ask how {r.whose(r.word('race') or r.word('race2'))} went",
+        _race,
         AFTER,
         unless=("achievement",),
     ),
@@ -1022,7 +1018,7 @@ RULES = [
         r"|deli|bistro|brewery|gallery|barbershop|food truck)\s+(?:opens|is opening|will open|opened|launches)\b",
         _business,
         AFTER,
-        gesture=Gesture("flowers", "20", lambda r: f"Flowers for the opening of the new {_business_word(r)}"),
+        gesture=Idea("flowers", "20", lambda r: f"Flowers for the opening of the new {_business_word(r)}"),
     ),
     Rule(
         "come_back",
@@ -1071,7 +1067,7 @@ RULES = [
         r"|\b(?P<about4>booking|appointment|order|reservation) (?:mix-?up|problem|error|issue|confusion)\b",
         lambda r: _complaint_prompt(r),
         SOON,
-        gesture=Gesture("discount", "10", lambda r: "A discount on their next visit, to make up for it"),
+        gesture=Idea("discount", "10", lambda r: "A discount on their next visit, to make up for it"),
         unless=("loss",),
     ),
     Rule(
@@ -1090,9 +1086,7 @@ RULES = [
         r"(?:new\s+)?(?P<item2>frames|glasses|specs|lenses|contacts|contact lenses|varifocals|bifocals|sunglasses)\b",
         _product_problem,
         SOON,
-        gesture=Gesture(
-            "favour", "0", lambda r: f"A free adjustment of the {r.word('item') or r.word('item2')}, on us"
-        ),
+        gesture=Idea("favour", "0", lambda r: f"A free adjustment of the {r.word('item') or r.word('item2')}, on us"),
         unless=("loss",),
     ),
     Rule(
@@ -1102,7 +1096,7 @@ RULES = [
         r"|mugged|pickpocketed|snatched|nicked|hit by a car|knocked (?:off|down)|fell off)\b",
         _incident,
         NEXT_VISIT,
-        gesture=Gesture(
+        gesture=Idea(
             "gift_card",
             "20",
             lambda r: f"A small gift card after the {_incident(r).rsplit(' ', 1)[-1]}, to cheer them up",
@@ -1135,7 +1129,7 @@ RULES = [
         r"\bgraduat(?:ed|es|ing|ion)\b",
         lambda r: f"Congratulate {r.who('them')} on the graduation",
         AFTER,
-        gesture=Gesture(CARD, "0", lambda r: "A card to congratulate them on the graduation"),
+        gesture=Idea(CARD, "0", lambda r: "A card to congratulate them on the graduation"),
     ),
 ]
 
