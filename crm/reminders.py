@@ -26,6 +26,7 @@ from crm import roles
 from crm.models import Location, Notification, SweepRun, User
 from customers import schedule
 from customers.access import PRIVATE_FOLLOW_UP
+from customers.gesture_ideas import GestureIdea
 from customers.models import Customer, FollowUp, ImportantDate, Person
 from customers.selectors import ordinal
 from customers.services import keep_in_touch_cadence
@@ -34,12 +35,23 @@ from journeys.models import Interaction
 MAX_REMINDERS = 3  # then the follow-up is escalated to the location's managers
 Kind = Notification.Kind
 
-GESTURE_IDEAS = {
-    ImportantDate.Kind.BIRTHDAY: "A handwritten birthday card?",
-    ImportantDate.Kind.WEDDING: "Flowers or a card for the anniversary?",
-    ImportantDate.Kind.ENGAGEMENT: "A card to celebrate?",
-    "customer_since": "A small thank-you for their loyalty?",
+# Each idea opens the gesture form prefilled (crm/templatetags/inbox_tags.py finds it by its text).
+DATE_GESTURES = {
+    ImportantDate.Kind.BIRTHDAY: GestureIdea(
+        "A handwritten birthday card?", "card", "0", "A handwritten birthday card"
+    ),
+    ImportantDate.Kind.WEDDING: GestureIdea(
+        "Flowers or a card for the anniversary?", "card", "0", "A card for their wedding anniversary"
+    ),
+    ImportantDate.Kind.ENGAGEMENT: GestureIdea(
+        "A card to celebrate?", "card", "0", "A card to celebrate the engagement"
+    ),
+    "customer_since": GestureIdea(
+        "A small thank-you for their loyalty?", "small_gift", "10", "A small thank-you for their loyalty"
+    ),
 }
+GESTURE_IDEAS = {kind: idea.text for kind, idea in DATE_GESTURES.items()}
+GESTURE_IDEAS_BY_TEXT = {idea.text: idea for idea in DATE_GESTURES.values()}
 
 
 # --- who is told ------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import calendar
 import contextlib
+import re
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
@@ -223,9 +224,21 @@ class FollowUpDoneForm(forms.Form):
         label="How did it go?",
         required=False,
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Optional: Rex is fine now, back to chasing squirrels"}),
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Saved as a personal note.",
     )
+
+    def __init__(self, *args, prompt: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].widget.attrs["placeholder"] = outcome_placeholder(prompt)
+
+
+def outcome_placeholder(prompt: str) -> str:
+    """Ask for what the follow-up's own question found out, never another customer's story."""
+    asked = re.match(r"ask (?:gently )?(how|whether|if|about) (.+)", prompt.strip().rstrip("?."), re.IGNORECASE)
+    if asked:
+        return f"Optional: what they said when you asked {asked.group(1).lower()} {asked.group(2)}"
+    return "Optional: what they told you"
 
 
 class CustomerImportForm(forms.Form):

@@ -389,6 +389,7 @@ class Suggestion(models.Model):
         FOLLOW_UP = "follow_up", "Follow-up"
         DATE = "date", "Important date"
         PERSON = "person", "Person or pet"
+        GESTURE = "gesture", "Gesture idea"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from crm.models import Location, User
 from customers import extensions, schedule
 from customers.access import can_edit_note
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
-from customers.note_reader import read_note
+from customers.note_reader import Proposal, read_note
 
 
 def normalise_phone(raw: str) -> str:
@@ -310,8 +311,9 @@ def important_date_save(*, important_date: ImportantDate) -> ImportantDate:
     return important_date
 
 
-def _local_time(at: datetime.datetime) -> datetime.datetime:
-    return timezone.localtime(at)
+def _local_time(at: datetime.datetime, location: Location) -> datetime.datetime:
+    """The moment in the location's own time zone: "tomorrow" is the shop's tomorrow, not the server's."""
+    return at.astimezone(location.tzinfo)
 
 
 @transaction.atomic
@@ -331,8 +333,10 @@ def note_create(
     note.full_clean()
     note.save()
     known = {name.lower() for name in customer.people.values_list("name", flat=True)}
-    written_at = _local_time(note.created_at)
+    written_at = _local_time(note.created_at, customer.home_location)
     proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
+    if note.is_sensitive:
+        proposals = [_discreet(p) for p in proposals]
     Suggestion.objects.bulk_create(
         Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
     )
@@ -385,6 +389,26 @@ def note_capture(
     return note, follow_up
 
 
+# What a gesture idea from a sensitive note says: it travels in the form's address and into a gesture
+# that managers approve, so it names no illness or loss.
+DISCREET_GESTURES = {
+    "card": "A handwritten card",
+    "gift_card": "A small gift card",
+    "flowers": "Flowers",
+    "small_gift": "A small gift",
+    "discount": "A discount on their next visit",
+    "favour": "A favour on us",
+}
+
+
+def _discreet(proposal: Proposal) -> Proposal:
+    if proposal.kind != Suggestion.Kind.GESTURE:
+        return proposal
+    description = DISCREET_GESTURES.get(proposal.payload["category"], "A small gesture")
+    payload = proposal.payload | {"description": description}
+    return dataclasses.replace(proposal, summary=f"Gesture idea: {description}", payload=payload)
+
+
 def _already_known(customer: Customer, proposal) -> bool:
     """Do not propose what is already open, recorded, or waiting as another note's suggestion."""
     waiting = Suggestion.objects.filter(
@@ -398,7 +422,8 @@ def _already_known(customer: Customer, proposal) -> bool:
         ).exists()
     if proposal.kind == Suggestion.Kind.DATE:
         data = proposal.payload
-        return customer.important_dates.filter(kind=data["kind"], month=data["month"], day=data["day"]).exists()
+        dates = customer.important_dates.filter(kind=data["kind"], month=data["month"])
+        return dates.filter(day=data["day"]).exists() if data.get("day") else dates.exists()
     return False
 
 
@@ -499,10 +524,23 @@ def _decide(suggestion: Suggestion, status: str) -> None:
         raise ValidationError("This suggestion was already dealt with.")
 
 
+def suggestion_opens_form(suggestion: Suggestion) -> bool:
+    """A gesture idea, or a date known only to the month, is taken up in a form that staff complete."""
+    if suggestion.kind == Suggestion.Kind.GESTURE:
+        return True
+    return suggestion.kind == Suggestion.Kind.DATE and not suggestion.payload.get("day")
+
+
 @transaction.atomic
 def suggestion_accept(*, suggestion: Suggestion, user: User) -> object:
-    """Create what the suggestion proposes (follow-up, important date or person) and return it."""
+    """Create what the suggestion proposes (follow-up, important date or person) and return it.
+
+    A suggestion that opens a form (see suggestion_opens_form) is only marked accepted: the form,
+    prefilled from it, creates the gesture or the date.
+    """
     _decide(suggestion, Suggestion.Status.ACCEPTED)
+    if suggestion_opens_form(suggestion):
+        return None
     note = suggestion.note
     customer = note.customer
     data = suggestion.payload

@@ -1,4 +1,5 @@
 import dataclasses
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +36,7 @@ from customers.forms import (
     PersonForm,
     TagCadenceForm,
 )
+from customers.gesture_ideas import gesture_form_url
 from customers.importer import plan_import, run_import
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
@@ -253,8 +255,10 @@ def person_delete(request, person_pk: int):
 
 @require_perm("customers.add_importantdate")
 def date_create(request, pk: int):
+    """Add a date; a suggestion known only to the month opens this with its kind, month and year filled in."""
     customer = get_customer_for_user(request.user, pk)
-    return _date_form(request, customer, ImportantDate(customer=customer))
+    initial = {key: request.GET[key] for key in ("kind", "month", "year", "label") if request.GET.get(key)}
+    return _date_form(request, customer, ImportantDate(customer=customer), initial=initial)
 
 
 @require_perm("customers.change_importantdate")
@@ -263,8 +267,8 @@ def date_edit(request, date_pk: int):
     return _date_form(request, important_date.customer, important_date)
 
 
-def _date_form(request, customer, important_date):
-    form = ImportantDateForm(request.POST or None, instance=important_date, customer=customer)
+def _date_form(request, customer, important_date, initial: dict | None = None):
+    form = ImportantDateForm(request.POST or None, instance=important_date, customer=customer, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.important_date_save(important_date=form.save(commit=False))
         messages.success(request, "Saved the date.")
@@ -390,6 +394,12 @@ def suggestion_decide(request, suggestion_pk: int, decision: str):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     suggestion.refresh_from_db()
+    if decision == "accept" and not error and services.suggestion_opens_form(suggestion):
+        # A gesture idea or a date known to the month: open the form, prefilled, for staff to complete.
+        url = _suggestion_form_url(suggestion)
+        if request.htmx:
+            return HttpResponse(status=204, headers={"HX-Redirect": url})
+        return redirect(url)
     if request.htmx:
         response = render(request, "customers/_suggestion.html", {"suggestion": suggestion, "error": error})
         if decision == "accept" and not error:
@@ -398,6 +408,21 @@ def suggestion_decide(request, suggestion_pk: int, decision: str):
     if error:
         messages.error(request, error)
     return _to_customer(customer)
+
+
+def _suggestion_form_url(suggestion: Suggestion) -> str:
+    customer_id = suggestion.note.customer_id
+    data = suggestion.payload
+    if suggestion.kind == Suggestion.Kind.GESTURE:
+        return gesture_form_url(
+            customer_id,
+            category=data.get("category", ""),
+            amount=data.get("amount", ""),
+            description=data.get("description", ""),
+            note_id=suggestion.note_id,
+        )
+    query = urlencode({key: data[key] for key in ("kind", "month", "year", "label") if data.get(key)})
+    return f"{reverse('date-create', args=[customer_id])}?{query}"
 
 
 def _hide_private_text(change, older, newer):
@@ -439,7 +464,7 @@ def follow_up_create(request, pk: int):
 def follow_up_done(request, follow_up_pk: int):
     follow_up = get_for_user(FollowUp, request.user, follow_up_pk)
     show_follow_ups(request.user, [follow_up])
-    form = FollowUpDoneForm(request.POST or None)
+    form = FollowUpDoneForm(request.POST or None, prompt=follow_up.shown_prompt)
     if request.method == "POST" and form.is_valid():
         try:
             services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])

@@ -35,7 +35,7 @@ class GestureForm(forms.Form):
     category = forms.ChoiceField(choices=Gesture.Category.choices)
     description = forms.CharField(
         max_length=200,
-        widget=forms.TextInput(attrs={"placeholder": "A $20 gift card for Monday Night, after her car was stolen"}),
+        widget=forms.TextInput(attrs={"placeholder": "What you will do, and why it suits this customer"}),
         help_text="What, and why it fits this customer.",
     )
     amount = AmountField(min_value=0, help_text="Zero is fine for a favour or a handwritten card.")

@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.contrib import messages
@@ -51,7 +52,7 @@ def overview(request):
 def gesture_propose(request, pk: int):
     """Propose a gesture for a customer; it may need a manager, and it may ask whether it is genuine."""
     customer = get_customer_for_user(request.user, pk)
-    initial = {}
+    initial = _idea_initial(request)
     if note_id := request.GET.get("note"):
         initial["inspired_by"] = f"note:{note_id}"
     elif follow_up_id := request.GET.get("follow_up"):
@@ -97,6 +98,29 @@ def gesture_propose(request, pk: int):
             "month_spend": services.month_spend(request.user, timezone.localdate()),
         },
     )
+
+
+def _idea_initial(request) -> dict:
+    """Read a gesture idea from the address (category, amount, description) as the form's first values.
+
+    Only initial values: the submitted form is validated as always. The amount is capped at what the
+    proposer may still spend on their own this month, so taking up an idea never asks for approval.
+    """
+    initial: dict = {}
+    if request.GET.get("category") in Gesture.Category.values:
+        initial["category"] = request.GET["category"]
+    if description := request.GET.get("description", "").strip():
+        initial["description"] = description[:200]
+    try:
+        amount = Decimal(request.GET.get("amount", ""))
+    except InvalidOperation:
+        return initial
+    if amount.is_finite() and amount >= 0:
+        rule = services.rule_for(request.user)
+        spent = services.month_spend(request.user, timezone.localdate())
+        room = min(rule.per_gesture_limit, rule.monthly_cap - spent) if rule else Decimal(0)
+        initial["amount"] = max(Decimal(0), min(amount, room)).quantize(Decimal("0.01"))
+    return initial
 
 
 def _visible_gesture(request, pk: int) -> Gesture:

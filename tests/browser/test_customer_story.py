@@ -44,3 +44,20 @@ def test_frontline_finds_customer_logs_visit_accepts_follow_up_and_marks_it_done
     expect(page.get_by_test_id("seen-today")).not_to_contain_text("Ask how Rex is feeling")
     assert customer.follow_ups.get(prompt="Ask how Rex is feeling").status == "done"
     assert "Rex is on the mend" in [note.text for note in customer.notes.all()]  # encrypted: no SQL filter
+
+
+def test_a_note_about_a_stolen_car_opens_a_prefilled_gesture_form(page, log_in, screenshot, frontline, customer):
+    log_in(frontline)
+    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_label("Personal note").first.fill("Her car was stolen last night, she was shaken")
+    page.get_by_role("button", name="Save note").click()
+    idea = page.get_by_test_id("suggestion").filter(has_text="Gesture idea")
+    expect(idea).to_contain_text("A small gift card after the theft")
+    idea.get_by_role("button", name="Propose it").click()
+
+    expect(page).to_have_url(re.compile(rf"/customers/{customer.pk}/gestures/new/\?"))
+    expect(page.get_by_label("Category")).to_have_value("gift_card")
+    expect(page.get_by_label("Amount")).to_have_value("20.00")
+    expect(page.get_by_label("Description")).to_have_value("A small gift card after the theft, to cheer them up")
+    expect(page.get_by_label("Inspired by")).to_have_value(re.compile(r"^note:\d+$"))
+    screenshot("gesture-form-from-note")

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.postgres
 
 def test_saving_a_note_proposes_but_creates_nothing(frontline, customer):
     note = note_create(customer=customer, author=frontline, text="Her dog Rex is sick, vet on Tuesday")
-    assert [s.kind for s in note.suggestions.all()] == ["follow_up", "follow_up", "person"]
-    assert not customer.follow_ups.exists() and not customer.people.exists()
+    assert [s.kind for s in note.suggestions.all()] == ["follow_up", "follow_up", "gesture", "person"]
+    assert not customer.follow_ups.exists() and not customer.people.exists() and not customer.gestures.exists()
 
 
 def test_accepting_a_suggestion_creates_the_follow_up_linked_to_its_note(client, frontline, customer):
@@ -213,3 +213,57 @@ def test_note_gist_is_the_first_sentence_cut_at_a_word():
     assert note_gist("first line\nsecond line") == "first line"
     long = note_gist("word " * 40)
     assert long.endswith("…") and len(long) <= 81 and "  " not in long
+
+
+@pytest.mark.parametrize(
+    ("prompt", "placeholder"),
+    [
+        ("Ask how Rex is feeling", "Optional: what they said when you asked how Rex is feeling"),
+        ("Ask how the wedding went", "Optional: what they said when you asked how the wedding went"),
+        ("Congratulate them on the new job", "Optional: what they told you"),
+    ],
+)
+def test_the_done_form_asks_about_its_own_follow_up(client, frontline, customer, prompt, placeholder):
+    follow_up = FollowUpFactory(customer=customer, prompt=prompt)
+    client.force_login(frontline)
+    page = client.get(reverse("follow-up-done", args=[follow_up.pk]))
+    assert page.context["form"].fields["outcome"].widget.attrs["placeholder"] == placeholder
+    assert "Rex is fine now" not in page.text
+
+
+def test_a_private_follow_ups_done_form_gives_nothing_away():
+    from customers.access import PRIVATE_FOLLOW_UP
+    from customers.forms import outcome_placeholder
+
+    # The view passes the prompt as this user may read it: "Follow up on a private note" when private.
+    assert outcome_placeholder(PRIVATE_FOLLOW_UP) == "Optional: what they told you"
+
+
+def test_a_wedding_known_to_the_month_opens_the_date_form_to_add_the_day(client, frontline, customer, time_at):
+    time_at(datetime.datetime(2026, 11, 22, 15, 0, tzinfo=datetime.UTC))
+    note = note_create(customer=customer, author=frontline, text="Just got engaged, wedding in June")
+    wedding = note.suggestions.get(kind="date", rule="wedding")
+    assert wedding.payload == {"kind": "wedding", "month": 6, "day": None, "year": 2027, "label": ""}
+    assert wedding.summary == "Add important date: Wedding anniversary in June 2027 (say which day)"
+    follow_up = note.suggestions.get(kind="follow_up", rule="wedding")
+    assert (follow_up.payload["due"], follow_up.payload["due_date"]) == ("on_date", "2027-07-01")
+    client.force_login(frontline)
+
+    response = client.post(reverse("suggestion-accept", args=[wedding.pk]))
+
+    assert response.status_code == 302
+    form = client.get(response.url).context["form"]
+    assert (form["kind"].value(), str(form["month"].value()), str(form["year"].value())) == ("wedding", "6", "2027")
+    assert not customer.important_dates.exists()  # the day is still to be said
+    engagement = note.suggestions.get(kind="date", rule="engagement")
+    client.post(reverse("suggestion-accept", args=[engagement.pk]))
+    assert customer.important_dates.get().when == "22 November 2026"
+
+
+def test_the_note_is_read_in_its_locations_own_day(frontline, customer, location, time_at):
+    # 12:00 UTC on 31 December is already 1 January in Auckland (and still 31 December in New York).
+    location.timezone = "Pacific/Auckland"
+    location.save(update_fields=["timezone"])
+    time_at(datetime.datetime(2026, 12, 31, 12, 0, tzinfo=datetime.UTC))
+    note = note_create(customer=customer, author=frontline, text="Moving house tomorrow")
+    assert note.suggestions.get(kind="follow_up").payload["due_date"] == "2027-01-03"  # the day after 2 January
