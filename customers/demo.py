@@ -174,13 +174,12 @@ def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
         for name, relation, species in people:
             Person.objects.create(customer=customer, name=name, relation=relation, species=species)
         birthday = today + datetime.timedelta(days=(index * 5) % 40)
+        born = birthday.year - rng.randint(19, 75) if index % 2 == 0 else None
+        if born and (birthday.month, birthday.day) == (2, 29):
+            born -= born % 4  # someone born on 29 February was born in a leap year
         important_date_save(
             important_date=ImportantDate(
-                customer=customer,
-                kind=ImportantDate.Kind.BIRTHDAY,
-                month=birthday.month,
-                day=birthday.day,
-                year=birthday.year - rng.randint(19, 75) if index % 2 == 0 else None,
+                customer=customer, kind=ImportantDate.Kind.BIRTHDAY, month=birthday.month, day=birthday.day, year=born
             )
         )
         if first in ("Pradeep", "Benjamin"):

@@ -94,7 +94,7 @@ def test_owner_reads_the_trail_per_customer_and_per_staff_member(
     client.force_login(frontline)
     client.get(reverse("customer-detail", kwargs={"pk": customer.pk}))
     client.force_login(owner)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         by_customer = client.get(reverse("audit-log"), {"customer": customer.pk})
     text = by_customer.content.decode()
     assert "viewed the sensitive notes of" in text and str(frontline) in text
@@ -111,7 +111,7 @@ def test_the_trail_page_keeps_its_query_count_with_many_entries(
     for i in range(60):
         note_create(customer=customer, author=frontline, text=f"Note {i}")
     client.force_login(owner)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("audit-log"))
     assert len(response.context["page"].object_list) == 50
     assert Note.objects.count() == 60

@@ -215,7 +215,7 @@ def test_the_dashboard_reads_a_snapshot_and_says_as_of_when(business, client, ow
     client.force_login(owner)
     params = {"from": "2026-01-01", "to": "2026-03-31"}
     client.get(reverse("loyalty-dashboard"), params)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("loyalty-dashboard"), params)
     assert "as of" in response.content.decode()
 

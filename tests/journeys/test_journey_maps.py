@@ -120,9 +120,11 @@ def test_a_retired_touchpoint_keeps_its_history(client, manager, parents):
     assert cell(journey_map(parents), "search", "before").customers == 2
 
 
-def test_metrics_are_entered_and_imported_by_line(client, manager):
+def test_metrics_are_entered_and_imported_by_line(client, manager, time_at):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    # The trend shows the last twelve months: September and October 2026 must be among them.
+    time_at(datetime.datetime(2026, 11, 15, 12, tzinfo=datetime.UTC))
     client.force_login(manager)
     email = Touchpoint.objects.get(slug="email")
     client.post(
