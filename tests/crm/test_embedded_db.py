@@ -5,8 +5,10 @@ These start a real server from the wheel in a directory of their own (the same c
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,10 +41,13 @@ def embedded(pgdata: Path, *command: str, **extra_env: str) -> subprocess.Comple
 
 
 @pytest.fixture
-def pgdata(tmp_path):
-    path = tmp_path / "pgdata"
-    yield path
-    embedded_db.stop(path)  # only if a failed test left it running
+def pgdata():
+    """A data directory outside pytest's tmp_path: pytest closes that tree to its own user (0700) whenever a
+    session starts, and as root the server runs as another user, who must reach the directory."""
+    parent = Path(tempfile.mkdtemp(prefix="crm-embedded-db-"))
+    yield parent / "pgdata"
+    embedded_db.stop(parent / "pgdata")  # only if a failed test left it running
+    shutil.rmtree(parent)
 
 
 def test_make_run_database_starts_migrates_with_trigrams_and_stops(pgdata):
@@ -59,6 +64,15 @@ def test_make_run_database_starts_migrates_with_trigrams_and_stops(pgdata):
     assert "similarity 0.78" in checked.stdout
     assert "index customer_search_trgm" in checked.stdout
     assert f"database crm {pgdata}" in checked.stdout
+    assert not embedded_db.is_running(pgdata)
+
+
+def test_a_command_ended_by_ctrl_c_stops_the_server_and_exits_as_a_shell_would(pgdata):
+    """Ctrl-C ends honcho (and make, which dies by the signal); the server still stops, exit status 130."""
+    done = embedded(pgdata, "bash", "-c", "kill -INT $$")
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert "stopping embedded PostgreSQL" in done.stdout
+    assert (pgdata / "PG_VERSION").exists()
     assert not embedded_db.is_running(pgdata)
 
 
