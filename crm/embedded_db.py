@@ -149,14 +149,15 @@ def run(command: list[str], pgdata: Path = PGDATA) -> int:
     the server is stopped afterwards.
     """
     if os.environ.get("DATABASE_URL"):
-        return subprocess.call(command)  # noqa: S603 - the developer's own command
+        os.execvp(command[0], command)  # noqa: S606 - the developer's own command, in this process's place
     started_here = not is_running(pgdata)
     url = start(pgdata)
     print(f"embedded PostgreSQL on {socket_dir(pgdata)} (DATABASE_URL={url})", flush=True)
     child = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})  # noqa: S603
     # The terminal sends Ctrl-C to the command too; this process waits for it to end, then stops the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    for ending in (signal.SIGTERM, signal.SIGHUP):  # `kill`, or the terminal closed: pass it on, then stop
+        signal.signal(ending, lambda signum, frame: child.send_signal(signum))
     try:
         code = child.wait()
         # Killed by a signal (make re-raises Ctrl-C on itself): exit as a shell would, 128 + the signal.

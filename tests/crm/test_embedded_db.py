@@ -6,6 +6,7 @@ These start a real server from the wheel in a directory of their own (the same c
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,26 @@ def test_a_command_ended_by_ctrl_c_stops_the_server_and_exits_as_a_shell_would(p
     assert done.returncode == 130, done.stdout + done.stderr
     assert "stopping embedded PostgreSQL" in done.stdout
     assert (pgdata / "PG_VERSION").exists()
+    assert not embedded_db.is_running(pgdata)
+
+
+def test_terminating_make_run_passes_the_signal_on_and_stops_the_server(pgdata):
+    """`kill` (SIGTERM) to the runner reaches the command; once it has ended, the server stops."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PYTEST")}
+    runner = subprocess.Popen(  # noqa: S603 - our own module with fixed arguments
+        [sys.executable, "-m", "crm.embedded_db", "--pgdata", str(pgdata), "run", "--", "sleep", "120"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert runner.stdout.readline().startswith("embedded PostgreSQL on "), "the server did not start"
+        assert embedded_db.is_running(pgdata)
+        runner.terminate()
+        assert runner.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        runner.kill()
     assert not embedded_db.is_running(pgdata)
 
 
