@@ -145,20 +145,32 @@ def run(command: list[str], pgdata: Path = PGDATA) -> int:
     """Run a command with DATABASE_URL pointing at the embedded server, started for it and stopped after.
 
     With DATABASE_URL already set, run the command as it is. A server that was already running (another
-    `make run` in this checkout) is left running. Ctrl-C reaches the command, which ends in its own way;
-    the server is stopped afterwards.
+    `make run` in this checkout) is left running. Ctrl-C reaches the command from the terminal, and `kill`
+    or a closed terminal is passed on to it; once it has ended, the server stops.
     """
     if os.environ.get("DATABASE_URL"):
         os.execvp(command[0], command)  # noqa: S606 - the developer's own command, in this process's place
+    child: subprocess.Popen | None = None
+    endings: list[int] = []
+
+    def on_signal(signum: int, frame) -> None:
+        if child is None or signum != signal.SIGINT:  # the command has Ctrl-C from the terminal itself
+            endings.append(signum)
+        if child is not None and signum != signal.SIGINT:
+            child.send_signal(signum)
+
+    # Installed before anything starts, so no signal can end this process with the server left running.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     started_here = not is_running(pgdata)
-    url = start(pgdata)
-    print(f"embedded PostgreSQL on {socket_dir(pgdata)} (DATABASE_URL={url})", flush=True)
-    child = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})  # noqa: S603
-    # The terminal sends Ctrl-C to the command too; this process waits for it to end, then stops the server.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for ending in (signal.SIGTERM, signal.SIGHUP):  # `kill`, or the terminal closed: pass it on, then stop
-        signal.signal(ending, lambda signum, frame: child.send_signal(signum))
     try:
+        url = start(pgdata)
+        if endings:
+            return 128 + endings[0]
+        print(f"embedded PostgreSQL on {socket_dir(pgdata)} (DATABASE_URL={url})", flush=True)
+        child = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})  # noqa: S603
+        if endings:  # a signal came while the command was being started
+            child.send_signal(endings[0])
         code = child.wait()
         # Killed by a signal (make re-raises Ctrl-C on itself): exit as a shell would, 128 + the signal.
         return 128 - code if code < 0 else code
