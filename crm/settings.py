@@ -1,8 +1,8 @@
 """Settings for the CRM, read from the environment with django-environ.
 
 Every variable has an embedded default that brings the app up on a laptop
-(SQLite, a filesystem Celery broker, console email), except SECRET_KEY, which
-is required once DEBUG is off. A missing or malformed variable stops start-up
+(the embedded PostgreSQL of `make run`, a filesystem Celery broker, console
+email), except SECRET_KEY, which is required once DEBUG is off. A missing or malformed variable stops start-up
 with one line naming it and what it expects.
 """
 
@@ -183,20 +183,25 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only. Unset, DATABASE_URL is the embedded server of `make run` (crm/embedded_db.py, under var/pgdata).
+from crm.embedded_db import database_url as embedded_database_url  # noqa: E402 - imports nothing from Django
+
 DATABASES = {
     "default": setting(
         "DATABASE_URL",
-        "must be a database URL such as postgres://user@127.0.0.1:5432/crm or sqlite:///path/db.sqlite3",
-        lambda: env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        "must be a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/crm",
+        lambda: env.db_url("DATABASE_URL", default=embedded_database_url()),
     )
 }
-if not DATABASES["default"].get("ENGINE"):
-    raise ConfigurationError("DATABASE_URL", "must use a supported scheme (postgres://, sqlite:///)")
+if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
+    raise ConfigurationError("DATABASE_URL", "must be a PostgreSQL URL (postgres://...)")
 # A failing request rolls back whole: nothing is half-saved.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Production keeps each process's connection open between requests (gunicorn's sync workers serve one
+# request at a time, so one persistent connection each is the whole pool, and no pool package is needed);
+# it is checked before reuse, so after a database restart the app reconnects by itself.
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm.User"

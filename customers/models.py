@@ -105,8 +105,7 @@ class Customer(models.Model):
             ("export_customers", "Can export consenting customers for marketing"),
         ]
         indexes = [
-            # The trigram index on search_document is created on PostgreSQL only, by
-            # migration 0002 (SQLite, the laptop default, has no GIN indexes).
+            # The trigram (GIN) index on search_document, customer_search_trgm, is made by migration 0003.
             models.Index(Lower("email"), name="customer_email_lower"),
             models.Index(fields=["phone"], name="customer_phone"),
             models.Index(fields=["external_id"], name="customer_external_id"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
+from django.contrib.postgres.search import TrigramWordSimilarity
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
@@ -192,10 +192,6 @@ def search_customers(
     tag = Tag.objects.filter(name=query).first()
     if tag is not None:
         return customers.filter(tags=tag).order_by("first_name", "last_name")[:limit]
-    if connection.vendor != "postgresql":
-        return _search_without_trigrams(customers, query, limit)
-    from django.contrib.postgres.search import TrigramWordSimilarity
-
     matches = (
         customers.filter(Q(search_document__trigram_word_similar=query) | Q(search_document__contains=query))
         .annotate(similarity=TrigramWordSimilarity(query, "search_document"))
@@ -213,26 +209,6 @@ def search_customers(
         finally:
             cursor.execute("SET LOCAL enable_seqscan = on")
     order = Case(*[When(pk=pk, then=Value(position)) for position, pk in enumerate(ids)], output_field=IntegerField())
-    return Customer.objects.filter(pk__in=ids).annotate(rank=order).order_by("rank") if ids else customers.none()
-
-
-def _search_without_trigrams(customers: QuerySet[Customer], query: str, limit: int) -> QuerySet[Customer]:
-    """SQLite (the laptop default) has no trigram index: every word contained, else close spellings (difflib)."""
-    terms = Q()
-    for word in query.split():
-        terms &= Q(search_document__contains=word)
-    exact = customers.filter(terms).order_by("first_name", "last_name")[:limit]
-    if exact.exists():
-        return exact
-    scored = []
-    for pk, document in customers.values_list("pk", "search_document")[:20_000]:
-        words = document.split()
-        closeness = [max((SequenceMatcher(None, w, d).ratio() for d in words), default=0) for w in query.split()]
-        score = sum(closeness) / len(closeness)
-        if score >= 0.75:
-            scored.append((score, pk))
-    ids = [pk for _score, pk in sorted(scored, reverse=True)[:limit]]
-    order = Case(*[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)], output_field=IntegerField())
     return Customer.objects.filter(pk__in=ids).annotate(rank=order).order_by("rank") if ids else customers.none()
 
 

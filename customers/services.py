@@ -211,13 +211,10 @@ def customers_contacts_add(contacts: list[tuple[int, int, datetime.datetime, boo
                 seen["last"], seen["last_location"] = at, location_id
     ids = sorted(per_customer)
     Through = Customer.locations.through
-    size = 10_000 if connection.vendor == "postgresql" else 1000
+    size = 10_000
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
-        if connection.vendor == "postgresql":
-            _add_contact_figures_in_sql(chunk, per_customer)
-        else:
-            _add_contact_figures(chunk, per_customer)
+        _add_contact_figures_in_sql(chunk, per_customer)
         Through.objects.bulk_create(
             [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in per_customer[cid]["locations"]],
             ignore_conflicts=True,
@@ -226,22 +223,6 @@ def customers_contacts_add(contacts: list[tuple[int, int, datetime.datetime, boo
         for hook in extensions.contacts_recorded_hooks:
             hook(chunk)
     return len(ids)
-
-
-def _add_contact_figures(chunk: list[int], per_customer: dict[int, dict]) -> None:
-    customers = list(Customer.objects.select_for_update().filter(pk__in=chunk))
-    for customer in customers:
-        seen = per_customer[customer.pk]
-        customer.visit_count += seen["visits"]
-        if seen["first"] and (customer.first_visit_at is None or seen["first"] < customer.first_visit_at):
-            customer.first_visit_at = seen["first"]
-        if seen["last"] and (customer.last_visit_at is None or seen["last"] >= customer.last_visit_at):
-            customer.last_visit_at, customer.last_visit_location_id = seen["last"], seen["last_location"]
-        if customer.last_contact_at is None or seen["contact"] > customer.last_contact_at:
-            customer.last_contact_at = seen["contact"]
-    Customer.objects.bulk_update(
-        customers, ["visit_count", "first_visit_at", "last_visit_at", "last_visit_location", "last_contact_at"]
-    )
 
 
 CONTACT_FIGURES_SQL = """

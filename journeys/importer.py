@@ -353,14 +353,8 @@ COPY_FIELDS = [
 
 
 def _insert(interactions: list[tuple]) -> None:
-    """Insert interaction rows (in COPY_FIELDS order, without created_at): COPY on PostgreSQL."""
+    """Insert interaction rows (in COPY_FIELDS order, without created_at) with COPY."""
     now = timezone.now()
-    if connection.vendor != "postgresql":
-        fields = [Interaction._meta.get_field(name).attname for name in COPY_FIELDS]
-        Interaction.objects.bulk_create(
-            [Interaction(**dict(zip(fields, (*row, now), strict=True))) for row in interactions], batch_size=CHUNK
-        )
-        return
     columns = ", ".join(Interaction._meta.get_field(name).column for name in COPY_FIELDS)
     with (
         connection.cursor() as cursor,

@@ -2,8 +2,7 @@
 
 CustomerJourneyStat (customer x touchpoint x stage) feeds a persona's observed
 journey; TouchpointMonth (touchpoint x location x stage x month) feeds trends
-and the loyalty dashboard. Both are upserts that add to what is there, in SQL
-that PostgreSQL and SQLite both understand.
+and the loyalty dashboard. Both are upserts that add to what is there.
 """
 
 from __future__ import annotations
@@ -73,7 +72,7 @@ def add(rows: Iterable[tuple], connection=None) -> None:
         (touchpoint, location, stage, ops.adapt_datefield_value(month), count, sentiment)
         for (touchpoint, location, stage, month), (count, sentiment) in months.items()
     ]
-    if connection.vendor == "postgresql" and len(stat_rows) > CHUNK:
+    if len(stat_rows) > CHUNK:
         _upsert_by_copy(connection, stat_rows, month_rows)
         return
     _upsert(connection, STAT_SQL, stat_rows, 7)
@@ -110,29 +109,15 @@ def _upsert_by_copy(connection, stat_rows: list[tuple], month_rows: list[tuple])
         cursor.execute(MONTH_SQL.replace("VALUES {values}", "SELECT * FROM rollup_month_in"))
 
 
-def rebuild(Interaction=None, connection=None) -> None:
+def rebuild(connection=None) -> None:
     """Recompute both rollups from every interaction (after a migration, or to repair)."""
     from journeys.models import CustomerJourneyStat, TouchpointMonth
 
-    if Interaction is None:
-        from journeys.models import Interaction
     connection = connection or default_connection
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {CustomerJourneyStat._meta.db_table}")  # noqa: S608 - our own table
         cursor.execute(f"DELETE FROM {TouchpointMonth._meta.db_table}")  # noqa: S608 - our own table
-    if connection.vendor == "postgresql":
-        _rebuild_in_sql(connection)
-        return
-    rows = Interaction.objects.values_list(
-        "customer_id", "touchpoint_id", "location_id", "stage", "sentiment", "occurred_at"
-    ).order_by("pk")
-    batch = []
-    for row in rows.iterator(chunk_size=5000):
-        batch.append(row)
-        if len(batch) >= 50_000:
-            add(batch, connection)
-            batch = []
-    add(batch, connection)
+    _rebuild_in_sql(connection)
 
 
 def _rebuild_in_sql(connection) -> None:

@@ -13,7 +13,7 @@ def forwards(apps, schema_editor):
     Interaction.objects.filter(stage="", kind="purchase").update(stage="during")
     from journeys import rollups
 
-    rollups.rebuild(Interaction=Interaction, connection=schema_editor.connection)
+    rollups.rebuild(connection=schema_editor.connection)
 
 
 class Migration(migrations.Migration):

@@ -19,20 +19,10 @@ POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS microcx_ledger_no_update ON microcx_ledgerentry;
 DROP FUNCTION IF EXISTS microcx_ledger_append_only();
 """
-SQLITE = [
-    "CREATE TRIGGER microcx_ledger_no_update BEFORE UPDATE ON microcx_ledgerentry "
-    "BEGIN SELECT RAISE(ABORT, 'micro-CX ledger entries are append-only'); END;",
-    "CREATE TRIGGER microcx_ledger_no_delete BEFORE DELETE ON microcx_ledgerentry "
-    "BEGIN SELECT RAISE(ABORT, 'micro-CX ledger entries are append-only'); END;",
-]
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE:
-            schema_editor.execute(statement)
+    schema_editor.execute(POSTGRES)
     DiscretionRule = apps.get_model("microcx", "DiscretionRule")
     for role, limit, cap in (("frontline", "25", "100"), ("manager", "75", "300"), ("owner", "500", "2000")):
         DiscretionRule.objects.get_or_create(
@@ -41,11 +31,7 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_REVERSE)
-    elif schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute("DROP TRIGGER IF EXISTS microcx_ledger_no_update")
-        schema_editor.execute("DROP TRIGGER IF EXISTS microcx_ledger_no_delete")
+    schema_editor.execute(POSTGRES_REVERSE)
 
 
 class Migration(migrations.Migration):

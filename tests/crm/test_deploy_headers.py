@@ -1,5 +1,6 @@
 """Deployment safety: with DEBUG off the checks pass and a real server sends every security header."""
 
+import http.client
 import os
 import re
 import socket
@@ -28,7 +29,6 @@ def production_env(tmp_path) -> dict[str, str]:
         SECRET_KEY=get_random_secret_key() + get_random_secret_key(),
         ALLOWED_HOSTS="127.0.0.1",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         CELERY_BROKER_URL="memory://",
     )
     return env
@@ -91,9 +91,10 @@ def production_server(tmp_path_factory):
     server.wait(timeout=10)
 
 
-def fetch(url: str, https: bool = True):
+def fetch(url: str, https: bool = True, headers: dict[str, str] | None = None):
     opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"} if https else {})  # noqa: S310
+    headers = {**({"X-Forwarded-Proto": "https"} if https else {}), **(headers or {})}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
         return opener.open(request, timeout=10)
     except urllib.error.HTTPError as response:
@@ -135,6 +136,36 @@ def test_static_files_are_served_with_nosniff(production_server):
     assert response.status == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_static_files_are_compressed_and_cached_for_a_decade(production_server):
+    """WhiteNoise serves the collected, content-hashed files gzipped, with far-future immutable caching."""
+    page = fetch(production_server + "/accounts/login/").read().decode()
+    stylesheet = re.search(r'href="(/static/vendor/bootstrap/css/bootstrap\.min\.[0-9a-f]+\.css)"', page).group(1)
+    response = fetch(production_server + stylesheet, headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Cache-Control"] == "max-age=315360000, public, immutable"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    body = response.read()
+    assert body[:2] == b"\x1f\x8b"  # a gzip stream, smaller than the file itself
+    assert len(body) < len(fetch(production_server + stylesheet).read())
+
+
+def test_gunicorn_conf_keeps_client_connections_alive(production_server):
+    """The fixture starts gunicorn as Procfile.production does, so it reads gunicorn.conf.py (threaded workers)."""
+    assert "web: gunicorn crm.wsgi\n" in (ROOT / "Procfile.production").read_text()
+    host, port = production_server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        for _ in range(2):  # the second request travels on the first one's connection
+            connection.request("GET", "/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            assert response.getheader("Connection") == "keep-alive"
+    finally:
+        connection.close()
 
 
 def test_no_template_has_inline_script_style_or_event_handlers():

@@ -13,7 +13,7 @@ PRODUCTION = {
     "SECRET_KEY": "k3y-" + "x7Qp9zR2vW8sT4yU6iO1aS5dF3gH0jK" * 2,
     "ALLOWED_HOSTS": "crm.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://crm.example.com",
-    "DATABASE_URL": "sqlite:////tmp/crm-deploy-check.sqlite3",
+    "DATABASE_URL": "postgres://crm:a-password@db.example.com:5432/crm",
     "FIELD_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktbm90LWEtc2VjcmV0LWtleSE=",
 }
 
@@ -43,6 +43,7 @@ def test_check_deploy_passes_with_production_settings():
         ({"DEBUG": "false"}, "SECRET_KEY"),
         ({"DEBUG": "perhaps"}, "DEBUG"),
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL must be a PostgreSQL URL"),
         ({"BUSINESS_TIMEZONE": "Mars/Olympus_Mons"}, "BUSINESS_TIMEZONE"),
         ({"CELERY_BROKER_URL": "carrier-pigeon://loft"}, "CELERY_BROKER_URL"),
         ({"EMAIL_URL": "fax://555"}, "EMAIL_URL"),
@@ -61,3 +62,11 @@ def test_bad_variable_stops_startup_with_one_line_naming_it(env, names):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"Configuration error: {names} ")
     assert "Traceback" not in result.stderr
+
+
+def test_without_database_url_the_app_uses_the_embedded_postgresql_of_make_run():
+    result = manage("shell", "-c", "from django.db import connection; print(connection.get_connection_params())")
+    assert result.returncode == 0, result.stderr
+    params = result.stdout.strip().splitlines()[-1]
+    assert f"'host': '{ROOT / 'var' / 'pgdata'}'" in params
+    assert "'dbname': 'crm'" in params

@@ -167,16 +167,6 @@ def test_home_lists_dated_follow_ups_due_today_for_me_or_my_location(client, fro
     assert prompts == ["Whole shop", "Mine"]
 
 
-def test_without_trigrams_close_spellings_are_still_found(frontline, location):
-    from customers.models import Customer
-    from customers.selectors import _search_without_trigrams
-
-    anna = CustomerFactory(first_name="Anna", last_name="Kowalski", home_location=location)
-    CustomerFactory(first_name="Ruben", last_name="Ortega", home_location=location)
-    assert list(_search_without_trigrams(Customer.objects.all(), "ana kowalsky", 25)) == [anna]
-    assert list(_search_without_trigrams(Customer.objects.all(), "kowalski", 25)) == [anna]
-
-
 def test_saving_a_note_refreshes_the_brief_which_comes_alone_as_a_partial(client, frontline, customer):
     client.force_login(frontline)
     saved = client.post(

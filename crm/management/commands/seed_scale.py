@@ -39,7 +39,6 @@ NOTES = [
     "Son {name} starts school in September",
     "Prefers appointments in the morning",
 ]
-BATCH = 10_000
 
 
 class Command(BaseCommand):
@@ -68,9 +67,8 @@ class Command(BaseCommand):
         self.seed_notes(pks, staff, options["notes_per_customer"])
         self.seed_follow_ups(pks, staff, locations, options["follow_ups_per_customer"])
         self.seed_interactions(pks, staff, locations, options["interactions_per_customer"])
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         self.say(f"done: {count:,} customers")
 
     def say(self, message: str) -> None:
@@ -93,35 +91,24 @@ class Command(BaseCommand):
         return locations, staff
 
     def insert(self, model, rows) -> int:
-        """Insert rows (dicts of field name to value): COPY on PostgreSQL, bulk_create elsewhere."""
+        """Insert rows (dicts of field name to value) with COPY."""
         rows = iter(rows)
         first = next(rows, None)
         if first is None:
             return 0
         fields = list(first)
         total = 0
-        if connection.vendor == "postgresql":
-            columns = ", ".join(model._meta.get_field(f).column for f in fields)
-            # COPY bypasses the fields' own conversion, so encrypted ones (note text) are encrypted here.
-            encrypted = {f for f in fields if isinstance(model._meta.get_field(f), EncryptedTextField)}
-            with (
-                connection.cursor() as cursor,
-                cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
-            ):
-                for row in itertools.chain([first], rows):
-                    copy.write_row([encryption.encrypt(row[f]) if f in encrypted else row[f] for f in fields])
-                    total += 1
-            return total
-        attnames = {f: model._meta.get_field(f).attname for f in fields}
-        batch = []
-        for row in itertools.chain([first], rows):
-            batch.append(model(**{attnames[f]: value for f, value in row.items()}))
-            if len(batch) == BATCH:
-                model.objects.bulk_create(batch)
-                total += len(batch)
-                batch = []
-        model.objects.bulk_create(batch)
-        return total + len(batch)
+        columns = ", ".join(model._meta.get_field(f).column for f in fields)
+        # COPY bypasses the fields' own conversion, so encrypted ones (note text) are encrypted here.
+        encrypted = {f for f in fields if isinstance(model._meta.get_field(f), EncryptedTextField)}
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in itertools.chain([first], rows):
+                copy.write_row([encryption.encrypt(row[f]) if f in encrypted else row[f] for f in fields])
+                total += 1
+        return total
 
     @transaction.atomic
     def seed_customers(self, count: int, locations: list[Location], first_pk: int) -> None:
@@ -180,12 +167,11 @@ class Command(BaseCommand):
                 for pk in range(first_pk, first_pk + count)
             ),
         )
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT setval(pg_get_serial_sequence('customers_customer', 'id'), "
-                    "(SELECT MAX(id) FROM customers_customer))"
-                )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('customers_customer', 'id'), "
+                "(SELECT MAX(id) FROM customers_customer))"
+            )
         self.say("customer tags and locations")
 
     @transaction.atomic
