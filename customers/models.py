@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.fields import EncryptedTextField
 from crm.models import Location
+from crm.text import fold
 from customers import schedule
 
 
@@ -154,7 +155,8 @@ class Customer(models.Model):
         national = digits[1:] if digits.startswith("1") and len(digits) == 11 else digits
         parts = [self.first_name, self.last_name, self.preferred_name, self.email, digits, national]
         parts += tag_names or []
-        return " ".join(p.lower() for p in parts if p)
+        # Folded (lower case, no accents), as search folds what staff type: Zoe finds Zoë, Muller finds Müller.
+        return " ".join(fold(p) for p in parts if p)
 
 
 class Person(models.Model):

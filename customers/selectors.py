@@ -13,6 +13,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from crm.models import Location, User
+from crm.text import fold
 from customers import extensions
 from customers.access import customers_for, show_follow_ups, visible_notes
 from customers.models import Customer, FollowUp, ImportantDate, Note, Tag
@@ -192,6 +193,7 @@ def search_customers(
     tag = Tag.objects.filter(name=query).first()
     if tag is not None:
         return customers.filter(tags=tag).order_by("first_name", "last_name")[:limit]
+    query = fold(query)  # the search document is folded the same way
     matches = (
         customers.filter(Q(search_document__trigram_word_similar=query) | Q(search_document__contains=query))
         .annotate(similarity=TrigramWordSimilarity(query, "search_document"))

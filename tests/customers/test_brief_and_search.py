@@ -189,3 +189,21 @@ def test_journey_and_persona_stay_out_of_the_frontline_brief_but_not_the_manager
     assert (
         'data-testid="customer-journey"' in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Zoë", "Zoe"),
+        ("Müller", "muller"),
+        ("Zoe", "Zoë"),
+        ("Øster", "oster"),
+        ("Nuñez", "NUNEZ"),
+        ("Strauß", "strauss"),
+    ],
+)
+def test_search_ignores_accents_and_case(frontline, location, stored, typed):
+    found = CustomerFactory(first_name="Ann", last_name=stored, home_location=location)
+    CustomerFactory(first_name="Bob", last_name="Smith", home_location=location)
+    assert list(search_customers(frontline, f"ann {typed}")) == [found]
+    assert found in search_customers(frontline, typed)
