@@ -111,6 +111,7 @@ class Reader:
         # A business with one shop needs no location column.
         self.default_location = default_location or (active[0] if len(active) == 1 else None)
         self.kinds = {value: value for value in Interaction.Kind.values}
+        self.seen_content: dict[str, int] = defaultdict(int)
 
     def read(self, row: Row, values: dict[str, str]) -> Row:
         get = lambda name: (values.get(name) or "").strip()  # noqa: E731 - a tiny local helper
@@ -133,7 +134,12 @@ class Reader:
         row.data.update(email=email, phone=phone, external_id=external_id)
         row.data["first_name"] = get("first_name")[:80]
         row.data["last_name"] = get("last_name")[:80]
-        row.data["occurred_at"] = self._when(row, get("occurred_at"))
+        location_name = get("location").lower()
+        location = self.locations.get(location_name) if location_name else self.default_location
+        if location is None:
+            row.error("location", f"Unknown location {get('location')!r}." if location_name else "Required.")
+        row.data["location"] = location
+        row.data["occurred_at"] = self._when(row, get("occurred_at"), location)
         touchpoint = self.touchpoints.get(get("touchpoint").lower())
         if touchpoint is None:
             row.error("touchpoint", f"Unknown touchpoint {get('touchpoint')!r}." if get("touchpoint") else "Required.")
@@ -154,17 +160,13 @@ class Reader:
             row.error("kind", f"Use one of: {', '.join(self.kinds)}.")
         if not kind:
             visit = touchpoint is not None and touchpoint.slug == "in-store"
+            # Any amount, $0.00 included (a free repair, a voucher spent in full), makes it a purchase.
             kind = (
                 Interaction.Kind.PURCHASE
-                if row.data["amount"]
+                if row.data["amount"] is not None
                 else (Interaction.Kind.VISIT if visit else Interaction.Kind.CONVERSATION)
             )
         row.data["kind"] = kind
-        location_name = get("location").lower()
-        location = self.locations.get(location_name) if location_name else self.default_location
-        if location is None:
-            row.error("location", f"Unknown location {get('location')!r}." if location_name else "Required.")
-        row.data["location"] = location
         sentiment = get("sentiment").lower()
         if sentiment not in SENTIMENTS:
             row.error("sentiment", "Use negative, neutral or positive.")
@@ -186,10 +188,17 @@ class Reader:
                 )
             )
             ref = "auto:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+            # Identical rows are real repeated purchases (two coffees, two receipts): the second one of
+            # the file is "…:2", so each is imported once and importing the file again adds nothing.
+            self.seen_content[ref] += 1
+            if self.seen_content[ref] > 1:
+                ref = f"{ref}:{self.seen_content[ref]}"
         row.data["external_ref"] = ref
         return row
 
-    def _when(self, row: Row, text: str) -> datetime.datetime | None:
+    def _when(self, row: Row, text: str, location: Location | None) -> datetime.datetime | None:
+        """Read a date or time; one without a zone is the row's location's local time, and a date alone is
+        a visit at noon on that local date (so a later change of zone of up to 11 hours keeps its day)."""
         if not text:
             row.error("occurred_at", "Give the date or time.")
             return None
@@ -207,10 +216,17 @@ class Reader:
             row.error("occurred_at", f"Not a date or time: {text!r} (use 2026-11-02 or 2026-11-02 14:30).")
             return None
         if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)  # the business's time zone
+            if _is_date_only(text):
+                parsed = parsed.replace(hour=12)
+            zone = location.tzinfo if location is not None else timezone.get_current_timezone()
+            parsed = timezone.make_aware(parsed, zone)
         if parsed > timezone.now() + datetime.timedelta(days=1):
             row.error("occurred_at", "This is in the future.")
         return parsed
+
+
+def _is_date_only(text: str) -> bool:
+    return len(text) <= 10 and ":" not in text
 
 
 def plan_file(raw: bytes, *, default_location: Location | None = None, create_customers: bool = False) -> Plan:

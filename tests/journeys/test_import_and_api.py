@@ -66,6 +66,50 @@ def test_rows_without_a_reference_are_not_imported_twice_either(anna):
     assert Interaction.objects.count() == 1
 
 
+def test_identical_rows_without_a_reference_are_real_repeated_purchases_imported_once_each(anna):
+    text = "email,date,touchpoint,amount\n" + "anna@example.com,2026-10-01 10:00,in-store,4.50\n" * 2
+    plan = importer.plan_file(text.encode())
+    assert plan.is_valid and plan.to_import == 2
+    importer.run(plan)
+    again = importer.plan_file(text.encode())
+    assert again.is_valid and again.to_import == 0 and again.already_imported == 2
+    importer.run(again)
+    assert Interaction.objects.filter(kind="purchase").count() == 2
+
+
+def test_a_zero_amount_is_a_purchase(anna):
+    importer.run(importer.plan_file(b"email,date,touchpoint,amount\nanna@example.com,2026-10-01 10:00,in-store,0.00\n"))
+    interaction = Interaction.objects.get()
+    assert (interaction.kind, interaction.amount) == ("purchase", Decimal("0.00"))
+
+
+def test_times_without_a_zone_are_the_rows_locations_and_a_date_alone_keeps_its_local_day(db):
+    import datetime
+    import zoneinfo
+
+    from crm.models import Location
+    from customers.services import customer_save
+
+    auckland = Location.objects.create(name="Auckland", timezone="Pacific/Auckland")
+    customer_save(customer=Customer(first_name="Mere", email="mere@example.com", home_location=auckland))
+    text = (
+        "email,date,touchpoint,reference,location\n"
+        "mere@example.com,2026-10-01 09:15,in-store,A-1,Auckland\n"
+        "mere@example.com,2026-10-02,in-store,A-2,Auckland\n"
+    )
+    plan = importer.plan_file(text.encode())
+    assert plan.is_valid, [row.messages for row in plan.bad_rows]
+    importer.run(plan)
+    zone = zoneinfo.ZoneInfo("Pacific/Auckland")
+    timed = Interaction.objects.get(external_ref="A-1").occurred_at.astimezone(zone)
+    assert (timed.date(), timed.hour, timed.minute) == (datetime.date(2026, 10, 1), 9, 15)
+    dated = Interaction.objects.get(external_ref="A-2").occurred_at
+    # The local date stays 2 October even if the shop's zone were later moved by up to 11 hours.
+    for hours in (-11, 0, 10):
+        shifted = dated.astimezone(datetime.timezone(datetime.timedelta(hours=13 + hours)))
+        assert shifted.date() == datetime.date(2026, 10, 2), hours
+
+
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(anna):
     bad = VISITS + (
         "nobody@example.com,,2026-10-02,in-store,,R-1004,Downtown\n"
