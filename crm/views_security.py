@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import segno
 from auditlog.models import LogEntry
 from axes.models import AccessAttempt
@@ -13,6 +15,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -181,8 +184,9 @@ def audit_log(request):
     if request.GET.get("viewed") == "1":
         entries = entries.filter(action=LogEntry.Action.ACCESS)
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    names = _related_names(page.object_list)
     for entry in page.object_list:
-        entry.rows = _change_rows(entry)
+        entry.rows = _change_rows(entry, names)
     staff = User.objects.order_by("first_name", "last_name", "username")
     query = request.GET.copy()
     query.pop("page", None)
@@ -203,10 +207,9 @@ def _record(instance, actor, what: str) -> None:
     )
 
 
-def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
-    """(field, before, after) for an entry, named as people read them; no query per entry."""
+def _entry_fields(entry: LogEntry):
+    """(name, field or None, values) for each change the entry records."""
     model = entry.content_type.model_class() if entry.content_type_id else None
-    rows = []
     for name, values in (entry.changes_dict or {}).items():
         field = None
         if model is not None:
@@ -214,6 +217,32 @@ def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
                 field = model._meta.get_field(name)
             except FieldDoesNotExist:
                 field = None  # a field since removed keeps its stored name
+        yield name, field, values
+
+
+def _related_names(entries) -> dict[tuple[type, str], str]:
+    """The names of every object a page of entries points at ("Proposed by: Sara Garcia", not "1"),
+    one query per kind of object."""
+    wanted: dict[type, set[str]] = {}
+    for entry in entries:
+        for _name, field, values in _entry_fields(entry):
+            if field is not None and field.is_relation and field.many_to_one and not isinstance(values, dict):
+                wanted.setdefault(field.related_model, set()).update(
+                    str(v) for v in values if v not in (None, "None", "")
+                )
+    names = {}
+    for model, pks in wanted.items():
+        valid = [int(pk) for pk in pks if pk.isdigit()]
+        for pk, obj in model._default_manager.in_bulk(valid).items():
+            names[(model, str(pk))] = str(obj)
+    return names
+
+
+def _change_rows(entry: LogEntry, names: dict | None = None) -> list[tuple[str, str, str]]:
+    """(field, before, after) for an entry, named as people read them; no query per entry."""
+    names = names or {}
+    rows = []
+    for name, field, values in _entry_fields(entry):
         if field is not None and (field.auto_created or name in NOT_SHOWN):
             continue  # ids, reverse relations and bookkeeping say nothing to a reader
         label = str(getattr(field, "verbose_name", name)).capitalize()
@@ -222,6 +251,10 @@ def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
             rows.append((label, operation, ", ".join(map(str, values.get("objects", [])))))
         else:
             before, after = [*list(values), "", ""][:2]
+            if field is not None and field.is_relation and field.many_to_one:
+                model = field.related_model
+                rows.append((label, *(names.get((model, str(v)), _shown(v)) for v in (before, after))))
+                continue
             rows.append((label, _shown(before, field), _shown(after, field)))
     return rows
 
@@ -239,7 +272,14 @@ def _shown(value, field=None) -> str:
     if choices:
         return str(choices.get(text, choices.get(_number(text), text)))
     if len(text) >= 16 and text[4] == "-" and text[10] in " T" and text[13] == ":":
-        return text[:16].replace("T", " ")  # an ISO date and time, to the minute
+        # An ISO date and time (stored in UTC), in the business's local time, to the minute.
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return text[:16].replace("T", " ")
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return moment.strftime("%Y-%m-%d %H:%M")
     return text
 
 

@@ -1,11 +1,13 @@
 """The audit trail: who changed what, who read sensitive notes, and owners reading it."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Note
 from customers.services import note_create
@@ -88,13 +90,44 @@ def test_dates_gestures_budgets_and_roles_are_audited(customer, frontline, locat
     assert "Manager" in str(role_change.changes_dict)
 
 
+def test_the_trail_names_people_and_customers_and_shows_local_times(client, owner, frontline, customer, location):
+    from customers.services import follow_up_create
+    from microcx.services import budget_create
+
+    budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("90"), by=None)
+    propose_gesture(
+        customer=customer, proposer=frontline, location=location, category="card", description="A card", amount="5"
+    )
+    follow_up = follow_up_create(
+        customer=customer,
+        created_by=frontline,
+        prompt="Ask about the trip",
+        due="on_date",
+        due_date=location.local_today(),
+    )
+    client.force_login(owner)
+    page = client.get(reverse("audit-log"), {"customer": customer.pk})
+    rows = [row for entry in page.context["page"].object_list for row in entry.rows]
+    shown = {label: after for label, _before, after in rows}
+    assert shown["Customer"] == str(customer) and shown["Proposed by"] == str(frontline)
+    assert shown["Created by"] == str(frontline)
+    assert all(not value.isdigit() for label, _b, value in rows if label in ("Customer", "Proposed by", "Location"))
+    assert follow_up.pk
+    # Stored times (UTC) read in the business's own zone, as the headings are.
+    from crm.views_security import _shown
+
+    assert _shown("2026-12-01 17:31:09.123+00:00") == timezone.localtime(
+        datetime.datetime(2026, 12, 1, 17, 31, tzinfo=datetime.UTC)
+    ).strftime("%Y-%m-%d %H:%M")
+
+
 def test_owner_reads_the_trail_per_customer_and_per_staff_member(
     client, owner, frontline, customer, sensitive_note, django_assert_max_num_queries
 ):
     client.force_login(frontline)
     client.get(reverse("customer-detail", kwargs={"pk": customer.pk}))
     client.force_login(owner)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(16):
         by_customer = client.get(reverse("audit-log"), {"customer": customer.pk})
     text = by_customer.content.decode()
     assert "viewed the sensitive notes of" in text and str(frontline) in text
@@ -111,7 +144,7 @@ def test_the_trail_page_keeps_its_query_count_with_many_entries(
     for i in range(60):
         note_create(customer=customer, author=frontline, text=f"Note {i}")
     client.force_login(owner)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("audit-log"))
     assert len(response.context["page"].object_list) == 50
     assert Note.objects.count() == 60
