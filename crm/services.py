@@ -1,8 +1,14 @@
 """Writes for the site-wide pieces: locations and staff."""
 
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.core.cache import cache
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.models import Location
+from crm import security
+from crm.models import Location, SecurityPolicy, User
 
 
 @transaction.atomic
@@ -11,3 +17,60 @@ def location_save(*, location: Location) -> Location:
     location.full_clean()
     location.save()
     return location
+
+
+# --- staff settings and the business's security ---------------------------------------------
+
+
+@transaction.atomic
+def profile_save(*, user: User) -> User:
+    """Save a member of staff's own settings (the start-of-shift email)."""
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+@transaction.atomic
+def two_factor_device_for_setup(*, user: User) -> TOTPDevice:
+    """Return the user's unconfirmed authenticator, making one the first time they open the set-up page."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def two_factor_confirm(*, device: TOTPDevice) -> TOTPDevice:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return device
+
+
+@transaction.atomic
+def two_factor_remove(*, user: User, by: User | None = None) -> int:
+    """Remove a user's authenticators; an owner removing someone else's is recorded in the audit trail."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed and by is not None:
+        audit_note(user, by, "Two-factor authenticator removed (lost phone).")
+    return removed
+
+
+@transaction.atomic
+def security_policy_save(*, policy: SecurityPolicy, by: User) -> SecurityPolicy:
+    policy.updated_by = by
+    policy.full_clean()
+    policy.save()
+    cache.delete(security.POLICY_CACHE_KEY)
+    return policy
+
+
+@transaction.atomic
+def lockout_unlock(*, attempt: AccessAttempt, by: User) -> None:
+    """Let a locked-out login try again now, and say who let it."""
+    axes_reset(username=attempt.username, ip=attempt.ip_address)
+    audit_note(SecurityPolicy.current(), by, f"Unlocked the login {attempt.username!r} from {attempt.ip_address}.")
+
+
+def audit_note(instance, actor: User, what: str) -> None:
+    """Write a line of words into the audit trail about an object (an unlock, a reset)."""
+    LogEntry.objects.log_create(
+        instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor, changes=None, changes_text=what
+    )

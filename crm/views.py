@@ -16,7 +16,7 @@ from crm import digests, health, notifications
 from crm.access import get_location_for_user, get_notification_for_user, require_perm
 from crm.forms import LocationForm, ProfileForm
 from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
-from crm.services import location_save
+from crm.services import location_save, profile_save
 from customers import selectors
 from customers.access import show_follow_ups
 from microcx import selectors as microcx_selectors
@@ -131,7 +131,7 @@ def profile(request):
     """A member of staff's own settings: the start-of-shift email."""
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        profile_save(user=form.save(commit=False))
         messages.success(request, "Saved.")
         return redirect("profile")
     from django_otp import user_has_device

@@ -7,10 +7,8 @@ import datetime
 import segno
 from auditlog.models import LogEntry
 from axes.models import AccessAttempt
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
@@ -21,7 +19,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm import roles, security
+from crm import roles, security, services
 from crm.access import require_perm
 from crm.forms import SecurityPolicyForm, TwoFactorCodeForm
 from crm.models import SecurityPolicy, User
@@ -66,13 +64,10 @@ def two_factor_setup(request):
     if confirmed is not None:
         required = roles.is_owner(user) and security.owners_must_use_two_factor()
         return render(request, "registration/two_factor_setup.html", {"confirmed": confirmed, "required": required})
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    device = services.two_factor_device_for_setup(user=user)
     form = TwoFactorCodeForm(request.POST or None, device=device, submit_label="Turn on two-factor")
     if request.method == "POST" and form.is_valid():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        services.two_factor_confirm(device=device)
         otp_login(request, device)
         request.session.pop(security.TWO_FACTOR_SETUP_REQUIRED, None)
         request.session.pop(security.TWO_FACTOR_PENDING, None)
@@ -105,7 +100,7 @@ def two_factor_remove(request):
     if roles.is_owner(user) and security.owners_must_use_two_factor():
         messages.error(request, "The business requires two-factor for owners, so it stays on.")
         return redirect("two-factor-setup")
-    TOTPDevice.objects.filter(user=user).delete()
+    services.two_factor_remove(user=user)
     messages.success(request, "Two-factor is off for your account.")
     return redirect("profile")
 
@@ -120,10 +115,7 @@ def security_page(request):
     has_device = TOTPDevice.objects.devices_for_user(request.user, confirmed=True).exists()
     form = SecurityPolicyForm(request.POST or None, instance=policy, owner_has_device=has_device)
     if request.method == "POST" and form.is_valid():
-        policy = form.save(commit=False)
-        policy.updated_by = request.user
-        policy.save()
-        cache.delete(security.POLICY_CACHE_KEY)
+        services.security_policy_save(policy=form.save(commit=False), by=request.user)
         messages.success(request, "Security policy saved.")
         return redirect("security")
     lockouts = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).order_by(
@@ -149,10 +141,7 @@ def security_page(request):
 @require_perm("crm.manage_security")
 def lockout_unlock(request, pk: int):
     attempt = get_object_or_404(AccessAttempt, pk=pk)
-    axes_reset(username=attempt.username, ip=attempt.ip_address)
-    _record(
-        SecurityPolicy.current(), request.user, f"Unlocked the login {attempt.username!r} from {attempt.ip_address}."
-    )
+    services.lockout_unlock(attempt=attempt, by=request.user)
     messages.success(request, f"{attempt.username or 'That login'} can try again now.")
     return redirect("security")
 
@@ -162,9 +151,7 @@ def lockout_unlock(request, pk: int):
 def staff_two_factor_reset(request, pk: int):
     """Remove a member of staff's authenticator (a lost phone); they set it up again at next login."""
     member = get_object_or_404(User, pk=pk, is_active=True)
-    removed, _ = TOTPDevice.objects.filter(user=member).delete()
-    if removed:
-        _record(member, request.user, "Two-factor authenticator removed (lost phone).")
+    if services.two_factor_remove(user=member, by=request.user):
         messages.success(request, f"Two-factor removed for {member}. They can set it up again from their profile.")
     return redirect("security")
 
@@ -199,12 +186,6 @@ def audit_log(request):
         "query": query.urlencode(),
     }
     return render(request, "crm/audit_log.html", context)
-
-
-def _record(instance, actor, what: str) -> None:
-    LogEntry.objects.log_create(
-        instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor, changes=None, changes_text=what
-    )
 
 
 def _entry_fields(entry: LogEntry):

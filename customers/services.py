@@ -284,6 +284,16 @@ def person_save(*, person: Person) -> Person:
 
 
 @transaction.atomic
+def person_delete(*, person: Person) -> None:
+    person.delete()
+
+
+@transaction.atomic
+def important_date_delete(*, important_date: ImportantDate) -> None:
+    important_date.delete()
+
+
+@transaction.atomic
 def important_date_save(*, important_date: ImportantDate) -> ImportantDate:
     """Save a date and schedule its next prompt in the customer's home location's day."""
     important_date.full_clean()

@@ -248,7 +248,7 @@ def _person_form(request, customer, person):
 @require_perm("customers.delete_person")
 def person_delete(request, person_pk: int):
     person = get_for_user(Person, request.user, person_pk)
-    person.delete()
+    services.person_delete(person=person)
     messages.success(request, f"Removed {person.name}.")
     return _to_customer(person.customer, "people")
 
@@ -289,7 +289,7 @@ def _date_form(request, customer, important_date, initial: dict | None = None):
 @require_perm("customers.delete_importantdate")
 def date_delete(request, date_pk: int):
     important_date = get_for_user(ImportantDate, request.user, date_pk)
-    important_date.delete()
+    services.important_date_delete(important_date=important_date)
     messages.success(request, "Removed the date.")
     return _to_customer(important_date.customer, "dates")
 

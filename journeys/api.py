@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from journeys import importer
+from journeys import importer, services_manage
 from journeys.models import ApiToken, Interaction
 
 MAX_BODY = 16 * 1024
 FIELDS = set(importer.COLUMNS) | {"create_customer"}
-
-
-def new_token(*, name: str, by) -> tuple[ApiToken, str]:
-    """Make a token; the key is shown once, only its hash is kept."""
-    key = "crm_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        name=name, key_hash=hashlib.sha256(key.encode()).hexdigest(), prefix=key[:8], created_by=by
-    )
-    return token, key
 
 
 def _token(request) -> ApiToken | None:
@@ -35,7 +24,7 @@ def _token(request) -> ApiToken | None:
     digest = hashlib.sha256(key.strip().encode()).hexdigest()
     token = ApiToken.objects.filter(key_hash=digest, is_active=True).first()
     if token:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        services_manage.api_token_used(token=token)
     return token
 
 

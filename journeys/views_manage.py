@@ -4,7 +4,6 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,7 +11,7 @@ from crm import uploads
 from crm.access import require_perm
 from crm.csvfiles import NOT_CSV, open_csv
 from customers.access import get_customer_for_user
-from journeys import api, importer, selectors
+from journeys import importer, selectors, services_manage
 from journeys.access import get_api_token, get_persona, get_step, get_touchpoint, import_locations_for
 from journeys.forms_manage import (
     ApiTokenForm,
@@ -24,7 +23,7 @@ from journeys.forms_manage import (
     PersonaForm,
     TouchpointForm,
 )
-from journeys.models import ApiToken, CustomerPersona, JourneyStep, Persona, Touchpoint, TouchpointMetric
+from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint, TouchpointMetric
 
 # --- touchpoints ---------------------------------------------------------------------
 
@@ -47,7 +46,7 @@ def touchpoint_edit(request, pk: int):
 def _touchpoint_form(request, touchpoint):
     form = TouchpointForm(request.POST or None, instance=touchpoint)
     if request.method == "POST" and form.is_valid():
-        touchpoint = form.save()
+        touchpoint = services_manage.touchpoint_save(touchpoint=form.save(commit=False))
         messages.success(request, f"Saved {touchpoint}.")
         return redirect("touchpoint-list")
     return render(request, "journeys/form.html", {"form": form, "title": "Touchpoint", "back": "touchpoint-list"})
@@ -62,11 +61,11 @@ def touchpoint_detail(request, pk: int):
         if not request.user.has_perm("journeys.add_touchpointmetric"):
             return render(request, "403.html", status=403)
         if form.is_valid():
-            TouchpointMetric.objects.update_or_create(
+            services_manage.metric_set(
                 touchpoint=touchpoint,
                 month=form.cleaned_data["month"],
                 name=form.cleaned_data["name"],
-                defaults={"value": form.cleaned_data["value"]},
+                value=form.cleaned_data["value"],
             )
             messages.success(request, "Saved the figure.")
             return redirect("touchpoint-detail", pk=touchpoint.pk)
@@ -92,12 +91,8 @@ def metric_import(request):
     if request.method == "POST" and form.is_valid():
         rows, errors = _read_metrics(form.cleaned_data["file"].read())
         if not errors:
-            with transaction.atomic():
-                for touchpoint, month, name, value in rows:
-                    TouchpointMetric.objects.update_or_create(
-                        touchpoint=touchpoint, month=month, name=name, defaults={"value": value}
-                    )
-            messages.success(request, f"Imported {len(rows)} figures.")
+            imported = services_manage.metrics_import(rows=rows)
+            messages.success(request, f"Imported {imported} figures.")
             return redirect("touchpoint-list")
     return render(request, "journeys/metric_import.html", {"form": form, "errors": errors})
 
@@ -168,7 +163,9 @@ def persona_edit(request, pk: int):
 def _persona_form(request, persona):
     form = PersonaForm(request.POST or None, instance=persona)
     if request.method == "POST" and form.is_valid():
-        persona = form.save()
+        persona = services_manage.persona_save(
+            persona=form.save(commit=False), preferred_touchpoints=form.cleaned_data["preferred_touchpoints"]
+        )
         messages.success(request, f"Saved {persona}.")
         return redirect("persona-map", pk=persona.pk)
     return render(request, "journeys/form.html", {"form": form, "title": "Persona", "back": "persona-list"})
@@ -191,7 +188,7 @@ def step_create(request, pk: int):
 def step_edit(request, step_pk: int):
     step = get_step(request.user, step_pk)
     if request.method == "POST" and request.POST.get("delete"):
-        step.delete()
+        services_manage.step_delete(step=step)
         messages.success(request, "Step removed.")
         return redirect("persona-map", pk=step.persona_id)
     return _step_form(request, step.persona, step)
@@ -200,7 +197,7 @@ def step_edit(request, step_pk: int):
 def _step_form(request, persona, step):
     form = JourneyStepForm(request.POST or None, instance=step)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services_manage.step_save(step=form.save(commit=False))
         messages.success(request, "Saved the step.")
         return redirect("persona-map", pk=persona.pk)
     return render(
@@ -222,12 +219,7 @@ def persona_assign(request, pk: int):
     form = PersonaAssignForm(request.POST)
     if form.is_valid():
         persona = form.cleaned_data["persona"]
-        if persona is None:
-            CustomerPersona.objects.filter(customer=customer).delete()
-        else:
-            CustomerPersona.objects.update_or_create(
-                customer=customer, defaults={"persona": persona, "assigned_by": request.user}
-            )
+        services_manage.persona_assign(customer=customer, persona=persona, by=request.user)
         messages.success(request, f"{customer.greeting_name} is now {persona or 'without a persona'}.")
     return redirect("customer-detail", pk=customer.pk)
 
@@ -280,11 +272,11 @@ def api_tokens(request):
     if request.method == "POST":
         if revoke := request.POST.get("revoke"):
             token = get_api_token(request.user, revoke)
-            ApiToken.objects.filter(pk=token.pk).update(is_active=False)
+            services_manage.api_token_revoke(token=token)
             messages.success(request, "Token revoked.")
             return redirect("api-tokens")
         if form.is_valid():
-            _token, new_key = api.new_token(name=form.cleaned_data["name"], by=request.user)
+            _token, new_key = services_manage.api_token_create(name=form.cleaned_data["name"], by=request.user)
     return render(
         request,
         "journeys/api_tokens.html",

@@ -192,6 +192,14 @@ def budgets_to_renew(today: datetime.date) -> list[int]:
 DEFAULT_RULES = {"frontline": ("25", "100"), "manager": ("75", "300"), "owner": ("500", "2000")}
 
 
+@transaction.atomic
+def discretion_rules_save(*, rules: list[DiscretionRule]) -> None:
+    """Save what each role may spend without asking, all or nothing."""
+    for rule in rules:
+        rule.full_clean()
+        rule.save()
+
+
 def ensure_default_rules() -> None:
     """Create the default discretion rule of any role that has none (owners change them later)."""
     for role, (limit, cap) in DEFAULT_RULES.items():

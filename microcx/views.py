@@ -416,8 +416,7 @@ def discretion_rules(request):
         if not can_change:
             raise PermissionDenied("Only owners change discretion rules.")
         if all(form.is_valid() for form in forms):
-            for form in forms:
-                form.save()
+            services.discretion_rules_save(rules=[form.save(commit=False) for form in forms])
             messages.success(request, "Discretion rules saved.")
             return redirect("discretion-rules")
     return render(request, "microcx/rules.html", {"forms": forms, "can_change": can_change})

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from journeys import api
 from journeys.models import ApiToken
+from journeys.services_manage import api_token_create
 
 pytestmark = pytest.mark.postgres
 
@@ -120,8 +121,8 @@ lengths = st.sampled_from(["honest", "honest", "honest", "0", "half"])
 
 @pytest.fixture
 def api_keys(world):
-    _, good = api.new_token(name="Till", by=world["owner"])
-    revoked_token, revoked = api.new_token(name="Old till", by=world["owner"])
+    _, good = api_token_create(name="Till", by=world["owner"])
+    revoked_token, revoked = api_token_create(name="Old till", by=world["owner"])
     ApiToken.objects.filter(pk=revoked_token.pk).update(is_active=False)
     return {"good": good, "revoked": revoked}
 

@@ -10,8 +10,9 @@ from openapi_spec_validator import validate
 
 from customers.models import Customer
 from journeys import importer, rollups
-from journeys.api import OPENAPI, new_token
+from journeys.api import OPENAPI
 from journeys.models import CustomerJourneyStat, Interaction, TouchpointMonth
+from journeys.services_manage import api_token_create
 
 pytestmark = pytest.mark.postgres
 
@@ -169,7 +170,7 @@ def test_manager_imports_in_the_browser_after_a_preview(client, manager, anna):
 
 @pytest.fixture
 def token(manager):
-    return new_token(name="Till", by=manager)[1]
+    return api_token_create(name="Till", by=manager)[1]
 
 
 def post(client, body, token=None, content_type="application/json"):
