@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from crm import loyalty
+from crm.forms import LoyaltyRangeForm
 from crm.models import Location
 
 
@@ -30,8 +31,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         start, end = _date(options["start"]), _date(options["end"])
-        if end < start:
-            raise CommandError("--to is before --from.")
+        form = LoyaltyRangeForm({"from": start.isoformat(), "to": end.isoformat()}, default=(start, end))
+        if not form.is_valid():  # the dashboard's own rules: no reversed range, no year 9999
+            raise CommandError(" ".join(str(error) for errors in form.errors.values() for error in errors))
         location = None
         if options["location"]:
             location = Location.objects.filter(name__iexact=options["location"]).first()
@@ -52,7 +54,9 @@ def render_text(f: dict) -> str:
         f"Active customers        {h['active']}",
         f"New customers           {h['new']}",
         f"Repeat-customer rate    {h['repeat_rate']}% ({h['repeat']} of {h['active']})",
-        f"Visits per customer     {h['visits_per_customer']}",
+        f"Visit days per customer {h['visits_per_customer']} ({h['visit_days']} visit days: days a customer came "
+        "in, several purchases on one day counted once)",
+        f"Purchases               {h['purchases']} (every purchase row)",
         f"Revenue per customer    {h['revenue_per_customer']} (revenue {h['revenue']})",
         "",
         "Retention by monthly cohort (share who came back in each later month):",
@@ -60,12 +64,17 @@ def render_text(f: dict) -> str:
     for row in f["cohorts"]["table"]:
         cells = " ".join(f"{r['rate'] if r['rate'] is not None else '-':>5}" for r in row["retention"])
         lines.append(f"  {row['cohort']} ({row['customers']:>4})  {cells}")
-    lines += ["", f"Drifting away: {f['drifting']['count']} customers"]
-    lines += [
-        f"  {c['name']} ({c['location']}): {c['days_since_last_visit']} days since the last visit, usually "
-        f"every {c['usual_gap_days']}"
-        for c in f["drifting"]["customers"][:10]
-    ]
+    lists = f["lists"]
+    lines += ["", f"Lists to act on, judged on {lists['as_of']} (the end of the range):"]
+    for key, title in loyalty.LIST_TITLES.items():
+        lines.append(f"{title}: {lists[key]['count']} customers")
+        if key == "win_back":
+            lines.append(f"  Rule: {lists[key]['rule']}")
+        lines += [
+            f"  {c['name']} ({c['location']}): {c['visit_days']} visit day{'s' if c['visit_days'] != 1 else ''}, "
+            f"{c['days_since_last_visit']} days since the last, {c['usually']}"
+            for c in lists[key]["customers"][:10]
+        ]
     lines += [
         "",
         f"Follow-ups: {fu['raised']} raised, {fu['done']} done, {fu['dismissed']} dismissed, {fu['overdue']} overdue, "
