@@ -137,7 +137,12 @@ def test_headline_figures_for_one_location(business):
     h = loyalty.compute(loyalty.Filters(START, END, business["location"]))["headline"]
     assert (h["active"], h["new"], h["repeat"], h["repeat_rate"]) == (5, 4, 3, 60.0)
     # Downtown: Ann 1 day, Ben 2, Cal 1, Dee 2, Gus 3 = 9 visit days; Ben's purchase
-    assert (h["visit_days"], h["visits_per_customer"], h["purchases"], h["revenue_per_customer"]) == (9, 1.8, 1, "20.00")
+    assert (h["visit_days"], h["visits_per_customer"], h["purchases"], h["revenue_per_customer"]) == (
+        9,
+        1.8,
+        1,
+        "20.00",
+    )
 
 
 def test_retention_by_monthly_cohort(business):

@@ -46,6 +46,11 @@ class Command(BaseCommand):
         self.stdout.write(render_text(figures))
 
 
+def _or_dash(value, unit: str = "") -> str:
+    """A figure, or a dash where there is nothing to count yet (never "None")."""
+    return "–" if value is None else f"{value}{unit}"
+
+
 def render_text(f: dict) -> str:
     h, fu, w, m = f["headline"], f["follow_ups"], f["word_of_mouth"], f["microcx"]
     lines = [
@@ -53,11 +58,11 @@ def render_text(f: dict) -> str:
         "",
         f"Active customers        {h['active']}",
         f"New customers           {h['new']}",
-        f"Repeat-customer rate    {h['repeat_rate']}% ({h['repeat']} of {h['active']})",
-        f"Visit days per customer {h['visits_per_customer']} ({h['visit_days']} visit days: days a customer came "
+        f"Repeat-customer rate    {_or_dash(h['repeat_rate'], '%')} ({h['repeat']} of {h['active']})",
+        f"Visit days per customer {_or_dash(h['visits_per_customer'])} ({h['visit_days']} visit days: days a customer came "
         "in, several purchases on one day counted once)",
         f"Purchases               {h['purchases']} (every purchase row)",
-        f"Revenue per customer    {h['revenue_per_customer']} (revenue {h['revenue']})",
+        f"Revenue per customer    {_or_dash(h['revenue_per_customer'])} (revenue {h['revenue']})",
         "",
         "Retention by monthly cohort (share who came back in each later month):",
     ]
@@ -78,15 +83,16 @@ def render_text(f: dict) -> str:
     lines += [
         "",
         f"Follow-ups: {fu['raised']} raised, {fu['done']} done, {fu['dismissed']} dismissed, {fu['overdue']} overdue, "
-        f"median {fu['median_days_to_done']} days to done",
+        f"median {_or_dash(fu['median_days_to_done'])} days to done",
         f"Word of mouth: {w['referred']} referred customers; top: "
         + ", ".join(f"{r['name']} ({r['referrals']})" for r in w["top_referrers"]),
         f"Micro-CX: {m['spent']} spent and {m['held']} held of {m['allocated']} allocated",
     ]
     rr = m["return_rate"]
     lines.append(
-        f"  came back within 90 days: {rr['with_gesture']['rate']}% of {rr['with_gesture']['customers']} customers "
-        f"with a gesture, {rr['without_gesture']['rate']}% of {rr['without_gesture']['customers']} similar without"
+        f"  came back within 90 days: {_or_dash(rr['with_gesture']['rate'], '%')} of {rr['with_gesture']['customers']} "
+        f"customers with a gesture, {_or_dash(rr['without_gesture']['rate'], '%')} of "
+        f"{rr['without_gesture']['customers']} similar without"
     )
     lines += ["", "Interactions by touchpoint (before / during / after):"]
     lines += [f"  {t['touchpoint']:<24} {t['before']:>6} {t['during']:>6} {t['after']:>6}" for t in f["touchpoints"]]
