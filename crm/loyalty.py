@@ -16,19 +16,22 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache, cached_property
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DateField,
     DateTimeField,
     F,
     Func,
-    Min,
-    Q,
     QuerySet,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
@@ -132,7 +135,7 @@ class Filters:
             return [self.location.pk]
         return list(self.allowed) if self.allowed is not None else None
 
-    @property
+    @cached_property
     def as_of(self) -> datetime.date:
         """The day the lists to act on are judged on: the end of the range (today if it ends later), not today."""
         return min(self.end, timezone.localdate())
@@ -160,20 +163,52 @@ class Filters:
 _TZ_MARGIN = datetime.timedelta(days=2)
 
 
-def local_day() -> Cast:
-    """The interaction's day in its own location's time zone (PostgreSQL's timezone(zone, instant))."""
-    instant = Func(F("location__timezone"), F("occurred_at"), function="timezone", output_field=DateTimeField())
-    return Cast(instant, DateField())
+def _zones() -> dict[str, list[int]]:
+    """Location ids by time zone (a business has a few locations, most often all in one zone)."""
+    zones: dict[str, list[int]] = defaultdict(list)
+    for pk, zone in Location.objects.order_by("pk").values_list("pk", "timezone"):
+        zones[zone].append(pk)
+    return dict(zones)
 
 
-def visits(filters: Filters) -> QuerySet[Interaction]:
+def local_day(zones: dict[str, list[int]] | None = None) -> Cast | Case:
+    """The interaction's day in its own location's time zone.
+
+    Each zone is written as a constant (one branch per zone): PostgreSQL converts with a constant
+    zone several times faster than with a zone name read from every row.
+    """
+    zones = _zones() if zones is None else zones
+
+    def day_in(zone: str) -> Cast:
+        instant = Func(Value(zone), F("occurred_at"), function="timezone", output_field=DateTimeField())
+        return Cast(instant, DateField())
+
+    if len(zones) <= 1:
+        return day_in(next(iter(zones), settings.TIME_ZONE))
+    return Case(
+        *(When(location_id__in=ids, then=day_in(zone)) for zone, ids in zones.items()), output_field=DateField()
+    )
+
+
+def _local_day_sql(zones: dict[str, list[int]]) -> tuple[str, list]:
+    """local_day() for hand-written SQL over `journeys_interaction i`: the SQL and its parameters."""
+    if len(zones) <= 1:
+        return "(i.occurred_at AT TIME ZONE %s)::date", [next(iter(zones), settings.TIME_ZONE)]
+    branches, params = [], []
+    for zone, ids in zones.items():
+        branches.append("WHEN i.location_id = ANY(%s) THEN (i.occurred_at AT TIME ZONE %s)::date")
+        params += [ids, zone]
+    return f"CASE {' '.join(branches)} END", params
+
+
+def visits(filters: Filters, zones: dict[str, list[int]] | None = None) -> QuerySet[Interaction]:
     """Visits and purchases on the location-local days of the range, each annotated with its `day`."""
     start, end = filters.bounds()
     queryset = (
         Interaction.objects.filter(
             kind__in=Interaction.VISIT_KINDS, occurred_at__gte=start - _TZ_MARGIN, occurred_at__lt=end + _TZ_MARGIN
         )
-        .annotate(day=local_day())
+        .annotate(day=local_day(zones))
         .filter(day__gte=filters.start, day__lte=filters.end)
     )
     if filters.location_ids is not None:
@@ -185,39 +220,21 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def headline(filters: Filters) -> dict:
-    """Active, new and repeat customers, visit days, purchases and revenue: one aggregate over per-customer sums."""
-    start, end = filters.bounds()
-    per_customer = (
-        visits(filters)
-        .values("customer_id")
-        .annotate(
-            days=Count("day", distinct=True),
-            purchase_rows=Count("pk", filter=Q(kind=Interaction.Kind.PURCHASE)),
-            revenue=Sum("amount"),
-            first_ever=Min("customer__first_visit_at"),
-        )
-    )
-    totals = per_customer.aggregate(
-        active=Count("customer_id"),
-        visit_days=Sum("days"),
-        purchases=Sum("purchase_rows"),
-        revenue_total=Sum("revenue"),
-        repeat=Count("customer_id", filter=Q(days__gte=2)),
-        new=Count("customer_id", filter=Q(first_ever__gte=start, first_ever__lt=end)),
-    )
-    active, repeat, visit_days = totals["active"], totals["repeat"], totals["visit_days"] or 0
-    revenue = totals["revenue_total"] or Decimal(0)
+def headline(filters: Filters, counted: VisitDays | None = None) -> dict:
+    """Active, new and repeat customers, visit days, purchases and revenue (from the one visit-day count)."""
+    totals = (counted or visit_days(filters)).totals
+    active, repeat, days = totals["active"], totals["repeat"], totals["visit_days"]
+    revenue = totals["revenue"]
     return {
         "active": active,
         "new": totals["new"],
         "repeat": repeat,
         "repeat_rate": _pct(repeat, active),
-        "visit_days": visit_days,
-        "visits_per_customer": round(visit_days / active, 2) if active else None,
-        "purchases": totals["purchases"] or 0,
-        "revenue": str(Decimal(revenue).quantize(Decimal("0.01"))),
-        "revenue_per_customer": str((Decimal(revenue) / active).quantize(Decimal("0.01"))) if active else None,
+        "visit_days": days,
+        "visits_per_customer": round(days / active, 2) if active else None,
+        "purchases": totals["purchases"],
+        "revenue": str(revenue.quantize(Decimal("0.01"))),
+        "revenue_per_customer": str((revenue / active).quantize(Decimal("0.01"))) if active else None,
     }
 
 
@@ -302,34 +319,126 @@ class History:
         return (self.last_day - self.first_day).days / (self.days - 1) if self.days >= 2 else None
 
 
-def _histories(filters: Filters, rule: WinBack) -> list[History]:
-    """Per customer, not archived or erased, not in on the as-of day: their visit days up to it, in one query.
+@dataclass(frozen=True)
+class VisitDays:
+    """The range's headline totals and every customer's visit days up to the as-of date, from one scan."""
+
+    totals: dict
+    histories: list[History]
+    monthly: list[dict]  # per local month of the range: visit days, purchases, customers
+
+
+def visit_days(filters: Filters) -> VisitDays:
+    """Count visit days once, for the headline and for the lists to act on: one query over the visits.
 
     Visit days are distinct (customer, location-local day) pairs, so purchases on one afternoon count once.
+    The histories hold the customers, not archived or erased and not in on the as-of day, who may belong
+    to a list; the totals hold every customer active in the range (archived and erased too).
     """
+    rule = filters.rule()
     as_of = filters.as_of
-    _, until = filters.bounds()
-    params: list = [list(Interaction.VISIT_KINDS), until + _TZ_MARGIN]
-    where_location = ""
+    start, until = filters.bounds()
+    day_sql, day_params = _local_day_sql(_zones())
+    where_location, location_params = "", []
     if filters.location_ids is not None:
-        where_location = "AND i.location_id = ANY(%s)"
-        params.append(filters.location_ids)
-    params += [rule.regular_from(as_of), as_of, as_of]
+        where_location, location_params = "AND i.location_id = ANY(%s)", [filters.location_ids]
+    in_range = "v.day >= %s AND v.day <= %s"
     sql = f"""
-        WITH visit_days AS (
-            SELECT DISTINCT i.customer_id, (i.occurred_at AT TIME ZONE l.timezone)::date AS day
-            FROM {Interaction._meta.db_table} i JOIN {Location._meta.db_table} l ON l.id = i.location_id
+        WITH v AS (
+            SELECT i.customer_id, {day_sql} AS day,
+                count(*) FILTER (WHERE i.kind = %s) AS purchases, sum(i.amount) AS revenue
+            FROM {Interaction._meta.db_table} i
             WHERE i.kind = ANY(%s) AND i.occurred_at < %s {where_location}
+            GROUP BY 1, 2
+        ), per AS (
+            SELECT v.customer_id,
+                count(*) FILTER (WHERE v.day <= %s) AS days,
+                min(v.day) FILTER (WHERE v.day <= %s) AS first_day,
+                max(v.day) FILTER (WHERE v.day <= %s) AS last_day,
+                count(*) FILTER (WHERE v.day >= %s AND v.day <= %s) AS recent_days,
+                count(*) FILTER (WHERE {in_range}) AS range_days,
+                coalesce(sum(v.purchases) FILTER (WHERE {in_range}), 0) AS range_purchases,
+                coalesce(sum(v.revenue) FILTER (WHERE {in_range}), 0) AS range_revenue
+            FROM v
+            WHERE v.day <= %s
+            GROUP BY v.customer_id
         )
-        SELECT v.customer_id, count(*), min(v.day), max(v.day), count(*) FILTER (WHERE v.day >= %s)
-        FROM visit_days v JOIN {Customer._meta.db_table} c ON c.id = v.customer_id
-        WHERE v.day <= %s AND c.archived_at IS NULL AND c.erased_at IS NULL
-        GROUP BY v.customer_id
-        HAVING max(v.day) < %s
+        SELECT 'total', NULL::integer, NULL::bigint, NULL::date, NULL::date, NULL::bigint,
+            count(*) FILTER (WHERE p.range_days > 0),
+            coalesce(sum(p.range_days), 0),
+            coalesce(sum(p.range_purchases), 0),
+            coalesce(sum(p.range_revenue), 0),
+            count(*) FILTER (WHERE p.range_days >= 2),
+            count(*) FILTER (WHERE p.range_days > 0 AND c.first_visit_at >= %s AND c.first_visit_at < %s)
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        UNION ALL
+        SELECT 'history', p.customer_id, p.days, p.first_day, p.last_day, p.recent_days,
+            NULL, NULL, NULL, NULL, NULL, NULL
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        WHERE p.last_day < %s AND c.archived_at IS NULL AND c.erased_at IS NULL
+        UNION ALL
+        SELECT 'month', NULL, NULL, date_trunc('month', v.day)::date, NULL, NULL,
+            count(DISTINCT v.customer_id), count(*), sum(v.purchases), NULL, NULL, NULL
+        FROM v
+        WHERE {in_range}
+        GROUP BY date_trunc('month', v.day)
     """  # noqa: S608 (table names come from the models; every value is a parameter)
+    range_params = [filters.start, filters.end]
+    params = [
+        *day_params,
+        Interaction.Kind.PURCHASE,
+        list(Interaction.VISIT_KINDS),
+        until + _TZ_MARGIN,
+        *location_params,
+        as_of,
+        as_of,
+        as_of,
+        rule.regular_from(as_of),
+        as_of,
+        *range_params,
+        *range_params,
+        *range_params,
+        filters.end,
+        start,
+        until,
+        as_of,
+        *range_params,
+    ]
+    totals: dict = {}
+    histories: list[History] = []
+    monthly: list[dict] = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [History(*row) for row in cursor.fetchall()]
+        for kind, *row in cursor.fetchall():
+            if kind == "total":
+                active, days, purchases, revenue, repeat, new = row[5:]
+                totals = {
+                    "active": active,
+                    "visit_days": int(days),
+                    "purchases": int(purchases),
+                    "revenue": Decimal(revenue),
+                    "repeat": repeat,
+                    "new": new,
+                }
+            elif kind == "history":
+                histories.append(History(*row[:5]))
+            else:
+                customers, days, purchases = row[5:8]
+                monthly.append(
+                    {
+                        "month": row[2].isoformat()[:7],
+                        "visit_days": int(days),
+                        "purchases": int(purchases),
+                        "customers": customers,
+                    }
+                )
+    monthly.sort(key=lambda m: m["month"])
+    return VisitDays(totals, histories, monthly)
+
+
+@cache
+def _quiet_from(rule: WinBack, as_of: datetime.date) -> datetime.date:
+    return rule.quiet_from(as_of)
 
 
 def classify(history: History, filters: Filters, rule: WinBack) -> set[str]:
@@ -343,9 +452,10 @@ def classify(history: History, filters: Filters, rule: WinBack) -> set[str]:
             lists.add("drifting")
         elif since > gap:
             lists.add("at_risk")
-    if history.recent_days >= rule.visit_days and history.last_day < rule.quiet_from(as_of):
+    quiet_from = _quiet_from(rule, as_of)
+    if history.recent_days >= rule.visit_days and history.last_day < quiet_from:
         lists.add("win_back")
-    if history.days == 1 and filters.start <= history.first_day < rule.quiet_from(as_of):
+    if history.days == 1 and filters.start <= history.first_day < quiet_from:
         lists.add("never_back")
     return lists
 
@@ -359,11 +469,11 @@ _LIST_ORDER = {
 }
 
 
-def action_members(filters: Filters) -> dict[str, list[History]]:
+def action_members(filters: Filters, counted: VisitDays | None = None) -> dict[str, list[History]]:
     """Every customer of each list to act on, in the order the dashboard shows them."""
     rule = filters.rule()
     members: dict[str, list[History]] = {name: [] for name in ACTION_LISTS}
-    for history in _histories(filters, rule):
+    for history in (counted or visit_days(filters)).histories:
         for name in classify(history, filters, rule):
             members[name].append(history)
     for name, histories in members.items():
@@ -379,13 +489,13 @@ def every_gap(days: float | None) -> str:
     return "usually every day" if days == 1 else f"usually every {days} days"
 
 
-def action_lists(filters: Filters) -> dict:
+def action_lists(filters: Filters, counted: VisitDays | None = None) -> dict:
     """The four lists to act on: how many, and the first customers of each with their visit days.
 
     Notes, follow-ups and contact links are added per reader when the page is shown (they depend on who reads).
     """
     rule = filters.rule()
-    members = action_members(filters)
+    members = action_members(filters, counted)
     shown = {name: histories[:LIST_LIMIT] for name, histories in members.items()}
     ids = {h.customer_id for histories in shown.values() for h in histories}
     customers = Customer.objects.select_related("home_location").in_bulk(ids)
@@ -684,42 +794,24 @@ def touchpoints(filters: Filters) -> list[dict]:
     return list(table.values())
 
 
-def monthly_visits(filters: Filters) -> list[dict]:
-    """Per local month: visit days (distinct customer-days), purchases and customers."""
-    rows = (
-        visits(filters)
-        .annotate(month=TruncMonth("day", output_field=DateField()))
-        .values("month")
-        .annotate(
-            visit_days=Count(Func(F("customer_id"), F("day"), function="ROW"), distinct=True),
-            purchases=Count("pk", filter=Q(kind=Interaction.Kind.PURCHASE)),
-            customers=Count("customer_id", distinct=True),
-        )
-        .order_by("month")
-    )
-    return [
-        {
-            "month": _as_date(row["month"]).isoformat()[:7],
-            "visit_days": row["visit_days"],
-            "purchases": row["purchases"],
-            "customers": row["customers"],
-        }
-        for row in rows
-    ]
+def monthly_visits(filters: Filters, counted: VisitDays | None = None) -> list[dict]:
+    """Per local month of the range: visit days (distinct customer-days), purchases and customers."""
+    return (counted or visit_days(filters)).monthly
 
 
 def compute(filters: Filters) -> dict:
     """Every figure of the dashboard and the report, for one range and location."""
     if filters.win_back is None:  # read the stored rule once, not once per list
         filters = Filters(filters.start, filters.end, filters.location, filters.allowed, WinBack.current())
-    lists = action_lists(filters)
+    counted = visit_days(filters)  # one scan of the visits for the headline and the lists
+    lists = action_lists(filters, counted)
     follow_ups = follow_up_figures(filters)
     return {
         "filters": filters.as_dict(),
         "computed_at": timezone.now().isoformat(timespec="seconds"),
         "week": week(lists, follow_ups, gesture_period(filters)),
-        "headline": headline(filters),
-        "monthly": monthly_visits(filters),
+        "headline": headline(filters, counted),
+        "monthly": monthly_visits(filters, counted),
         "cohorts": cohorts(filters),
         "lists": lists,
         "follow_ups": follow_ups,

@@ -48,7 +48,7 @@ class Command(BaseCommand):
 
 def _or_dash(value, unit: str = "") -> str:
     """A figure, or a dash where there is nothing to count yet (never "None")."""
-    return "–" if value is None else f"{value}{unit}"
+    return "-" if value is None else f"{value}{unit}"
 
 
 def render_text(f: dict) -> str:
@@ -59,8 +59,8 @@ def render_text(f: dict) -> str:
         f"Active customers        {h['active']}",
         f"New customers           {h['new']}",
         f"Repeat-customer rate    {_or_dash(h['repeat_rate'], '%')} ({h['repeat']} of {h['active']})",
-        f"Visit days per customer {_or_dash(h['visits_per_customer'])} ({h['visit_days']} visit days: days a customer came "
-        "in, several purchases on one day counted once)",
+        f"Visit days per customer {_or_dash(h['visits_per_customer'])} ({h['visit_days']} visit days: days a "
+        "customer came in, several purchases on one day counted once)",
         f"Purchases               {h['purchases']} (every purchase row)",
         f"Revenue per customer    {_or_dash(h['revenue_per_customer'])} (revenue {h['revenue']})",
         "",
