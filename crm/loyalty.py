@@ -16,7 +16,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -436,7 +436,7 @@ def visit_days(filters: Filters) -> VisitDays:
     return VisitDays(totals, histories, monthly)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _quiet_from(rule: WinBack, as_of: datetime.date) -> datetime.date:
     return rule.quiet_from(as_of)
 
