@@ -232,8 +232,8 @@ def test_the_dashboard_reads_a_snapshot_and_says_as_of_when(business, client, ow
     client.force_login(owner)
     params = {"from": "2026-01-01", "to": "2026-03-31"}
     client.get(reverse("loyalty-dashboard"), params)
-    # the snapshot, the rule, the session and user, the approvals badge, and per reader: the list customers, their notes,
-    # their open follow-ups and which of those come from sensitive notes: constant, whatever the lists hold
+    # the snapshot, the rule, the session and user, the approvals badge, and per reader: the list customers,
+    # their notes, their open follow-ups and which come from sensitive notes: constant, whatever the lists hold
     with django_assert_max_num_queries(16):
         response = client.get(reverse("loyalty-dashboard"), params)
     assert "as of" in response.content.decode()
