@@ -64,9 +64,9 @@ DEFINITIONS = {
     "active": "Customers with at least one visit or purchase in the range.",
     "new": "Active customers whose first visit ever falls in the range.",
     "repeat_rate": "Share of active customers who came in on at least two different days in the range.",
-    "visits_per_customer": "Visit days in the range (a day a customer came in at a location, in its own time "
-    "zone; several purchases that day count once), divided by active customers.",
-    "purchases": "Purchases recorded in the range: every purchase counts, even several on one day.",
+    "visits_per_customer": "Days a customer came in (in the location's time zone; several purchases that day "
+    "count once), per active customer.",
+    "purchases": "Purchases count every purchase, even several on one day.",
     "revenue_per_customer": "Amounts recorded on purchases in the range, divided by active customers.",
     "cohorts": "Customers grouped by the month of their first visit; each later month shows the share of "
     "them who visited again in that month.",
