@@ -78,6 +78,7 @@ ROLE_PERMISSIONS = {
         "crm.add_location",
         "crm.change_location",
         "crm.manage_security",
+        "crm.change_loyaltyrule",
         "customers.erase_customer",
         "microcx.adjust_budget",
         "microcx.change_discretionrule",
@@ -89,9 +90,14 @@ RANK = [OWNER, MANAGER, FRONTLINE]
 
 
 def role_of(user: User) -> str | None:
-    """Return the user's highest role, caching the lookup on the user object."""
+    """Return the user's highest role, caching the lookup on the user object.
+
+    A superuser (made with `createsuperuser`, in no group) is an owner: owners see every location.
+    """
     if not user.is_authenticated:
         return None
+    if user.is_superuser:
+        return OWNER
     cached = getattr(user, "_role_cache", False)
     if cached is not False:
         return cached

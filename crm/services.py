@@ -8,7 +8,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm import security
-from crm.models import Location, SecurityPolicy, User
+from crm.models import Location, LoyaltyRule, SecurityPolicy, User
 
 
 @transaction.atomic
@@ -74,3 +74,14 @@ def audit_note(instance, actor: User, what: str) -> None:
     LogEntry.objects.log_create(
         instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor, changes=None, changes_text=what
     )
+
+
+@transaction.atomic
+def loyalty_rule_set(*, by: User, regular_visit_days: int, regular_months: int, quiet_weeks: int) -> LoyaltyRule:
+    """Set the business's win-back rule (audited, as every settings change is); the next figures use it."""
+    rule = LoyaltyRule.current()
+    rule.regular_visit_days, rule.regular_months, rule.quiet_weeks = regular_visit_days, regular_months, quiet_weeks
+    rule.updated_by = by
+    rule.full_clean()
+    rule.save(update_fields=["regular_visit_days", "regular_months", "quiet_weeks", "updated_by", "updated_at"])
+    return rule

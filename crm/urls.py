@@ -16,6 +16,7 @@ urlpatterns = [
     path("operations/", views.operations, name="operations"),
     path("dashboard/", views_dashboard.dashboard, name="loyalty-dashboard"),
     path("dashboard/customers/", views_dashboard.customers_behind, name="loyalty-customers"),
+    path("dashboard/win-back-rule/", views_dashboard.win_back_rule, name="loyalty-rule"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

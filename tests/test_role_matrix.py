@@ -71,6 +71,7 @@ MATRIX = [
     Row("operations", LOGIN, 403, 200, 200),
     Row("loyalty-dashboard", LOGIN, 403, 200, 200),
     Row("loyalty-customers", LOGIN, 403, 200, 200, data={"figure": "active"}),
+    Row("loyalty-rule", LOGIN, 403, 403, 200),
     # customers
     Row("customer-list", LOGIN, 200, 200, 200),
     Row("customer-create", LOGIN, 200, 200, 200),

@@ -8,7 +8,8 @@
     data: {
       labels: monthly.map((m) => m.month),
       datasets: [
-        { label: "Visits", data: monthly.map((m) => m.visits), borderColor: brand, backgroundColor: brand, tension: 0.2 },
+        { label: "Visit days", data: monthly.map((m) => m.visit_days), borderColor: brand, backgroundColor: brand, tension: 0.2 },
+        { label: "Purchases", data: monthly.map((m) => m.purchases), borderColor: warm, backgroundColor: warm, tension: 0.2 },
       ],
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },

@@ -119,13 +119,15 @@ def business(time_at, location, other_location, frontline, manager, owner):
 
 def test_headline_figures_for_the_whole_business(business):
     h = loyalty.compute(loyalty.Filters(START, END))["headline"]
+    # 12 visit and purchase rows, but Ann's two on 5 January are one visit day: 11 visit days for 6 customers
     assert h == {
         "active": 6,
         "new": 5,
         "repeat": 4,
         "repeat_rate": 66.7,
-        "visits": 12,
-        "visits_per_customer": 2.0,
+        "visit_days": 11,
+        "visits_per_customer": 1.83,
+        "purchases": 2,
         "revenue": "150.00",
         "revenue_per_customer": "25.00",
     }
@@ -134,7 +136,13 @@ def test_headline_figures_for_the_whole_business(business):
 def test_headline_figures_for_one_location(business):
     h = loyalty.compute(loyalty.Filters(START, END, business["location"]))["headline"]
     assert (h["active"], h["new"], h["repeat"], h["repeat_rate"]) == (5, 4, 3, 60.0)
-    assert (h["visits"], h["visits_per_customer"], h["revenue_per_customer"]) == (10, 2.0, "20.00")
+    # Downtown: Ann 1 day, Ben 2, Cal 1, Dee 2, Gus 3 = 9 visit days; Ben's purchase
+    assert (h["visit_days"], h["visits_per_customer"], h["purchases"], h["revenue_per_customer"]) == (
+        9,
+        1.8,
+        1,
+        "20.00",
+    )
 
 
 def test_retention_by_monthly_cohort(business):
@@ -149,10 +157,12 @@ def test_retention_by_monthly_cohort(business):
 
 
 def test_drifting_away_leaves_out_archived_customers(business):
-    drifting = loyalty.compute(loyalty.Filters(START, END))["drifting"]
+    drifting = loyalty.compute(loyalty.Filters(START, END))["lists"]["drifting"]
     assert drifting["count"] == 1
     [gus] = drifting["customers"]
-    assert (gus["name"].split()[0], gus["visits"], gus["usual_gap_days"]) == ("Gus", 3, 7)
+    # 1, 8 and 15 January: every 7 days; judged on 31 March, 75 days after the last (over twice 7)
+    assert (gus["name"].split()[0], gus["visit_days"], gus["usual_gap_days"]) == ("Gus", 3, 7)
+    assert (gus["days_since_last_visit"], gus["usually"]) == (75, "usually every 7 days")
 
 
 def test_follow_up_figures(business):
@@ -179,11 +189,15 @@ def test_the_report_prints_the_dashboards_figures(business, client, owner):
     report = json.loads(out.getvalue())
     client.force_login(owner)
     dashboard = client.get(reverse("loyalty-dashboard"), {"from": "2026-01-01", "to": "2026-03-31"}).context["f"]
-    for key in ("headline", "cohorts", "drifting", "follow_ups", "word_of_mouth", "microcx", "touchpoints"):
+    for key in ("week", "headline", "cohorts", "lists", "follow_ups", "word_of_mouth", "microcx", "touchpoints"):
         assert report[key] == json.loads(json.dumps(dashboard[key], default=str)), key
     text = io.StringIO()
     call_command("loyalty_report", "--from", "2026-01-01", "--to", "2026-03-31", stdout=text)
     assert "Repeat-customer rate    66.7% (4 of 6)" in text.getvalue()
+    assert "Visit days per customer 1.83 (11 visit days" in text.getvalue()
+    assert "Purchases               2 (every purchase row)" in text.getvalue()
+    assert "75 days since the last, usually every 7 days" in text.getvalue()
+    assert "None" not in text.getvalue().split("Lists to act on")[1].split("Follow-ups:")[0]
 
 
 def test_every_figure_links_to_its_customers(business, client, owner):
@@ -199,6 +213,9 @@ def test_every_figure_links_to_its_customers(business, client, owner):
     assert names("repeat") == ["Ben", "Dee", "Eve", "Gus"]
     assert names("new") == ["Ann", "Cal", "Dee", "Eve", "Gus"]
     assert names("drifting") == ["Gus"]
+    assert names("win_back") == ["Gus"]
+    assert names("never_back") == ["Ann"]
+    assert names("at_risk") == []
     assert names("cohort", cohort="2026-01", month="2026-02") == ["Dee"]
     assert names("referred") == ["Eve"]
 
@@ -215,7 +232,9 @@ def test_the_dashboard_reads_a_snapshot_and_says_as_of_when(business, client, ow
     client.force_login(owner)
     params = {"from": "2026-01-01", "to": "2026-03-31"}
     client.get(reverse("loyalty-dashboard"), params)
-    with django_assert_max_num_queries(11):
+    # the snapshot, the rule, the session and user, the approvals badge, and per reader: the list customers,
+    # their notes, their open follow-ups and which come from sensitive notes: constant, whatever the lists hold
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("loyalty-dashboard"), params)
     assert "as of" in response.content.decode()
 

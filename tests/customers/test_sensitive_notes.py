@@ -27,7 +27,7 @@ from crm.models import Notification
 from customers.access import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from customers.models import FollowUp, Note
 from customers.services import follow_up_create, note_create, note_update
-from journeys.models import Touchpoint
+from journeys.models import Interaction, Touchpoint
 from microcx.services import budget_create, ensure_default_rules, gesture_deliver, gesture_propose
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory
@@ -50,11 +50,14 @@ def make_story(client, *, location, other_location, frontline, manager, owner, t
         first_name="Bella", last_name="Brun", home_location=other_location, consent_email_at=datetime.date(2026, 1, 5)
     )
     # She used to come every 50 days and has not been in for 200: the dashboard lists her as drifting.
-    type(bella).objects.filter(pk=bella.pk).update(
-        visit_count=5,
-        first_visit_at=NOW - datetime.timedelta(days=400),
-        last_visit_at=NOW - datetime.timedelta(days=200),
-    )
+    for days_ago in (400, 350, 300, 250, 200):
+        Interaction.objects.create(
+            customer=bella,
+            touchpoint=Touchpoint.objects.get(slug="in-store"),
+            location=other_location,
+            kind=Interaction.Kind.VISIT,
+            occurred_at=NOW - datetime.timedelta(days=days_ago),
+        )
     note_create(customer=bella, author=bea, text=OPEN_NOTE)
     time_at(NOW - datetime.timedelta(days=1))
     # A note once sensitive, later made ordinary: its first wording stays in the history.
