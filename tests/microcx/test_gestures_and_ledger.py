@@ -53,7 +53,7 @@ def test_the_monthly_cap_sends_the_next_gesture_to_a_manager(propose, frontline)
 def test_a_manager_cannot_approve_their_own_gesture_beyond_their_limit_but_an_owner_can(propose, manager, owner):
     gesture = propose(manager, "90")  # manager limit 75
     assert gesture.status == Gesture.Status.PENDING
-    with pytest.raises(PermissionDenied, match="an owner must"):
+    with pytest.raises(PermissionDenied, match=r"over your \$75.00 per-gesture limit: your own gesture needs another"):
         services.gesture_approve(gesture=gesture, by=manager)
     services.gesture_approve(gesture=gesture, by=owner)
     assert Gesture.objects.get(pk=gesture.pk).status == Gesture.Status.APPROVED
