@@ -98,6 +98,10 @@ def gesture_propose(request, pk: int):
     form.initial.update(_idea_initial(request, month))
     flags = []
     already = None
+    if request.method == "POST" and (made := _made_by_this_form(request, customer)) is not None:
+        # Sent again (Back then Propose, a double click, a resent request): the first gesture stands.
+        messages.info(request, "You already proposed this gesture with this form; here it is.")
+        return redirect("gesture-detail", pk=made.pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -161,6 +165,14 @@ def _idea_initial(request, month: datetime.date | None) -> dict:
         room = services.discretion_for(request.user, month).room if month else Decimal(0)
         initial["amount"] = max(Decimal(0), min(amount, room)).quantize(Decimal("0.01"))
     return initial
+
+
+def _made_by_this_form(request, customer) -> Gesture | None:
+    try:
+        key = uuid.UUID(request.POST.get("idempotency_key", ""))
+    except ValueError:
+        return None
+    return services.gesture_for_form(key, proposer=request.user, customer=customer)
 
 
 def _spending_location(request, form: GestureForm) -> Location | None:
