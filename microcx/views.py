@@ -30,6 +30,11 @@ def _my_locations(user) -> list[Location]:
     return list(user.locations.filter(is_active=True)) or list(locations_for(user).filter(is_active=True))
 
 
+def _today(user) -> datetime.date:
+    """Today at the user's locations (the latest of their calendars), for the pages' default dates."""
+    return max((location.local_today() for location in _my_locations(user)), default=timezone.localdate())
+
+
 @require_perm("microcx.view_budget")
 def overview(request):
     """What is left to spend at my locations, my own discretion, my gestures."""
@@ -356,8 +361,7 @@ def gesture_queue(request):
 @require_perm("microcx.view_budget")
 def budget_list(request):
     can_set = request.user.has_perm("microcx.add_budget")
-    locations = _my_locations(request.user)
-    today = locations[0].local_today() if locations else timezone.localdate()
+    today = _today(request.user)
     form = BudgetForm(request.POST or None, user=request.user, initial={"day": today, "period": "month"})
     if request.method == "POST":
         if not can_set:
@@ -414,7 +418,7 @@ def budget_detail(request, pk: int):
 
 
 def _report_filters(request):
-    today = timezone.localdate()
+    today = _today(request.user)
     try:
         start = datetime.date.fromisoformat(request.GET.get("from", ""))
     except ValueError:
@@ -462,7 +466,7 @@ def spend_report_csv(request):
 
 @require_perm("microcx.view_spend_report")
 def monthly_review(request):
-    today = timezone.localdate()
+    today = _today(request.user)
     try:
         month = datetime.date.fromisoformat(request.GET.get("month", "") + "-01")
     except ValueError:
