@@ -198,7 +198,8 @@ def test_owner_adjusts_with_a_reason_and_never_below_zero(budget, owner, manager
     assert available(budget) == Decimal("250")
 
 
-def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location):
+def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location, time_at):
+    time_at(datetime.datetime(2026, 11, 30, 23, 0, tzinfo=location.tzinfo))
     november = services.budget_create(
         location=location,
         period="month",
@@ -209,6 +210,8 @@ def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location):
         renews=True,
     )
     assert (november.starts_on, november.ends_on) == (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+    assert services.budget_renew(budget=november) is None  # November has not ended at the location yet
+    time_at(datetime.datetime(2026, 12, 1, 0, 5, tzinfo=location.tzinfo))
     december = services.budget_renew(budget=november)
     assert services.budget_renew(budget=november) is None  # idempotent
     assert december.starts_on == datetime.date(2026, 12, 1)
