@@ -1,8 +1,10 @@
 """Writes for the micro-CX budget: budgets, gestures and their append-only ledger.
 
-Every movement of money locks the budget's row first (SELECT ... FOR UPDATE),
-so when twenty people approve at once they queue, each sees the balance the
-one before left, and the available money never goes below zero.
+Two locks, always in this order: a proposal, approval or cancellation first locks the
+proposer's month (_lock_spending), so what they may still approve on their own is read
+and used by one transaction at a time; then every movement of money locks the budget's
+row (SELECT ... FOR UPDATE), so when twenty people approve at once they queue, each sees
+the balance the one before left, and the available money never goes below zero.
 """
 
 from __future__ import annotations
