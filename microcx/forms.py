@@ -1,9 +1,10 @@
 import datetime
-import uuid
+import re
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from crm.models import Location, User
@@ -12,17 +13,33 @@ from customers.access import show_follow_ups
 from customers.models import Customer, FollowUp
 from microcx.access import budget_locations_for, gesture_locations_for
 from microcx.models import Budget, DiscretionRule, Gesture
-from microcx.services import clean_amount
+from microcx.services import clean_amount, currency_places
 
 
 class AmountField(forms.DecimalField):
-    """A money amount: refused when negative, absurd or with too many decimal places."""
+    """A money amount written plainly ("20", "19.50"): refused when negative, absurd, with too many
+    decimal places, or in any other notation ("1e3", "NaN", "Infinity", "1,000", "0x10")."""
 
     def __init__(self, *args, allow_negative: bool = False, **kwargs):
         kwargs.setdefault("max_digits", 12)
         kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
         super().__init__(*args, **kwargs)
         self.allow_negative = allow_negative
+
+    def to_python(self, value):
+        text = str(value).strip() if value is not None else ""
+        if text in self.empty_values:
+            return None
+        places = currency_places()
+        if not re.fullmatch(r"-?[0-9]+(\.[0-9]*)?|-?\.[0-9]+", text, flags=re.ASCII):
+            example = "20 or 19.50" if places else "20"
+            raise ValidationError(f"Write the amount as a plain number, such as {example}.", code="invalid")
+        _whole, _, decimals = text.partition(".")
+        if len(decimals) > places:
+            raise ValidationError(
+                f"Amounts in {settings.BUSINESS_CURRENCY} have at most {places} decimal places.", code="invalid"
+            )
+        return super().to_python(text)
 
     def clean(self, value):
         amount = super().clean(value)
@@ -52,8 +69,6 @@ class GestureForm(forms.Form):
         locations = gesture_locations_for(user, customer)
         self.fields["location"].queryset = locations
         self.fields["location"].initial = customer.home_location_id if customer.home_location in locations else None
-        if not self.is_bound:
-            self.fields["idempotency_key"].initial = uuid.uuid4()
         self.notes = list(customer.notes.filter(is_sensitive=False).order_by("-created_at")[:5])
         self.follow_ups = show_follow_ups(user, customer.follow_ups.filter(status=FollowUp.Status.OPEN)[:5])
         choices = [("", "—")]

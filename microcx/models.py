@@ -3,6 +3,8 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -10,6 +12,16 @@ from crm.models import Location
 from customers.models import Customer, FollowUp, Note
 
 MAX_AMOUNT = Decimal("10000")
+
+
+class PeriodRange(models.Func):
+    """The days of a budget period as a PostgreSQL daterange, both ends included."""
+
+    function = "DATERANGE"
+    output_field = DateRangeField()
+
+    def __init__(self, starts_on: str, ends_on: str) -> None:
+        super().__init__(models.F(starts_on), models.F(ends_on), models.Value("[]"))
 
 
 class Budget(models.Model):
@@ -40,7 +52,18 @@ class Budget(models.Model):
     class Meta:
         ordering = ["-starts_on", "location__name"]
         permissions = [("adjust_budget", "Can adjust a budget with a reason")]
-        constraints = [models.UniqueConstraint(fields=["location", "starts_on"], name="budget_one_per_period")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="budget_period_order"),
+            # One budget per location per day: a month and a quarter cannot both cover the same days,
+            # however many managers set them at the same moment (needs btree_gist, migration 0003).
+            ExclusionConstraint(
+                name="budget_periods_do_not_overlap",
+                expressions=[
+                    ("location", RangeOperators.EQUAL),
+                    (PeriodRange("starts_on", "ends_on"), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.location} · {self.label}"
@@ -117,6 +140,10 @@ class Gesture(models.Model):
     note = models.ForeignKey(Note, on_delete=models.SET_NULL, null=True, blank=True, related_name="gestures")
     follow_up = models.ForeignKey(FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="gestures")
     status = models.CharField(max_length=10, choices=Status.choices)
+    # The first day of the proposing location's local month: whose monthly cap the gesture counts against.
+    month = models.DateField(editable=False)
+    # Why it waits for a manager, with the figures, as the proposer was told ("$60 is over your $50 ...").
+    approval_reason = models.CharField(max_length=300, blank=True, editable=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -140,6 +167,7 @@ class Gesture(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="gesture_queue"),
             models.Index(fields=["proposed_by", "created_at"], name="gesture_by_person"),
+            models.Index(fields=["proposed_by", "month"], name="gesture_by_person_month"),
             models.Index(fields=["customer", "created_at"], name="gesture_by_customer"),
         ]
         constraints = [

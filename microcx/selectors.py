@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 
 from crm.models import Location
 from journeys.models import Interaction
@@ -70,7 +69,7 @@ def spend_report(group: str, start: datetime.date, end: datetime.date, locations
         created_at__date__gte=start,
         created_at__date__lte=end,
         location__in=locations,
-    ).annotate(month=TruncMonth("created_at"))
+    )  # "month" groups by Gesture.month: the month in the proposing location's own time zone
     rows = (
         gestures.values(field)
         .annotate(

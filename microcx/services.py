@@ -1,8 +1,10 @@
 """Writes for the micro-CX budget: budgets, gestures and their append-only ledger.
 
-Every movement of money locks the budget's row first (SELECT ... FOR UPDATE),
-so when twenty people approve at once they queue, each sees the balance the
-one before left, and the available money never goes below zero.
+Two locks, always in this order: a proposal, approval or cancellation first locks the
+proposer's month (_lock_spending), so what they may still approve on their own is read
+and used by one transaction at a time; then every movement of money locks the budget's
+row (SELECT ... FOR UPDATE), so when twenty people approve at once they queue, each sees
+the balance the one before left, and the available money never goes below zero.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -115,14 +117,17 @@ def budget_create(
     rolls_over: bool = False,
     renews: bool = False,
 ) -> Budget:
-    """Set a budget for the month or quarter containing `day`, with its first allocation."""
+    """Set a budget for the month or quarter containing `day`, with its first allocation.
+
+    Periods of one location never overlap: the database's exclusion constraint decides when two
+    managers (or one double click) set budgets at the same moment, and the loser is told which
+    budget already covers those days.
+    """
     if by is not None and not by.has_perm("microcx.add_budget"):
         raise PermissionDenied("Only managers and owners set budgets.")
     amount = clean_amount(amount)
     starts_on, ends_on = Budget.period_bounds(period, day)
-    overlapping = Budget.objects.filter(location=location, starts_on__lte=ends_on, ends_on__gte=starts_on)
-    if overlapping.exists():
-        raise ValidationError(f"{location} already has a budget for {overlapping.first().label}.")
+    _refuse_overlap(location, starts_on, ends_on)
     budget = Budget(
         location=location,
         period=period,
@@ -133,10 +138,23 @@ def budget_create(
         renewal_amount=amount,
         created_by=by,
     )
-    budget.full_clean()
-    budget.save()
+    # The exclusion constraint is checked by the database below, not twice here.
+    budget.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            budget.save()
+    except IntegrityError:
+        # Another budget for these days was committed while this one was being saved.
+        _refuse_overlap(location, starts_on, ends_on)
+        raise
     _entry(budget, LedgerEntry.Kind.ALLOCATION, amount, by, reason=f"Budget for {budget.label}")
     return budget
+
+
+def _refuse_overlap(location: Location, starts_on: datetime.date, ends_on: datetime.date) -> None:
+    overlapping = Budget.objects.filter(location=location, starts_on__lte=ends_on, ends_on__gte=starts_on).first()
+    if overlapping is not None:
+        raise ValidationError(f"{location} already has a budget for {overlapping.label}.")
 
 
 @transaction.atomic
@@ -158,13 +176,18 @@ def budget_adjust(*, budget: Budget, amount: Decimal, reason: str, by: User) -> 
 
 @transaction.atomic
 def budget_renew(*, budget: Budget) -> Budget | None:
-    """Create the next period's budget from this one (if the owner asked for it); idempotent."""
-    if not budget.renews:
-        return None
+    """Create the next period's budget from this one (if the owner asked for it); idempotent.
+
+    Nothing is created while the period has not ended in the location's own time zone, nor when
+    the following days already have a budget (renewed before, or set by a manager).
+    """
+    budget = Budget.objects.select_for_update().select_related("location").get(pk=budget.pk)
     next_day = budget.ends_on + datetime.timedelta(days=1)
-    if Budget.objects.filter(location=budget.location, starts_on=next_day).exists():
+    if not budget.renews or budget.location.local_today() < next_day:
         return None
-    budget = _locked(budget)
+    next_start, next_end = Budget.period_bounds(budget.period, next_day)
+    if Budget.objects.filter(location=budget.location, starts_on__lte=next_end, ends_on__gte=next_start).exists():
+        return None
     following = budget_create(
         location=budget.location,
         period=budget.period,
@@ -182,8 +205,12 @@ def budget_renew(*, budget: Budget) -> Budget | None:
     return following
 
 
-def budgets_to_renew(today: datetime.date) -> list[int]:
-    return list(Budget.objects.filter(renews=True, ends_on__lt=today).values_list("pk", flat=True))
+def budgets_to_renew() -> list[int]:
+    """The renewing budgets whose period has ended in their location's own time zone."""
+    # No location's today is more than a day past UTC's, so this bounds the rows read.
+    latest = timezone.now().date() + datetime.timedelta(days=1)
+    candidates = Budget.objects.filter(renews=True, ends_on__lt=latest).select_related("location")
+    return [b.pk for b in candidates.only("ends_on", "location__timezone") if b.ends_on < b.location.local_today()]
 
 
 # --- discretion -------------------------------------------------------------------
@@ -213,28 +240,83 @@ def rule_for(user: User) -> DiscretionRule | None:
     return DiscretionRule.objects.filter(role=role).first() if role else None
 
 
-def month_spend(user: User, day: datetime.date) -> Decimal:
-    """What this person's approved and delivered gestures of that month add up to."""
-    start, end = Budget.period_bounds(Budget.Period.MONTH, day)
+def spending_month(location: Location) -> datetime.date:
+    """The first day of the location's own current month: the month a gesture proposed there counts in."""
+    return location.local_today().replace(day=1)
+
+
+def month_spend(user: User, month: datetime.date) -> Decimal:
+    """What this person's approved and delivered gestures of that month (its first day) add up to."""
     total = Gesture.objects.filter(
         proposed_by=user,
-        created_at__date__gte=start,
-        created_at__date__lte=end,
+        month=month.replace(day=1),
         status__in=[Gesture.Status.APPROVED, Gesture.Status.DELIVERED],
     ).aggregate(total=Sum("amount"))["total"]
     return total or ZERO
 
 
-def within_discretion(user: User, amount: Decimal, day: datetime.date) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Discretion:
+    """What one member of staff may still approve on their own this month, and why not when they may not."""
+
+    rule: DiscretionRule | None
+    spent: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.rule.monthly_cap - self.spent, ZERO) if self.rule else ZERO
+
+    @property
+    def room(self) -> Decimal:
+        """The most one gesture may cost and still be approved at once."""
+        return min(self.rule.per_gesture_limit, self.left) if self.rule else ZERO
+
+    @property
+    def summary(self) -> str:
+        if self.rule is None:
+            return "Your role has no spending discretion set: gestures that cost money go to a manager."
+        return (
+            f"You may approve up to {money(self.rule.per_gesture_limit)} a gesture yourself; "
+            f"you have {money(self.left)} left of your {money(self.rule.monthly_cap)} this month."
+        )
+
+    def allows(self, amount: Decimal) -> tuple[bool, str]:
+        """Say whether `amount` is within it, and if not, why, with the figures (a clause: "$60 is over ...")."""
+        if amount == 0:
+            return True, ""  # a handwritten card or a favour costs the budget nothing
+        if self.rule is None:
+            return False, "your role has no spending discretion set"
+        if amount > self.rule.per_gesture_limit:
+            return False, f"{money(amount)} is over your {money(self.rule.per_gesture_limit)} per-gesture limit"
+        if self.spent + amount > self.rule.monthly_cap:
+            return False, (
+                f"{money(amount)} is more than you have left: you have {money(self.left)} left of your "
+                f"{money(self.rule.monthly_cap)} this month"
+            )
+        return True, ""
+
+
+def discretion_for(user: User, month: datetime.date) -> Discretion:
+    """Read this person's discretion for the month (first day). Decisions that spend take the lock first."""
+    return Discretion(rule=rule_for(user), spent=month_spend(user, month))
+
+
+def within_discretion(user: User, amount: Decimal, month: datetime.date) -> tuple[bool, str]:
     """Say whether the person may spend this on their own, and if not, why."""
-    rule = rule_for(user)
-    if rule is None:
-        return False, "Your role has no spending discretion set, so a manager approves."
-    if amount > rule.per_gesture_limit:
-        return False, f"Above your limit of {money(rule.per_gesture_limit)} a gesture, so a manager approves."
-    if month_spend(user, day) + amount > rule.monthly_cap:
-        return False, f"Above your monthly cap of {money(rule.monthly_cap)}, so a manager approves."
-    return True, ""
+    return discretion_for(user, month).allows(amount)
+
+
+def _lock_spending(user_id: int, month: datetime.date) -> None:
+    """Serialise one person's spending for one month until the transaction ends.
+
+    Taken before their month's spend is read and held until commit, so simultaneous proposals
+    and approvals of that person's gestures queue here and each sees what the one before spent.
+    Always taken before the budget row's lock (_locked), in that order everywhere.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"microcx.spending:{user_id}:{month:%Y-%m}"]
+        )
 
 
 # --- gestures ----------------------------------------------------------------------
@@ -264,8 +346,12 @@ def gesture_propose(
 ) -> tuple[Gesture, bool]:
     """Propose a gesture: approved at once within the proposer's discretion, otherwise waiting for a manager.
 
-    Returns (gesture, created); the same idempotency key returns the first gesture.
+    Returns (gesture, created); the same idempotency key returns the first gesture. The proposer's
+    spending for the month is locked before anything is read, so a double click waits for the first
+    click's gesture, and simultaneous proposals each see what the others spent.
     """
+    month = spending_month(location)
+    _lock_spending(proposer.pk, month)
     existing = _same_form(idempotency_key, proposer=proposer, customer=customer)
     if existing is not None:
         return existing, False
@@ -278,6 +364,7 @@ def gesture_propose(
     )
     if flags and not confirmed_genuine:
         raise NeedsConfirmation(flags)
+    allowed, why = within_discretion(proposer, amount, month)
     gesture = Gesture(
         customer=customer,
         location=location,
@@ -290,16 +377,21 @@ def gesture_propose(
         follow_up=follow_up,
         flags=flags,
         status=Gesture.Status.PENDING,
+        month=month,
+        approval_reason="" if allowed else f"Needs a manager: {why}."[:300],
         idempotency_key=idempotency_key,
     )
-    gesture.full_clean()
-    allowed, _why = within_discretion(proposer, amount, location.local_today())
+    # The key's uniqueness is the database's to decide (below): as a form error it would land on a hidden field.
+    gesture.full_clean(exclude=["idempotency_key"])
     try:
         with transaction.atomic():
             gesture.save()
     except IntegrityError:
         # The same form arrived twice at the same moment: the other one won.
-        return _same_form(idempotency_key, proposer=proposer, customer=customer), False
+        existing = _same_form(idempotency_key, proposer=proposer, customer=customer)
+        if existing is None:
+            raise
+        return existing, False
     if allowed:
         _hold(gesture, by=proposer)
     return gesture, True
@@ -317,8 +409,16 @@ def _same_form(idempotency_key: uuid.UUID, *, proposer: User, customer: Customer
     return existing
 
 
+def gesture_for_form(idempotency_key: uuid.UUID, *, proposer: User, customer: Customer) -> Gesture | None:
+    """The gesture a form (its key) already made for this proposer and customer, if any."""
+    return Gesture.objects.filter(idempotency_key=idempotency_key, proposed_by=proposer, customer=customer).first()
+
+
 def _hold(gesture: Gesture, *, by: User) -> None:
-    """Approve: hold the money if the budget still has it; the budget row is locked meanwhile."""
+    """Approve: hold the money if the budget still has it; the budget row is locked meanwhile.
+
+    The caller holds the proposer's spending lock for the gesture's month (_lock_spending).
+    """
     budget = _locked(gesture.budget)
     available = budget_balance(budget).available
     if gesture.amount > available:
@@ -336,17 +436,20 @@ def _hold(gesture: Gesture, *, by: User) -> None:
 
 
 def can_approve(user: User, gesture: Gesture) -> tuple[bool, str]:
+    """Say whether `user` may approve the gesture; its pages ask this, gesture_approve asks it again under the lock."""
     if not user.has_perm("microcx.approve_gesture"):
         return False, "Only managers and owners approve gestures."
     if gesture.proposed_by_id == user.pk and roles.role_of(user) != roles.OWNER:
-        allowed, _why = within_discretion(user, gesture.amount, gesture.location.local_today())
+        allowed, why = within_discretion(user, gesture.amount, gesture.month)
         if not allowed:
-            return False, "You cannot approve your own gesture beyond your limit; an owner must."
+            return False, f"{why[:1].upper()}{why[1:]}: your own gesture needs another manager or an owner."
     return True, ""
 
 
 @transaction.atomic
 def gesture_approve(*, gesture: Gesture, by: User) -> Gesture:
+    _lock_spending(gesture.proposed_by_id, gesture.month)
+    gesture.refresh_from_db(fields=["status"])
     allowed, why = can_approve(by, gesture)
     if not allowed:
         raise PermissionDenied(why)
@@ -401,6 +504,8 @@ def gesture_cancel(*, gesture: Gesture, by: User) -> Gesture:
     """Cancel a gesture not yet delivered; money held for it is released."""
     if gesture.proposed_by_id != by.pk and not by.has_perm("microcx.approve_gesture"):
         raise PermissionDenied("Only the proposer or a manager can cancel a gesture.")
+    # Releasing held money changes the proposer's month: the same lock as approving it.
+    _lock_spending(gesture.proposed_by_id, gesture.month)
     _locked(gesture.budget)
     was = Gesture.objects.filter(pk=gesture.pk).values_list("status", flat=True).first()
     moved = Gesture.objects.filter(pk=gesture.pk, status__in=[Gesture.Status.PENDING, Gesture.Status.APPROVED]).update(

@@ -1,4 +1,5 @@
 import datetime
+import uuid
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from customers.access import PRIVATE_NOTE, get_customer_for_user, sees_sensitive
 from customers.models import Note
 from microcx import selectors, services
 from microcx.access import budgets_for, gestures_for, get_budget_for_user, get_gesture_for_user
-from microcx.forms import AdjustForm, BudgetForm, DeliverForm, DiscretionRuleForm, GestureForm, RejectForm
+from microcx.forms import AdjustForm, AmountField, BudgetForm, DeliverForm, DiscretionRuleForm, GestureForm, RejectForm
 from microcx.models import DiscretionRule, Gesture
 
 PAGE_SIZE = 25
@@ -29,17 +30,22 @@ def _my_locations(user) -> list[Location]:
     return list(user.locations.filter(is_active=True)) or list(locations_for(user).filter(is_active=True))
 
 
+def _today(user) -> datetime.date:
+    """Today at the user's locations (the latest of their calendars), for the pages' default dates."""
+    return max((location.local_today() for location in _my_locations(user)), default=timezone.localdate())
+
+
 @require_perm("microcx.view_budget")
 def overview(request):
     """What is left to spend at my locations, my own discretion, my gestures."""
     user = request.user
-    today = timezone.localdate()
+    locations = _my_locations(user)
     rule = services.rule_for(user)
     mine = gestures_for(user).filter(proposed_by=user).select_related("customer")[:10]
     context = {
-        "budgets": selectors.current_budgets(_my_locations(user)),
+        "budgets": selectors.current_budgets(locations),
         "rule": rule,
-        "month_spend": services.month_spend(user, today),
+        "month_spend": services.month_spend(user, services.spending_month(locations[0])) if locations else 0,
         "my_gestures": list(mine),
         "pending_count": Gesture.objects.filter(status=Gesture.Status.PENDING).count()
         if user.has_perm("microcx.approve_gesture")
@@ -48,17 +54,59 @@ def overview(request):
     return render(request, "microcx/overview.html", context)
 
 
+FORM_KEY = "form"  # the URL parameter that carries a gesture form's idempotency key
+
+
+def _form_key(request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.GET.get(FORM_KEY, ""))
+    except ValueError:
+        return None
+
+
 @require_perm("microcx.add_gesture")
 def gesture_propose(request, pk: int):
-    """Propose a gesture for a customer; it may need a manager, and it may ask whether it is genuine."""
+    """Propose a gesture for a customer; it may need a manager, and it may ask whether it is genuine.
+
+    The form's idempotency key lives in its address (?form=<key>): opening the form without one
+    redirects to an address with a new key, so Back returns to the same form, and proposing it
+    again finds the gesture it already made instead of making a second one.
+    """
     customer = get_customer_for_user(request.user, pk)
-    initial = _idea_initial(request)
+    key = _form_key(request)
+    if request.method == "GET" and key is None:
+        query = request.GET.copy()
+        query[FORM_KEY] = str(uuid.uuid4())
+        return redirect(f"{request.path}?{query.urlencode()}")
+    initial = {"idempotency_key": key}
     if note_id := request.GET.get("note"):
         initial["inspired_by"] = f"note:{note_id}"
     elif follow_up_id := request.GET.get("follow_up"):
         initial["inspired_by"] = f"follow_up:{follow_up_id}"
     form = GestureForm(request.POST or None, customer=customer, user=request.user, initial=initial)
+    # As the amount is typed, the form says whether a manager will be needed, and why (_discretion_hint.html).
+    form.fields["amount"].widget.attrs.update(
+        {
+            "hx-get": request.path + (f"?{FORM_KEY}={key}" if key else ""),
+            "hx-trigger": "input changed delay:300ms",
+            "hx-target": "#discretion-hint",
+            "hx-swap": "outerHTML",
+            "hx-include": "[name=location]",
+        }
+    )
+    location = _spending_location(request, form)
+    month = services.spending_month(location) if location else None
+    if request.htmx and request.method == "GET" and "amount" in request.GET:
+        return render(
+            request, "microcx/_discretion_hint.html", _discretion_hint(request.user, request.GET["amount"], month)
+        )
+    form.initial.update(_idea_initial(request, month))
     flags = []
+    already = None
+    if request.method == "POST" and (made := _made_by_this_form(request, customer)) is not None:
+        # Sent again (Back then Propose, a double click, a resent request): the first gesture stands.
+        messages.info(request, "You already proposed this gesture with this form; here it is.")
+        return redirect("gesture-detail", pk=made.pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -79,13 +127,16 @@ def gesture_propose(request, pk: int):
             form.add_error(None, error)
         else:
             if not created:
-                messages.info(request, "That gesture was already proposed; here it is.")
+                messages.info(request, "You already proposed this gesture with this form; here it is.")
             elif gesture.status == Gesture.Status.APPROVED:
                 messages.success(request, f"Approved within your discretion: {money(gesture.amount)} is held for it.")
             else:
-                messages.info(request, "Sent to a manager for approval.")
+                messages.info(request, gesture.approval_reason or "Sent to a manager for approval.")
             return redirect("gesture-detail", pk=gesture.pk)
+    elif request.method == "GET":
+        already = services.gesture_for_form(key, proposer=request.user, customer=customer)
     budgets = selectors.current_budgets(_my_locations(request.user))
+    amount = form.data.get("amount") if form.is_bound else None
     return render(
         request,
         "microcx/gesture_form.html",
@@ -94,13 +145,13 @@ def gesture_propose(request, pk: int):
             "customer": customer,
             "flags": flags,
             "budgets": budgets,
-            "rule": services.rule_for(request.user),
-            "month_spend": services.month_spend(request.user, timezone.localdate()),
+            "already": already,
+            **_discretion_hint(request.user, amount, month),
         },
     )
 
 
-def _idea_initial(request) -> dict:
+def _idea_initial(request, month: datetime.date | None) -> dict:
     """Read a gesture idea from the address (category, amount, description) as the form's first values.
 
     Only initial values: the submitted form is validated as always. The amount is capped at what the
@@ -116,11 +167,41 @@ def _idea_initial(request) -> dict:
     except InvalidOperation:
         return initial
     if amount.is_finite() and amount >= 0:
-        rule = services.rule_for(request.user)
-        spent = services.month_spend(request.user, timezone.localdate())
-        room = min(rule.per_gesture_limit, rule.monthly_cap - spent) if rule else Decimal(0)
+        room = services.discretion_for(request.user, month).room if month else Decimal(0)
         initial["amount"] = max(Decimal(0), min(amount, room)).quantize(Decimal("0.01"))
     return initial
+
+
+def _made_by_this_form(request, customer) -> Gesture | None:
+    try:
+        key = uuid.UUID(request.POST.get("idempotency_key", ""))
+    except ValueError:
+        return None
+    return services.gesture_for_form(key, proposer=request.user, customer=customer)
+
+
+def _spending_location(request, form: GestureForm) -> Location | None:
+    """The location whose month the form's figures are for: the one chosen, else the form's default."""
+    locations = list(form.fields["location"].queryset)
+    chosen = (request.POST or request.GET).get("location") or form.fields["location"].initial
+    return next((loc for loc in locations if str(loc.pk) == str(chosen)), locations[0] if locations else None)
+
+
+def _discretion_hint(user, amount_text: str | None, month: datetime.date | None) -> dict:
+    """What the form says about the proposer's discretion, from the one discretion function."""
+    if month is None:
+        return {"discretion": None, "verdict": ""}
+    discretion = services.discretion_for(user, month)
+    verdict = ""
+    if amount_text:
+        try:
+            amount = AmountField().clean(amount_text)
+        except ValidationError:
+            amount = None  # the field itself says what is wrong
+        if amount is not None:
+            allowed, why = discretion.allows(amount)
+            verdict = "Within your discretion: approved at once." if allowed else f"Needs a manager: {why}."
+    return {"discretion": discretion, "verdict": verdict}
 
 
 def _visible_gesture(request, pk: int) -> Gesture:
@@ -155,7 +236,7 @@ def gesture_detail(request, pk: int):
             "can_approve": can_approve and gesture.status == Gesture.Status.PENDING,
             "why_not": why_not,
             "reject_form": RejectForm(),
-            "deliver_form": DeliverForm(initial={"delivered_on": timezone.localdate()}),
+            "deliver_form": DeliverForm(initial={"delivered_on": gesture.location.local_today()}),
             "can_cancel": gesture.status in (Gesture.Status.PENDING, Gesture.Status.APPROVED)
             and (gesture.proposed_by_id == request.user.pk or request.user.has_perm("microcx.approve_gesture")),
         },
@@ -280,7 +361,8 @@ def gesture_queue(request):
 @require_perm("microcx.view_budget")
 def budget_list(request):
     can_set = request.user.has_perm("microcx.add_budget")
-    form = BudgetForm(request.POST or None, user=request.user, initial={"day": timezone.localdate(), "period": "month"})
+    today = _today(request.user)
+    form = BudgetForm(request.POST or None, user=request.user, initial={"day": today, "period": "month"})
     if request.method == "POST":
         if not can_set:
             raise PermissionDenied("Only managers and owners set budgets.")
@@ -336,7 +418,7 @@ def budget_detail(request, pk: int):
 
 
 def _report_filters(request):
-    today = timezone.localdate()
+    today = _today(request.user)
     try:
         start = datetime.date.fromisoformat(request.GET.get("from", ""))
     except ValueError:
@@ -384,7 +466,7 @@ def spend_report_csv(request):
 
 @require_perm("microcx.view_spend_report")
 def monthly_review(request):
-    today = timezone.localdate()
+    today = _today(request.user)
     try:
         month = datetime.date.fromisoformat(request.GET.get("month", "") + "-01")
     except ValueError:

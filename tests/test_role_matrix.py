@@ -136,7 +136,8 @@ MATRIX = [
     Row("api-openapi", 200, 200, 200, 200),
     # micro-CX: frontline proposes and delivers; managers approve, set budgets and review; owners adjust and set rules
     Row("microcx", LOGIN, 200, 200, 200),
-    Row("gesture-propose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    # Opening the gesture form redirects to its address with a new key (?form=...), which then shows the form.
+    Row("gesture-propose", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("gesture-detail", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["gesture"].pk}),
     # The world's gesture has no receipt (404); tests/microcx/test_receipts.py downloads one.
     Row("gesture-receipt", LOGIN, 404, 404, 404, kwargs=lambda w: {"pk": w["gesture"].pk}),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
+from microcx.models import Gesture
 from microcx.services import budget_create, ensure_default_rules
 
 
@@ -27,13 +28,26 @@ def test_frontline_spends_within_discretion_manager_approves_the_larger_gesture_
     expect(page.get_by_text("$180.00").first).to_be_visible()
     screenshot("gesture-approved")
 
-    # A $60 gift is above the frontline limit: it waits for a manager.
+    # A $60 gift is above the frontline limit: the form says so as it is typed, and it waits for a manager.
     page.goto(f"/customers/{customer.pk}/gestures/new/")
+    expect(page.get_by_test_id("discretion")).to_contain_text("you have $80.00 left of your $100.00 this month")
     page.get_by_label("Category").select_option("small_gift")
     page.get_by_label("Description").fill("A small framed print of the harbour she loves")
     page.get_by_label("Amount").fill("60")
+    why = "Needs a manager: $60.00 is over your $25.00 per-gesture limit."
+    expect(page.get_by_test_id("discretion-hint")).to_have_text(why)
+    screenshot("gesture-needs-a-manager")
     page.get_by_test_id("propose").click()
     expect(page.get_by_test_id("status")).to_have_text("Waiting for a manager")
+    expect(page.get_by_test_id("approval-reason")).to_have_text(why)
+    gesture_page = page.url
+
+    # Back, then Propose again: the same gesture, and the page says it already exists.
+    page.go_back()
+    page.get_by_test_id("propose").click()
+    expect(page.get_by_text("You already proposed this gesture with this form")).to_be_visible()
+    assert page.url == gesture_page
+    assert Gesture.objects.filter(description__contains="framed print").count() == 1
 
     # The manager approves it from the queue.
     manager_page = log_in(manager, on=another_page())

@@ -81,7 +81,10 @@ def test_pages_and_exports_show_the_plain_text(client, manager, frontline, locat
     assert "Loves round tortoiseshell frames" in client.get(reverse("customer-timeline", args=[customer.pk])).text
     history = client.get(reverse("note-history", args=[note.pk])).text
     assert "Loves the new round frames" in history and "tortoiseshell" in history
-    assert "Loves round tortoiseshell frames" in client.get(reverse("gesture-propose", args=[customer.pk])).text
+    assert (
+        "Loves round tortoiseshell frames"
+        in client.get(reverse("gesture-propose", args=[customer.pk]), follow=True).text
+    )
     body = b"".join(client.get(reverse("customer-export")).streaming_content).decode()
     [row] = csv.DictReader(io.StringIO(body))
     assert row["latest_note"] == "Loves round tortoiseshell frames"

@@ -38,7 +38,7 @@ def test_a_stolen_car_proposes_a_gesture_idea_that_opens_the_form_prefilled(clie
     form_url = response.url
     assert urlsplit(form_url).path == reverse("gesture-propose", args=[customer.pk])
     assert parse_qs(urlsplit(form_url).query)["note"] == [str(note.pk)]
-    page = client.get(form_url)
+    page = client.get(form_url, follow=True)  # the form first gives itself a key (?form=...)
     assert page.status_code == 200
     assert form_values(page) == {
         "category": "gift_card",
@@ -58,14 +58,14 @@ def test_taking_up_an_idea_in_place_sends_the_page_to_the_form(client, frontline
     response = client.post(reverse("suggestion-accept", args=[gesture_idea(note).pk]), headers={"HX-Request": "true"})
     assert response.status_code == 204
     target = response.headers["HX-Redirect"]
-    assert form_values(client.get(target))["category"] == "discount"
+    assert form_values(client.get(target, follow=True))["category"] == "discount"
 
 
 def test_the_prefilled_form_sent_as_it_is_makes_the_gesture_linked_to_the_note(client, frontline, customer, budget):
     note = note_create(customer=customer, author=frontline, text="Her son has chickenpox")
     client.force_login(frontline)
     form_url = client.post(reverse("suggestion-accept", args=[gesture_idea(note).pk])).url
-    page = client.get(form_url)
+    page = client.get(form_url, follow=True)  # the form first gives itself a key (?form=...)
     data = form_values(page)
     data |= {"location": customer.home_location_id, "idempotency_key": page.context["form"]["idempotency_key"].value()}
     data["genuine"] = "on"
@@ -81,9 +81,13 @@ def test_an_ideas_amount_is_capped_at_what_the_proposer_may_spend(client, frontl
     propose(frontline, "18")  # approved within discretion: 12 of the monthly cap is left
     client.force_login(frontline)
     url = reverse("gesture-propose", args=[customer.pk])
-    assert form_values(client.get(url, {"category": "flowers", "amount": "20"}))["amount"] == Decimal("12.00")
+    assert form_values(client.get(url, {"category": "flowers", "amount": "20"}, follow=True))["amount"] == Decimal(
+        "12.00"
+    )
     DiscretionRule.objects.filter(role="frontline").update(per_gesture_limit=Decimal("5"), monthly_cap=Decimal("300"))
-    assert form_values(client.get(url, {"category": "flowers", "amount": "20"}))["amount"] == Decimal("5.00")
+    assert form_values(client.get(url, {"category": "flowers", "amount": "20"}, follow=True))["amount"] == Decimal(
+        "5.00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +104,7 @@ def test_an_ideas_amount_is_capped_at_what_the_proposer_may_spend(client, frontl
 )
 def test_nonsense_in_the_address_is_ignored_not_an_error(client, frontline, customer, query):
     client.force_login(frontline)
-    response = client.get(reverse("gesture-propose", args=[customer.pk]), query)
+    response = client.get(reverse("gesture-propose", args=[customer.pk]), query, follow=True)
     assert response.status_code == 200
     values = form_values(response)
     assert values["category"] in (None, "", "gift_card")
@@ -124,7 +128,7 @@ def test_the_inbox_birthday_card_idea_opens_a_handwritten_card(client, frontline
             for href in page.text.split('href="')[1:]
             if href.startswith(reverse("gesture-propose", args=[customer.pk]))
         ).split('"')[0]
-        form = client.get(link.replace("&amp;", "&"))
+        form = client.get(link.replace("&amp;", "&"), follow=True)
         assert form_values(form) | {"inspired_by": None} == {
             "category": "card",
             "amount": Decimal("0.00"),
@@ -147,7 +151,9 @@ def test_an_inbox_idea_for_a_follow_up_is_linked_to_it(client, frontline, custom
     client.force_login(frontline)
     page = client.get(reverse("inbox"))
     link = page.text.split(f'href="{reverse("gesture-propose", args=[customer.pk])}')[1].split('"')[0]
-    values = form_values(client.get(reverse("gesture-propose", args=[customer.pk]) + link.replace("&amp;", "&")))
+    values = form_values(
+        client.get(reverse("gesture-propose", args=[customer.pk]) + link.replace("&amp;", "&"), follow=True)
+    )
     assert values["inspired_by"] == f"follow_up:{follow_up.pk}"
     assert (values["category"], values["description"]) == ("small_gift", "A small thank-you for their loyalty")
 
@@ -157,7 +163,7 @@ def test_the_description_placeholder_is_not_another_customers_story(client, fron
     client.force_login(frontline)
     placeholders = set()
     for someone in (customer, other):
-        form = client.get(reverse("gesture-propose", args=[someone.pk])).context["form"]
+        form = client.get(reverse("gesture-propose", args=[someone.pk]), follow=True).context["form"]
         placeholders.add(form.fields["description"].widget.attrs["placeholder"])
     assert placeholders == {"What you will do, and why it suits this customer"}
 
@@ -169,4 +175,4 @@ def test_a_sensitive_notes_gesture_idea_names_no_illness(client, frontline, cust
     client.force_login(frontline)
     form_url = client.post(reverse("suggestion-accept", args=[idea.pk])).url
     assert "cancer" not in form_url and "husband" not in form_url
-    assert form_values(client.get(form_url))["description"] == "A handwritten card"
+    assert form_values(client.get(form_url, follow=True))["description"] == "A handwritten card"

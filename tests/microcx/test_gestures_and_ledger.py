@@ -53,7 +53,7 @@ def test_the_monthly_cap_sends_the_next_gesture_to_a_manager(propose, frontline)
 def test_a_manager_cannot_approve_their_own_gesture_beyond_their_limit_but_an_owner_can(propose, manager, owner):
     gesture = propose(manager, "90")  # manager limit 75
     assert gesture.status == Gesture.Status.PENDING
-    with pytest.raises(PermissionDenied, match="an owner must"):
+    with pytest.raises(PermissionDenied, match=r"over your \$75.00 per-gesture limit: your own gesture needs another"):
         services.gesture_approve(gesture=gesture, by=manager)
     services.gesture_approve(gesture=gesture, by=owner)
     assert Gesture.objects.get(pk=gesture.pk).status == Gesture.Status.APPROVED
@@ -198,7 +198,8 @@ def test_owner_adjusts_with_a_reason_and_never_below_zero(budget, owner, manager
     assert available(budget) == Decimal("250")
 
 
-def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location):
+def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location, time_at):
+    time_at(datetime.datetime(2026, 11, 30, 23, 0, tzinfo=location.tzinfo))
     november = services.budget_create(
         location=location,
         period="month",
@@ -209,6 +210,8 @@ def test_a_budget_renews_for_the_next_period_and_rolls_over_once(location):
         renews=True,
     )
     assert (november.starts_on, november.ends_on) == (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+    assert services.budget_renew(budget=november) is None  # November has not ended at the location yet
+    time_at(datetime.datetime(2026, 12, 1, 0, 5, tzinfo=location.tzinfo))
     december = services.budget_renew(budget=november)
     assert services.budget_renew(budget=november) is None  # idempotent
     assert december.starts_on == datetime.date(2026, 12, 1)
