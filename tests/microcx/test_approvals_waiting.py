@@ -24,6 +24,7 @@ def test_manager_sees_waiting_gestures_on_today_in_the_inbox_and_the_menu(
     assert 'data-testid="nav-count-microcx"' in page
     assert len(today.context["approvals"]) == min(waiting, 5)
     assert ("See all 7 in the queue" in page) == (waiting > 5)
+    assert "over your" in page  # why each one waits: over the per-gesture limit, with the figures
     inbox = client.get(reverse("inbox")).content.decode()
     assert f"{waiting} gesture{'s' if waiting > 1 else ''} waiting for approval" in inbox
     assert reverse("gesture-queue") in inbox
@@ -43,3 +44,10 @@ def test_nothing_waiting_means_no_card_and_no_badge(client, propose, frontline, 
     client.force_login(manager)
     page = client.get(reverse("home")).content.decode()
     assert "waiting for approval" not in page and "nav-count-microcx" not in page
+
+
+def test_the_queue_says_why_each_gesture_needs_approval(client, propose, frontline, manager):
+    propose(frontline, OVER_FRONTLINE_LIMIT)
+    client.force_login(manager)
+    page = client.get(reverse("gesture-queue")).content.decode()
+    assert 'data-testid="approval-reason"' in page and "per-gesture limit" in page
