@@ -27,6 +27,8 @@ def site(request):
             nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):
             nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
+        if user.has_perm("crm.view_user"):
+            nav.append({"url_name": "staff-list", "label": "Staff", "icon": "person-badge"})
         if user.has_perm("crm.manage_security"):
             nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
         if user.has_perm("crm.view_sweeprun"):

@@ -6,6 +6,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
 
+from crm import roles
 from crm.models import Location, User
 
 
@@ -181,3 +182,61 @@ class LoyaltyRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save the win-back rule"))
+
+
+class StaffForm(forms.ModelForm):
+    """An owner adds a member of staff or changes their role, locations or access."""
+
+    role = forms.ChoiceField(
+        choices=[(key, roles.GROUP_NAMES[key]) for key in roles.RANK[::-1]],
+        help_text="Frontline staff serve customers; managers also approve gestures and keep the catalogue; "
+        "owners also manage locations, budgets, staff and security.",
+    )
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.none(), widget=forms.CheckboxSelectMultiple, required=False
+    )
+    password = forms.CharField(
+        label="First password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="Give it to them in person; they can change it from their profile.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "is_active"]
+        labels = {"is_active": "Can log in"}
+        help_texts = {"is_active": "Untick when someone leaves; their notes and history are kept."}
+
+    def __init__(self, *args, editor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editor = editor
+        self.fields["locations"].queryset = Location.objects.filter(is_active=True)
+        self.fields["first_name"].required = True
+        if self.instance.pk:
+            del self.fields["password"]
+            self.fields["role"].initial = roles.role_of(self.instance) or roles.FRONTLINE
+            self.fields["locations"].initial = list(self.instance.locations.all())
+        else:
+            del self.fields["is_active"]
+            self.fields["role"].initial = roles.FRONTLINE
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save", css_class="btn-lg"))
+
+    def clean_password(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        password = self.cleaned_data["password"]
+        validate_password(password, User(username=self.data.get("username", ""), email=self.data.get("email", "")))
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("role") != roles.OWNER and not cleaned.get("locations"):
+            self.add_error("locations", "Choose at least one location (owners see every location).")
+        if self.instance.pk and self.instance.pk == self.editor.pk:
+            if cleaned.get("role") != roles.OWNER:
+                self.add_error("role", "You cannot take away your own owner role; another owner can.")
+            if cleaned.get("is_active") is False:
+                self.add_error("is_active", "You cannot lock yourself out; another owner can.")
+        return cleaned

@@ -4,10 +4,11 @@ from auditlog.models import LogEntry
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm import security
+from crm import roles, security
 from crm.models import Location, LoyaltyRule, SecurityPolicy, User
 
 
@@ -85,3 +86,24 @@ def loyalty_rule_set(*, by: User, regular_visit_days: int, regular_months: int, 
     rule.full_clean()
     rule.save(update_fields=["regular_visit_days", "regular_months", "quiet_weeks", "updated_by", "updated_at"])
     return rule
+
+
+@transaction.atomic
+def staff_save(*, user: User, role: str, locations: list[Location], password: str | None = None) -> User:
+    """Save a member of staff with exactly one role and the locations they work at.
+
+    A first password is hashed here; an existing member keeps theirs.
+    """
+    from django.contrib.auth.models import Group
+
+    if role not in roles.GROUP_NAMES:
+        raise ValidationError({"role": "Unknown role."})
+    if password:
+        user.set_password(password)
+    user.full_clean(exclude=["password"] if not password else None)
+    user.save()
+    role_groups = Group.objects.filter(name__in=roles.GROUP_NAMES.values())
+    user.groups.remove(*role_groups)
+    user.groups.add(Group.objects.get(name=roles.GROUP_NAMES[role]))
+    user.locations.set(locations)
+    return user

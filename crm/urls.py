@@ -6,6 +6,9 @@ from crm import views, views_dashboard, views_security
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("staff/", views.staff_list, name="staff-list"),
+    path("staff/new/", views.staff_create, name="staff-create"),
+    path("staff/<int:pk>/edit/", views.staff_edit, name="staff-edit"),
     path("locations/", views.location_list, name="location-list"),
     path("locations/new/", views.location_create, name="location-create"),
     path("locations/<int:pk>/edit/", views.location_edit, name="location-edit"),

@@ -7,16 +7,16 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import digests, health, notifications
 from crm.access import get_location_for_user, get_notification_for_user, require_perm
-from crm.forms import LocationForm, ProfileForm
-from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun
-from crm.services import location_save, profile_save
+from crm.forms import LocationForm, ProfileForm, StaffForm
+from crm.models import DigestSend, Heartbeat, Location, Notification, SweepRun, User
+from crm.services import location_save, profile_save, staff_save
 from customers import selectors
 from customers.access import show_follow_ups
 from microcx import selectors as microcx_selectors
@@ -25,6 +25,7 @@ HOME_LIST_SIZE = 15
 HOME_RECENT_SIZE = 8
 HOME_INBOX_SIZE = 6
 HOME_APPROVALS_SIZE = 5
+STAFF_PAGE_SIZE = 50
 
 
 def home(request):
@@ -50,6 +51,38 @@ def _awaiting_approval(user, size: int) -> dict:
     waiting = microcx_selectors.awaiting_approval(user)
     shown = list(waiting[:size])
     return {"approvals": shown, "approvals_count": len(shown) if len(shown) < size else waiting.count()}
+
+
+@require_perm("crm.view_user")
+def staff_list(request):
+    """Everyone who works here, with their role and locations; owners add and change them."""
+    staff = User.objects.prefetch_related("groups", "locations").order_by("-is_active", "first_name", "username")
+    page = Paginator(staff, STAFF_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "crm/staff_list.html", {"page": page})
+
+
+@require_perm("crm.add_user")
+def staff_create(request):
+    return _staff_form(request, User())
+
+
+@require_perm("crm.change_user")
+def staff_edit(request, pk: int):
+    return _staff_form(request, get_object_or_404(User, pk=pk))
+
+
+def _staff_form(request, member: User):
+    form = StaffForm(request.POST or None, instance=member, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        member = staff_save(
+            user=form.save(commit=False),
+            role=form.cleaned_data["role"],
+            locations=list(form.cleaned_data["locations"]),
+            password=form.cleaned_data.get("password"),
+        )
+        messages.success(request, f"Saved {member}.")
+        return redirect("staff-list")
+    return render(request, "crm/staff_form.html", {"form": form, "member": member})
 
 
 @require_perm("crm.view_location")

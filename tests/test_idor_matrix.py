@@ -232,6 +232,7 @@ PROBES: dict[str, list[Probe]] = {
     # refused to frontline staff by permission whatever the id.
     "lockout-unlock": [Probe(lambda w: {"pk": w.lockout.pk})],
     "staff-two-factor-reset": [Probe(lambda w: {"pk": w.manager_b.pk})],
+    "staff-edit": [Probe(lambda w: {"pk": w.manager_b.pk}, lambda w: {"username": "taken", "role": "owner"})],
     # customers
     "customer-detail": [Probe(customer_b)],
     "customer-edit": [Probe(customer_b, lambda w: customer_form(w, w.customer_b, first_name="Hacked"))],

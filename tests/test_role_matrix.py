@@ -36,6 +36,9 @@ class Row:
 MATRIX = [
     Row("home", LOGIN, 200, 200, 200),
     Row("location-list", LOGIN, 403, 200, 200),
+    Row("staff-list", LOGIN, 403, 403, 200),
+    Row("staff-create", LOGIN, 403, 403, 200),
+    Row("staff-edit", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["frontline"].pk}),
     Row("location-create", LOGIN, 403, 403, 200),
     Row("location-edit", LOGIN, 403, 403, 200, kwargs=lambda w: {"pk": w["location"].pk}),
     Row("login", 200, 302, 302, 302),
