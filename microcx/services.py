@@ -280,17 +280,26 @@ class Discretion:
             f"you have {money(self.left)} left of your {money(self.rule.monthly_cap)} this month."
         )
 
-    def allows(self, amount: Decimal) -> tuple[bool, str]:
-        """Say whether `amount` is within it, and if not, why, with the figures (a clause: "$60 is over ...")."""
+    def allows(self, amount: Decimal, who: str | None = None) -> tuple[bool, str]:
+        """Say whether `amount` is within it, and if not, why, with the figures (a clause: "$60 is over ...").
+
+        Said to the person themself, or, with `who` (their name), about them to a manager.
+        """
+        your = "your" if who is None else f"{who}'s"
         if amount == 0:
             return True, ""  # a handwritten card or a favour costs the budget nothing
         if self.rule is None:
-            return False, "your role has no spending discretion set"
+            return False, f"{your} role has no spending discretion set"
         if amount > self.rule.per_gesture_limit:
-            return False, f"{money(amount)} is over your {money(self.rule.per_gesture_limit)} per-gesture limit"
+            return False, f"{money(amount)} is over {your} {money(self.rule.per_gesture_limit)} per-gesture limit"
         if self.spent + amount > self.rule.monthly_cap:
+            if who is None:
+                return False, (
+                    f"{money(amount)} is more than you have left: you have {money(self.left)} left of your "
+                    f"{money(self.rule.monthly_cap)} this month"
+                )
             return False, (
-                f"{money(amount)} is more than you have left: you have {money(self.left)} left of your "
+                f"{money(amount)} is more than {who} has left: {money(self.left)} of their "
                 f"{money(self.rule.monthly_cap)} this month"
             )
         return True, ""
@@ -364,7 +373,7 @@ def gesture_propose(
     )
     if flags and not confirmed_genuine:
         raise NeedsConfirmation(flags)
-    allowed, why = within_discretion(proposer, amount, month)
+    allowed, why = discretion_for(proposer, month).allows(amount, who=str(proposer))  # read by managers
     gesture = Gesture(
         customer=customer,
         location=location,

@@ -39,7 +39,8 @@ def test_frontline_spends_within_discretion_manager_approves_the_larger_gesture_
     screenshot("gesture-needs-a-manager")
     page.get_by_test_id("propose").click()
     expect(page.get_by_test_id("status")).to_have_text("Waiting for a manager")
-    expect(page.get_by_test_id("approval-reason")).to_have_text(why)
+    # Kept for the manager who decides, so it names who proposed it.
+    expect(page.get_by_test_id("approval-reason")).to_have_text(why.replace("your", f"{frontline}'s"))
     gesture_page = page.url
 
     # Back, then Propose again: the same gesture, and the page says it already exists.

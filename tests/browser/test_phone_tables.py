@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from customers.models import Tag
 from journeys.models import JourneyStep, Persona, Touchpoint
@@ -73,3 +74,19 @@ def test_wide_tables_stack_into_cards_on_a_phone(page, log_in, screenshot, owner
         "() => getComputedStyle(document.querySelector('.journey-map td:not(.cell-empty)'), '::before').content"
     )
     assert label.strip('"') in {"Before the sale", "During the sale", "After the sale"}
+
+
+def test_manager_sees_waiting_approvals_on_today_on_a_phone(
+    page, log_in, screenshot, manager, shop, frontline, location
+):
+    for name in ("Dina", "Omar"):
+        customer = CustomerFactory(first_name=name, home_location=location)
+        propose_gesture(customer=customer, proposer=frontline, location=location, amount="70", description="Flowers")
+    log_in(manager)
+    card = page.get_by_test_id("approvals-waiting")
+    expect(card).to_contain_text("2 gestures waiting for approval")
+    expect(card).to_contain_text("per-gesture limit")
+    expect(page.get_by_test_id("nav-count-microcx")).to_have_count(1)
+    screenshot("home-manager-approvals")
+    card.get_by_role("link", name="Review").click()
+    expect(page.get_by_test_id("queue-item")).to_have_count(2)

@@ -359,7 +359,7 @@ def test_thirty_two_staff_at_once_never_pass_a_cap_a_budget_or_a_period(processe
     with connection.cursor() as cursor:
         cursor.execute("SELECT status, count(*) FROM microcx_gesture GROUP BY status")
         by_status = dict(cursor.fetchall())
-        cursor.execute("SELECT count(*) FROM microcx_gesture WHERE approval_reason LIKE '%% left of your %%'")
+        cursor.execute("SELECT count(*) FROM microcx_gesture WHERE approval_reason LIKE '%% of their %% this month%%'")
         over_cap = cursor.fetchone()[0]
     print(f"gestures by status {by_status}; {self_approved} self-approved; {budgets} budgets; {over_cap} over a cap")
     left = [services.budget_balance(services.budget_for(shop)).available for shop in shops]

@@ -158,7 +158,7 @@ def test_eight_simultaneous_proposals_by_one_person_never_pass_the_monthly_cap(l
     assert sorted(outcomes) == ["approved"] * 5 + ["pending"] * 3
     assert services.month_spend(frontline, services.spending_month(location)) == Decimal("100")
     assert services.budget_balance(budget).held == Decimal("100")
-    assert all("left of your $100.00" in g.approval_reason for g in Gesture.objects.filter(status="pending"))
+    assert all("of their $100.00 this month" in g.approval_reason for g in Gesture.objects.filter(status="pending"))
 
 
 def test_simultaneous_approvals_of_a_managers_own_gestures_never_pass_the_cap(location):

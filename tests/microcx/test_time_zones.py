@@ -71,7 +71,7 @@ def test_budgets_renewals_and_caps_follow_the_locations_own_month(time_at, zone,
         assert propose(fran, customer, shop).status == Gesture.Status.APPROVED  # $100: the frontline cap
     over = propose(fran, customer, shop)
     assert over.status == Gesture.Status.PENDING and over.month == this_month
-    assert "you have $0.00 left of your $100.00 this month" in over.approval_reason
+    assert "has left: $0.00 of their $100.00 this month" in over.approval_reason
     assert tasks.renew_budgets() == 0  # the month has not ended here yet
     assert services.budget_for(shop) == budget
 
