@@ -33,7 +33,12 @@ def site(request):
             nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
         if user.has_perm("crm.view_sweeprun"):
             nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
-    context = {"business_name": settings.BUSINESS_NAME, "nav_items": nav}
+    context = {
+        "business_name": settings.BUSINESS_NAME,
+        "nav_items": nav,
+        # The phone menu's button shows a dot when a count inside it is waiting.
+        "nav_has_counts": SimpleLazyObject(lambda: any(item.get("count") for item in nav)),
+    }
     if user is not None and user.is_authenticated:
         # Counted only if the page shows the navigation.
         context["inbox_count"] = SimpleLazyObject(lambda: notifications.unread_count(user))

@@ -22,6 +22,7 @@ def test_manager_sees_waiting_gestures_on_today_in_the_inbox_and_the_menu(
     page = today.content.decode()
     assert f"{waiting} gesture{'s' if waiting > 1 else ''} waiting for approval" in page
     assert 'data-testid="nav-count-microcx"' in page
+    assert 'data-testid="menu-dot"' in page  # the phone's collapsed menu says something waits inside
     assert len(today.context["approvals"]) == min(waiting, 5)
     assert ("See all 7 in the queue" in page) == (waiting > 5)
     assert "per-gesture limit" in page  # why each one waits: over the per-gesture limit, with the figures
@@ -44,6 +45,7 @@ def test_nothing_waiting_means_no_card_and_no_badge(client, propose, frontline, 
     client.force_login(manager)
     page = client.get(reverse("home")).content.decode()
     assert "waiting for approval" not in page and "nav-count-microcx" not in page
+    assert "menu-dot" not in page
 
 
 def test_the_queue_says_why_each_gesture_needs_approval(client, propose, frontline, manager):
