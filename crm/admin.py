@@ -28,8 +28,8 @@ class HeartbeatAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "recipient", "kind", "occurrence", "read_at", "done_at"]
     list_filter = ["kind", "occurrence"]
-    search_fields = ["title", "source"]
-    raw_id_fields = ["recipient", "customer"]
+    search_fields = ["title"]
+    raw_id_fields = ["recipient", "customer", "follow_up", "important_date", "gesture"]
 
 
 @admin.register(SweepRun)

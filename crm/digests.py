@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from crm.models import DigestSend, Location, Notification, User
-from crm.notifications import hide_private
+from crm.notifications import hide_private, notifications_mark_emailed
 
 FAILURES_BEFORE_FAILING = 5  # consecutive failed sends before an address is marked failing
 ATTEMPTS_PER_DIGEST = 4  # the first try and three retries with backoff
@@ -90,7 +90,7 @@ def digest_send(*, digest_id: int) -> str:
         raise
     with transaction.atomic():
         DigestSend.objects.filter(pk=digest.pk).update(status=DigestSend.Status.SENT, items=len(items), last_error="")
-        Notification.objects.filter(pk__in=[n.pk for n in items]).update(emailed_on=digest.day)
+        notifications_mark_emailed(notifications=items, day=digest.day)
         User.objects.filter(pk=user.pk).update(email_failures=0, email_failing_since=None)
     return DigestSend.Status.SENT
 

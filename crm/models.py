@@ -90,11 +90,18 @@ class Heartbeat(models.Model):
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
 
 
+# Which reference each kind of notification carries (the database checks it).
+_FOLLOW_UP_KINDS = ("follow_up_due", "follow_up_overdue", "follow_up_untaken", "follow_up_escalated")
+_GESTURE_KINDS = ("gesture_approved", "gesture_rejected")
+
+
 class Notification(models.Model):
     """Something a member of staff should do or know today, in their inbox.
 
-    (source, occurrence, recipient) is unique, so a retried task, a sweep run
-    twice or two beat processes never raise the same reminder twice.
+    What raised it is a real reference (the follow-up, important date, gesture or customer) and
+    its kind; (kind, references, occurrence, recipient) is unique, so a retried task, a sweep run
+    twice or two beat processes never raise the same reminder twice. Only `crm.notifications`
+    writes them.
     """
 
     class Kind(models.TextChoices):
@@ -105,14 +112,27 @@ class Notification(models.Model):
         IMPORTANT_DATE = "important_date", "Important date"
         CUSTOMER_SINCE = "customer_since", "Customer anniversary"
         KEEP_IN_TOUCH = "keep_in_touch", "Keep in touch"
+        GESTURE_APPROVED = "gesture_approved", "Gesture approved"
+        GESTURE_REJECTED = "gesture_rejected", "Gesture not approved"
         MESSAGE = "message", "Message"
+
+    FOLLOW_UP_KINDS = _FOLLOW_UP_KINDS
+    GESTURE_KINDS = _GESTURE_KINDS
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    source = models.CharField(max_length=60, help_text="What raised it, e.g. follow_up:12 or date:5.")
     occurrence = models.DateField(help_text="The day (or the date's occurrence) it was raised for.")
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    follow_up = models.ForeignKey(
+        "customers.FollowUp", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    important_date = models.ForeignKey(
+        "customers.ImportantDate", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    gesture = models.ForeignKey(
+        "microcx.Gesture", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
@@ -128,28 +148,35 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-occurrence", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "occurrence", "recipient"], name="notification_once"),
+            # NULLs count as equal here: two keep-in-touch reminders of one customer on one day collide.
+            models.UniqueConstraint(
+                fields=["kind", "customer", "follow_up", "important_date", "gesture", "occurrence", "recipient"],
+                name="notification_once",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=(
+                    (~models.Q(kind__in=_FOLLOW_UP_KINDS) | models.Q(follow_up__isnull=False))
+                    & (~models.Q(kind="important_date") | models.Q(important_date__isnull=False))
+                    & (~models.Q(kind__in=_GESTURE_KINDS) | models.Q(gesture__isnull=False))
+                    & (~models.Q(kind__in=["customer_since", "keep_in_touch"]) | models.Q(customer__isnull=False))
+                ),
+                name="notification_names_its_cause",
+            ),
         ]
         indexes = [
             models.Index(fields=["recipient", "done_at", "-created_at"], name="notification_inbox"),
-            models.Index(fields=["source"], name="notification_source"),
             models.Index(fields=["created_at"], name="notification_created"),
         ]
 
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def follow_up_id(self) -> int | None:
-        """The follow-up this reminds of, if any (for "take it" on whole-location follow-ups)."""
-        kind, _, pk = self.source.partition(":")
-        return int(pk) if kind in ("follow_up", "untaken") and pk.isdigit() else None
-
     def level(self, today: datetime.date) -> str:
         """ "overdue" (red) from its overdue day, "due" (amber) for things to act on, else "info"."""
         if self.overdue_on and today >= self.overdue_on:
             return "overdue"
-        if self.kind in (self.Kind.IMPORTANT_DATE, self.Kind.CUSTOMER_SINCE, self.Kind.MESSAGE):
+        if self.kind in (self.Kind.IMPORTANT_DATE, self.Kind.CUSTOMER_SINCE, self.Kind.MESSAGE, *self.GESTURE_KINDS):
             return "info"
         return "due"
 

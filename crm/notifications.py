@@ -1,4 +1,10 @@
-"""The staff inbox: reads and writes of notifications."""
+"""The staff inbox: reads and writes of notifications.
+
+This module is the only writer of notifications: the reminder sweeps and the gesture decisions raise
+them through `notifications_raise`, and everything that settles them is below. A notification
+names what raised it by foreign key (follow-up, important date, gesture, customer) and its kind;
+nothing is matched on text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from crm.models import Notification, User
 
 # Things to do first, then dates to know about, then who to get in touch with.
 KIND_ORDER = Case(
-    When(kind__startswith="follow_up", then=Value(0)),
+    When(kind__in=Notification.FOLLOW_UP_KINDS, then=Value(0)),
     When(kind__in=[Notification.Kind.IMPORTANT_DATE, Notification.Kind.CUSTOMER_SINCE], then=Value(1)),
     default=Value(2),
 )
@@ -35,11 +41,7 @@ def hide_private(items: list[Notification]) -> list[Notification]:
     from customers.access import PRIVATE_FOLLOW_UP
     from customers.models import FollowUp
 
-    follow_up_ids = {}
-    for item in items:
-        kind, _, pk = item.source.partition(":")
-        if kind in ("follow_up", "untaken") and pk.isdigit():
-            follow_up_ids[item.pk] = int(pk)
+    follow_up_ids = {item.pk: item.follow_up_id for item in items if item.follow_up_id}
     if not follow_up_ids:
         return items
     sensitive = FollowUp.objects.filter(pk__in=set(follow_up_ids.values()), note__is_sensitive=True)
@@ -67,29 +69,37 @@ def notification_mark(*, notification: Notification, read: bool | None = None, d
 
 
 @transaction.atomic
-def notifications_settle(*, sources: list[str]) -> int:
-    """Mark done the open notifications whose cause is settled (a follow-up closed, a customer contacted)."""
-    return Notification.objects.filter(done_at__isnull=True, source__in=sources).update(done_at=timezone.now())
+def notifications_raise(*, notifications: list[Notification]) -> int:
+    """Insert these notifications, skipping any already raised (the unique key), and return how many are new."""
+    created = Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    return len(created)
+
+
+def notifications_mark_emailed(*, notifications: list[Notification], day) -> int:
+    """Record the digest day these notifications went out in."""
+    return Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(emailed_on=day)
 
 
 def follow_up_taken(follow_up) -> None:
     """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
-    Notification.objects.filter(
-        source__in=[f"follow_up:{follow_up.pk}", f"untaken:{follow_up.pk}"], done_at__isnull=True
-    ).exclude(recipient=follow_up.assignee).update(done_at=timezone.now())
-    Notification.objects.filter(source__startswith=f"follow_up:{follow_up.pk}").update(takeable=False)
+    now = timezone.now()
+    reminders = Notification.objects.filter(follow_up=follow_up)
+    reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now)
+    reminders.filter(takeable=True).update(takeable=False)
 
 
 def follow_up_closed(follow_up) -> None:
-    notifications_settle(sources=[f"follow_up:{follow_up.pk}", f"untaken:{follow_up.pk}"])
+    """A closed follow-up settles every open reminder of it."""
+    Notification.objects.filter(follow_up=follow_up, done_at__isnull=True).update(done_at=timezone.now())
 
 
 def customer_contacted(customer) -> None:
-    notifications_settle(sources=[f"keep:{customer.pk}"])
+    """Any contact settles the customer's keep-in-touch reminders."""
+    customers_contacted([customer.pk])
 
 
 def customers_contacted(customer_ids: list[int]) -> None:
-    """After an import: keep-in-touch reminders of these customers are settled (by customer, not by source)."""
+    """After a contact or an import: keep-in-touch reminders of these customers are settled."""
     Notification.objects.filter(
         kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=customer_ids, done_at__isnull=True
     ).update(done_at=timezone.now())

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from crm import roles
 from crm.models import Location, Notification, SweepRun, User
+from crm.notifications import notifications_raise
 from customers import schedule
 from customers.access import PRIVATE_FOLLOW_UP
 from customers.gesture_ideas import GestureIdea
@@ -101,9 +102,8 @@ def _notify(recipients: Iterable[int], **fields) -> list[Notification]:
 
 
 def _save(notifications: list[Notification]) -> int:
-    """Insert, skipping any already raised (same source, occurrence and recipient)."""
-    created = Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
-    return len(created)
+    """Insert, skipping any already raised (same kind, cause, occurrence and recipient)."""
+    return notifications_raise(notifications=notifications)
 
 
 def day_phrase(day: datetime.date, today: datetime.date) -> str:
@@ -193,7 +193,7 @@ def raise_dates(ids: list[int], today: datetime.date, recipients: Recipients | N
             notifications += _notify(
                 recipients.staff(row.customer.home_location_id),
                 kind=Kind.IMPORTANT_DATE,
-                source=f"date:{row.pk}",
+                important_date_id=row.pk,
                 occurrence=occurrence,
                 customer_id=row.customer_id,
                 title=date_title(row, occurrence, today, partners.get(row.customer_id)),
@@ -256,7 +256,6 @@ def raise_anniversaries(ids: list[int], today: datetime.date, recipients: Recipi
             notifications += _notify(
                 recipients.staff(customer.home_location_id),
                 kind=Kind.CUSTOMER_SINCE,
-                source=f"since:{customer.pk}",
                 occurrence=day,
                 customer_id=customer.pk,
                 title=f"{customer.greeting_name} {verb} a {years}-year customer {when}",
@@ -306,7 +305,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
         name = row.customer.greeting_name
         prompt = PRIVATE_FOLLOW_UP if row.pk in private else row.prompt
         common = {
-            "source": f"follow_up:{row.pk}",
+            "follow_up_id": row.pk,
             "occurrence": today,
             "customer_id": row.customer_id,
             "url": _customer_url(row.customer_id),
@@ -342,7 +341,7 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
                 title=f"Nobody took this yet: {prompt} ({name})",
                 body=f"Due {row.due_date:%-d %B}, for the whole location.",
                 takeable=True,
-                **{**common, "source": f"untaken:{row.pk}"},
+                **common,
             )
         row.reminders_sent += 1
         row.next_reminder_on = today + datetime.timedelta(days=1)
@@ -406,7 +405,6 @@ def raise_keep_in_touch(ids: list[int], today: datetime.date, recipients: Recipi
         notifications += _notify(
             best.get(customer.pk) or recipients.staff(customer.home_location_id),
             kind=Kind.KEEP_IN_TOUCH,
-            source=f"keep:{customer.pk}",
             occurrence=due,
             customer_id=customer.pk,
             title=f"Keep in touch with {customer.greeting_name}: {silent} days since the last contact",

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from crm import roles
 from crm.models import Location, Notification, User
+from crm.notifications import notifications_raise
 from crm.templatetags.crm_tags import money
 from customers.models import Customer, FollowUp, Note
 from microcx.genuine import mechanical_flags
@@ -529,18 +530,21 @@ def gesture_cancel(*, gesture: Gesture, by: User) -> Gesture:
 
 
 def _tell_proposer(gesture: Gesture, title: str, body: str = "") -> None:
-    Notification.objects.bulk_create(
-        [
+    kind = {
+        Gesture.Status.APPROVED: Notification.Kind.GESTURE_APPROVED,
+        Gesture.Status.REJECTED: Notification.Kind.GESTURE_REJECTED,
+    }[gesture.status]
+    notifications_raise(
+        notifications=[
             Notification(
                 recipient_id=gesture.proposed_by_id,
-                kind=Notification.Kind.MESSAGE,
-                source=f"gesture:{gesture.pk}:{gesture.status}",
+                kind=kind,
+                gesture_id=gesture.pk,
                 occurrence=gesture.location.local_today(),
                 customer_id=gesture.customer_id,
                 title=title,
                 body=body,
                 url=f"/microcx/gestures/{gesture.pk}/",
             )
-        ],
-        ignore_conflicts=True,
+        ]
     )

@@ -139,8 +139,7 @@ def world(location, other_location, frontline, settings, tmp_path):
         budget_b=budget_b,
         notification_b=Notification.objects.create(
             recipient=staff_b,
-            kind="follow_up_due",
-            source="test:b",
+            kind="message",
             occurrence=other_location.local_today(),
             customer=customer_b,
             title="Ask Bella how Rex is",

@@ -230,7 +230,7 @@ def world(location, other_location, users_by_role, customer):
     from crm.models import Notification
 
     notification = Notification.objects.create(
-        recipient=users_by_role["frontline"], kind="message", source="test:1", occurrence="2026-01-01", title="Hi"
+        recipient=users_by_role["frontline"], kind="message", occurrence="2026-01-01", title="Hi"
     )
     from microcx.services import budget_create, gesture_propose
 

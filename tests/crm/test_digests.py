@@ -22,7 +22,11 @@ def at(hour, minute=0):
 
 def reminder(user, title="Anna's birthday is today", n=0):
     return Notification.objects.create(
-        recipient=user, kind="important_date", source=f"date:{n}", occurrence="2026-11-22", title=title, url="/x/"
+        recipient=user,
+        kind="message",
+        occurrence=datetime.date(2026, 11, 22) - datetime.timedelta(days=n),
+        title=title,
+        url="/x/",
     )
 
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from crm import reminders
@@ -191,6 +192,59 @@ def test_taking_or_closing_a_follow_up_settles_its_reminders(time_at, client, cu
     assert Notification.objects.count() == 2  # nothing more after it was done
 
 
+def _next_follow_up_pk(pk):
+    """Make the next follow-up created get this id."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('customers_followup', 'id'), %s, false)", [pk])
+
+
+def test_taking_follow_up_1_leaves_the_reminders_of_follow_up_10_and_100_alone(
+    time_at, client, customer, frontline, location
+):
+    colleague = UserFactory(role="frontline", locations=[location])
+    time_at(at(2026, 4, 1))
+
+    def whole_location_follow_up(pk):
+        _next_follow_up_pk(pk)
+        return follow_up_create(
+            customer=customer,
+            created_by=frontline,
+            prompt=f"Ask about trip {pk}",
+            due="on_date",
+            due_date=datetime.date(2026, 4, 1),
+        )
+
+    first, tenth, hundredth = (whole_location_follow_up(pk) for pk in (900001, 9000010, 90000100))
+    assert str(tenth.pk).startswith(str(first.pk)) and str(hundredth.pk).startswith(str(first.pk))
+    reminders.sweep()
+    assert Notification.objects.filter(takeable=True, done_at__isnull=True).count() == 6
+    client.force_login(colleague)
+    client.post(reverse("follow-up-take", args=[first.pk]), {"next": "inbox"})
+    others = Notification.objects.filter(follow_up__in=[tenth, hundredth])
+    assert others.count() == 4
+    assert not others.filter(done_at__isnull=False).exists()
+    assert not others.filter(takeable=False).exists()
+    taken = Notification.objects.filter(follow_up=first)
+    assert not taken.filter(takeable=True).exists()
+    assert taken.get(recipient=frontline).done_at is not None
+    follow_up_complete(follow_up=FollowUp.objects.get(pk=first.pk), user=colleague)
+    assert others.filter(done_at__isnull=True).count() == 4
+
+
+def test_a_notification_must_name_what_raised_it(frontline, customer):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(recipient=frontline, kind="follow_up_due", occurrence="2026-04-01", title="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(recipient=frontline, kind="keep_in_touch", occurrence="2026-04-01", title="x")
+    Notification.objects.create(
+        recipient=frontline, kind="keep_in_touch", customer=customer, occurrence="2026-04-01", title="x"
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(
+            recipient=frontline, kind="keep_in_touch", customer=customer, occurrence="2026-04-01", title="again"
+        )
+
+
 def test_customer_since_anniversaries_at_1_2_5_and_10_years(time_at, frontline, location):
     time_at(at(2026, 1, 1))
     customer = CustomerFactory(first_name="Maya", home_location=location, customer_since=datetime.date(2021, 1, 3))
@@ -286,8 +340,7 @@ def test_inbox_runs_a_constant_number_of_queries(client, frontline, customer, dj
         Notification(
             recipient=frontline,
             kind="message",
-            source=f"t:{i}",
-            occurrence="2026-01-01",
+            occurrence=datetime.date(2026, 1, 1) - datetime.timedelta(days=i),
             title=f"n{i}",
             customer=customer,
         )

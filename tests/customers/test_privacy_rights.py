@@ -67,8 +67,7 @@ def held(location, frontline, owner):
     assert any(NAME in flag for g in customer.gestures.all() for flag in g.flags)
     Notification.objects.create(
         recipient=frontline,
-        kind="follow_up",
-        source="test:zen",
+        kind="message",
         occurrence=timezone.localdate(),
         customer=customer,
         title=f"Ask {NAME} how Methuselah is",

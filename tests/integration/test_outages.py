@@ -75,9 +75,10 @@ def test_staff_save_notes_and_follow_ups_while_redis_is_down_and_the_reminder_ar
     )
     processes.celery("worker", *WORKER, env=env)
     processes.celery("beat", "beat", "--loglevel=INFO", "-s", str(tmp_path / "beat-schedule"), env=env)
-    source = f"follow_up:{follow_up.pk}"
     try:
-        wait_for(lambda: Notification.objects.filter(source=source).exists(), "the follow-up's reminder", timeout=40)
+        wait_for(
+            lambda: Notification.objects.filter(follow_up=follow_up).exists(), "the follow-up's reminder", timeout=40
+        )
         # Two more whole sweeps after it: a repeat would show now.
         after = SweepRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first().started_at
         wait_for(
@@ -88,7 +89,7 @@ def test_staff_save_notes_and_follow_ups_while_redis_is_down_and_the_reminder_ar
     except AssertionError:
         print(processes.log("worker")[-3000:], processes.log("beat")[-3000:])
         raise
-    reminder = Notification.objects.get(source=source)
+    reminder = Notification.objects.get(follow_up=follow_up)
     assert (reminder.recipient, reminder.kind) == (frontline, Notification.Kind.FOLLOW_UP_DUE)
     follow_up.refresh_from_db()
     assert follow_up.reminders_sent == 1 and follow_up.next_reminder_on > today

@@ -1,0 +1,58 @@
+"""Migration 0009 turns the old `source` strings of notifications into real references."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from crm.models import Notification
+from customers.services import follow_up_create
+from tests.customers.factories import ImportantDateFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+BEFORE = [("crm", "0008_security_policy")]
+AFTER = [("crm", "0009_notification_references")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+
+
+def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, frontline):
+    follow_up = follow_up_create(customer=customer, created_by=frontline, prompt="Ask about the trip")
+    date = ImportantDateFactory(customer=customer)
+    migrate(BEFORE)
+    try:
+        rows = [
+            ("follow_up_due", f"follow_up:{follow_up.pk}", customer.pk),
+            ("follow_up_untaken", f"untaken:{follow_up.pk}", customer.pk),
+            ("follow_up_due", f"follow_up:{follow_up.pk + 1000}", customer.pk),  # its follow-up is gone
+            ("important_date", f"date:{date.pk}", customer.pk),
+            ("keep_in_touch", f"keep:{customer.pk}", customer.pk),
+        ]
+        with connection.cursor() as cursor:
+            for kind, source, customer_id in rows:
+                cursor.execute(
+                    "INSERT INTO crm_notification (recipient_id, kind, source, occurrence, customer_id, title, body,"
+                    " gesture_idea, url, takeable, created_at)"
+                    " VALUES (%s, %s, %s, '2026-04-01', %s, %s, '', '', '', false, now())",
+                    [frontline.pk, kind, source, customer_id, source],
+                )
+    finally:
+        migrate(AFTER)
+    found = {n.title: n for n in Notification.objects.all()}
+    assert set(found) == {
+        f"follow_up:{follow_up.pk}",
+        f"untaken:{follow_up.pk}",
+        f"date:{date.pk}",
+        f"keep:{customer.pk}",
+    }
+    assert found[f"follow_up:{follow_up.pk}"].follow_up_id == follow_up.pk
+    assert found[f"untaken:{follow_up.pk}"].follow_up_id == follow_up.pk
+    assert found[f"date:{date.pk}"].important_date_id == date.pk
+    assert found[f"keep:{customer.pk}"].customer_id == customer.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'crm_notification'")
+        assert "source" not in {row[0] for row in cursor.fetchall()}
