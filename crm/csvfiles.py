@@ -52,9 +52,27 @@ def csv_problem(raw: bytes) -> str | None:
     return None
 
 
+class CsvError(ValueError):
+    """The file cannot be read as CSV; str() says why, in the user's words, with the line."""
+
+
+def malformed(error: csv.Error, line: int) -> str:
+    """Say what a csv.Error means for the person who picked the file."""
+    if "field larger than field limit" in str(error):
+        return (
+            f"Line {line or 1}: a cell is longer than {csv.field_size_limit() // 1024} KB, "
+            "which no spreadsheet column holds. Is this the right file?"
+        )
+    return f"Line {line or 1}: the CSV is malformed ({error})."
+
+
 def open_csv(raw: bytes) -> csv.DictReader | None:
-    """Return a reader over the file's rows (UTF-8, or Windows' own encoding; comma, semicolon or tab),
-    or None when the file is not text."""
+    """Return a reader over the file's rows (UTF-8, or Windows' own encoding; comma, semicolon or tab;
+    lines ending in CRLF, LF or a lone CR), with its header read, or None when the file is not text.
+
+    Raises CsvError when the header line cannot be read; errors in later rows are csv.Error, for
+    the caller to report with `malformed`.
+    """
     text = decode_csv(raw) if csv_problem(raw) is None else None
     if text is None:
         return None
@@ -62,7 +80,13 @@ def open_csv(raw: bytes) -> csv.DictReader | None:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return csv.DictReader(io.StringIO(text), dialect=dialect)
+    # newline="": the csv module splits lines itself, on any of CRLF, LF and a lone CR (old Macs).
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header line now, where its errors can be reported
+    except csv.Error as error:
+        raise CsvError(malformed(error, reader.line_num)) from error
+    return reader
 
 
 def map_columns(fieldnames: list[str] | None, aliases: dict[str, list[str]]) -> dict[str, str]:

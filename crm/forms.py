@@ -4,10 +4,41 @@ import math
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import BadRequest
 from django.utils import timezone
 
 from crm import roles
 from crm.models import Location, User
+
+# The days a page can be asked about (EARLIEST_DAY is below, with the dashboard's range): wide enough for
+# any real record, far enough from year 1 and 9999 that the days and months around them all exist.
+LATEST_DAY = datetime.date(2999, 12, 31)
+
+
+class RequestRefused(BadRequest):
+    """A request we cannot answer, with a message for the person who sent it (a 400 page shows it)."""
+
+
+def day_from(text: str, default: datetime.date, what: str = "date") -> datetime.date:
+    """Read a day from a query string ("2026-11-02", or "2026-11" for a month's first day): the default
+    when it is empty or unreadable, RequestRefused when it is outside the days this app deals in."""
+    if not text:
+        return default
+    try:
+        day = datetime.date.fromisoformat(text + "-01" if len(text) <= 7 else text)
+    except ValueError:
+        year = text.split("-", 1)[0]
+        if year.isdigit() and len(year) > 4:
+            raise RequestRefused(_out_of_range(what)) from None
+        return default
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise RequestRefused(_out_of_range(what))
+    return day
+
+
+def _out_of_range(what: str) -> str:
+    return f"Choose a {what} between {EARLIEST_DAY:%-d %B %Y} and {LATEST_DAY:%-d %B %Y}."
 
 
 class LocationForm(forms.ModelForm):
@@ -240,3 +271,26 @@ class StaffForm(forms.ModelForm):
             if cleaned.get("is_active") is False:
                 self.add_error("is_active", "You cannot lock yourself out; another owner can.")
         return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """The login form; a user name no account can have (too long, a NUL) is refused before any
+    password is checked, so nothing (django-axes included) tries to record it."""
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        limit = self.fields["username"].max_length
+        if len(username) > limit:
+            # Django sets the field's max_length for the browser only; check it here too.
+            raise forms.ValidationError(f"A user name has at most {limit} characters.", code="max_length")
+        return username
+
+    def clean(self):
+        if self.errors:
+            return self.cleaned_data
+        return super().clean()
+
+    @property
+    def malformed(self) -> bool:
+        """True when a field itself is bad, not the user name and password pair."""
+        return any(name in self.errors for name in self.fields)

@@ -48,6 +48,16 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+def bad_request(request, exception):
+    """handler400: the 400 page, saying why when the view gave a reason for the person (RequestRefused)."""
+    from django.shortcuts import render
+
+    from crm.forms import RequestRefused
+
+    message = str(exception) if isinstance(exception, RequestRefused) else ""
+    return render(request, "400.html", {"message": message}, status=400)
+
+
 def server_error(request):
     """handler500: an outage met outside a view (loading the session or user in a middleware) is a 503 too.
 

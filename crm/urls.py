@@ -20,7 +20,7 @@ urlpatterns = [
     path("dashboard/", views_dashboard.dashboard, name="loyalty-dashboard"),
     path("dashboard/customers/", views_dashboard.customers_behind, name="loyalty-customers"),
     path("dashboard/win-back-rule/", views_dashboard.win_back_rule, name="loyalty-rule"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views_security.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -43,4 +43,5 @@ urlpatterns = [
 ]
 
 # A database outage met before a view runs (loading the session) is a 503 page too.
+handler400 = "crm.middleware.bad_request"
 handler500 = "crm.middleware.server_error"

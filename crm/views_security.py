@@ -9,6 +9,7 @@ from auditlog.models import LogEntry
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
@@ -21,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm import roles, security, services
 from crm.access import require_perm
-from crm.forms import SecurityPolicyForm, TwoFactorCodeForm
+from crm.forms import LoginForm, SecurityPolicyForm, TwoFactorCodeForm
 from crm.models import SecurityPolicy, User
 from customers.models import Customer
 
@@ -281,3 +282,16 @@ def _int_or_404(value: str) -> int:
     if not 0 < number < 2**63:
         raise Http404
     return number
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page; a malformed user name or password is a 400 with the field's message."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.malformed:
+            response.status_code = 400
+        return response

@@ -18,6 +18,12 @@ from customers.services import normalise_phone
 CONSENT_CHANNELS = [("email", "consent_email_at"), ("mail", "consent_mail_at"), ("phone", "consent_phone_at")]
 
 
+class CustomerSearchForm(forms.Form):
+    """The search box: any text, but no NUL (Django's CharField refuses it), which PostgreSQL cannot compare."""
+
+    q = forms.CharField(required=False, max_length=200)
+
+
 class CustomerForm(forms.ModelForm):
     tags_text = forms.CharField(
         label="Tags", required=False, max_length=300, help_text="Comma-separated: regular, VIP, contact lenses."

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from crm.csvfiles import NOT_CSV, map_columns, open_csv
+from crm.csvfiles import NOT_CSV, CsvError, malformed, map_columns, open_csv
 from crm.models import Location
 from customers.models import Customer
 from customers.services import customer_save, normalise_phone, tags_from_text
@@ -117,7 +117,11 @@ class ImportPlan:
 def plan_import(raw: bytes, locations: list[Location], default_location: Location | None = None) -> ImportPlan:
     """Read and check a CSV file without saving anything."""
     plan = ImportPlan()
-    reader = open_csv(raw)
+    try:
+        reader = open_csv(raw)
+    except CsvError as error:
+        plan.file_errors.append(str(error))
+        return plan
     if reader is None:
         plan.file_errors.append(NOT_CSV)
         return plan
@@ -152,7 +156,7 @@ def plan_import(raw: bytes, locations: list[Location], default_location: Locatio
                         seen[f"{key}:{value}"] = line
             plan.rows.append(row)
     except csv.Error as error:
-        plan.file_errors.append(f"Line {reader.line_num}: the CSV is malformed ({error}).")
+        plan.file_errors.append(malformed(error, reader.line_num))
     if not plan.rows and not plan.file_errors:
         plan.file_errors.append("The file has no customer rows.")
     _match_existing(plan)

@@ -29,6 +29,7 @@ from customers.exports import marketing_export_lines
 from customers.forms import (
     CustomerForm,
     CustomerImportForm,
+    CustomerSearchForm,
     FollowUpDoneForm,
     FollowUpForm,
     ImportantDateForm,
@@ -51,8 +52,14 @@ def _to_customer(customer: Customer, anchor: str = ""):
 @require_perm("customers.view_customer")
 def customer_list(request):
     """Find a customer: search as you type (htmx), or browse the most recently seen."""
-    query = request.GET.get("q", "").strip()
+    search = CustomerSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
     show_archived = request.GET.get("archived") == "1"
+    if not search.is_valid():
+        context = {"query": "", "results": [], "page": None, "show_archived": show_archived}
+        context["search_error"] = " ".join(search.errors["q"])
+        template = "customers/_customer_results.html" if request.htmx else "customers/customer_list.html"
+        return render(request, template, context, status=400)
     if query:
         results = list(
             selectors.search_customers(request.user, query, include_archived=show_archived)

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.csvfiles import NOT_CSV, map_columns, open_csv
+from crm.csvfiles import NOT_CSV, CsvError, malformed, map_columns, open_csv
 from crm.models import Location
 from customers.models import Customer
 from customers.services import customer_save, customers_contacts_add, normalise_phone
@@ -98,6 +98,10 @@ class Plan:
         return len({row.data["customer_key"] for row in self.rows if not row.errors and row.customer is None})
 
 
+# Clocks on Earth run from UTC-12:00 to UTC+14:00 (PostgreSQL refuses anything past ±15:59).
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+
+
 class Reader:
     """Turn one record (a CSV row or a JSON object, as strings) into clean values or errors by field."""
 
@@ -114,6 +118,11 @@ class Reader:
         self.seen_content: dict[str, int] = defaultdict(int)
 
     def read(self, row: Row, values: dict[str, str]) -> Row:
+        # A NUL can come in through JSON ("\u0000"); PostgreSQL cannot store or compare it.
+        for name, value in values.items():
+            if value and "\x00" in value:
+                row.error(name, "Cannot contain a NUL character.")
+        values = {name: (value or "").replace("\x00", "") for name, value in values.items()}
         get = lambda name: (values.get(name) or "").strip()  # noqa: E731 - a tiny local helper
         email, phone, external_id = get("email").lower(), get("phone"), get("customer_id")
         if email:
@@ -220,6 +229,9 @@ class Reader:
                 parsed = parsed.replace(hour=12)
             zone = location.tzinfo if location is not None else timezone.get_current_timezone()
             parsed = timezone.make_aware(parsed, zone)
+        elif abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+            row.error("occurred_at", f"The UTC offset of {text!r} is beyond ±14:00, which no place on Earth uses.")
+            return None
         if parsed > timezone.now() + datetime.timedelta(days=1):
             row.error("occurred_at", "This is in the future.")
         return parsed
@@ -232,7 +244,11 @@ def _is_date_only(text: str) -> bool:
 def plan_file(raw: bytes, *, default_location: Location | None = None, create_customers: bool = False) -> Plan:
     """Read and check a CSV file of interactions without saving anything."""
     plan = Plan(create_customers=create_customers)
-    reader = open_csv(raw)
+    try:
+        reader = open_csv(raw)
+    except CsvError as error:
+        plan.file_errors.append(str(error))
+        return plan
     if reader is None:
         plan.file_errors.append(NOT_CSV)
         return plan
@@ -254,7 +270,7 @@ def plan_file(raw: bytes, *, default_location: Location | None = None, create_cu
                 continue
             plan.rows.append(record_reader.read(Row(line=reader.line_num), values))
     except csv.Error as error:
-        plan.file_errors.append(f"Line {reader.line_num}: the CSV is malformed ({error}).")
+        plan.file_errors.append(malformed(error, reader.line_num))
     if not plan.rows and not plan.file_errors:
         plan.file_errors.append("The file has no rows.")
     _resolve(plan)

@@ -1,5 +1,6 @@
 """Touchpoints, personas and journey maps, metrics, interaction import and API tokens."""
 
+import csv
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from crm import uploads
 from crm.access import require_perm
-from crm.csvfiles import NOT_CSV, open_csv
+from crm.csvfiles import NOT_CSV, CsvError, malformed, open_csv
 from customers.access import get_customer_for_user
 from journeys import importer, selectors, services_manage
 from journeys.access import get_api_token, get_persona, get_step, get_touchpoint, import_locations_for
@@ -103,12 +104,18 @@ def _read_metrics(raw: bytes):
     names = {value: value for value in TouchpointMetric.Name.values}
     names.update({label.lower(): value for value, label in TouchpointMetric.Name.choices})
     touchpoints = {t.slug: t for t in Touchpoint.objects.all()} | {t.name.lower(): t for t in Touchpoint.objects.all()}
-    reader = open_csv(raw)
+    try:
+        reader = open_csv(raw)
+    except CsvError as error:
+        return [], [str(error)]
     if reader is None:
         return [], [NOT_CSV]
     rows, errors = [], []
-    for record in reader:
-        line = reader.line_num
+    try:
+        records = [(reader.line_num, record) for record in reader]
+    except csv.Error as error:
+        return [], [malformed(error, reader.line_num)]
+    for line, record in records:
         get = lambda key, record=record: (record.get(key) or "").strip()  # noqa: E731
         touchpoint = touchpoints.get(get("touchpoint").lower())
         name = names.get(get("metric").lower())

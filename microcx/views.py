@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from crm import audit, uploads
 from crm.access import locations_for, require_perm
 from crm.csvfiles import SafeWriter
+from crm.forms import day_from
 from crm.models import Location
 from crm.templatetags.crm_tags import money
 from customers.access import PRIVATE_NOTE, get_customer_for_user, sees_sensitive, show_follow_ups
@@ -467,10 +468,7 @@ def spend_report_csv(request):
 @require_perm("microcx.view_spend_report")
 def monthly_review(request):
     today = _today(request.user)
-    try:
-        month = datetime.date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        month = today.replace(day=1)
+    month = day_from(request.GET.get("month", ""), today.replace(day=1), what="month").replace(day=1)
     review = selectors.monthly_review(month, list(locations_for(request.user)))
     previous = (month - datetime.timedelta(days=1)).replace(day=1)
     following = (month + datetime.timedelta(days=32)).replace(day=1)

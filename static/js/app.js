@@ -19,6 +19,15 @@
     }
   }, true);
 
+  // A refused request (400, 422) comes back with the page part saying why: show it like any other answer.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 400 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (field.dataset && "autosubmit" in field.dataset && field.form) {
