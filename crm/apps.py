@@ -14,6 +14,17 @@ class CrmConfig(AppConfig):
         # Runs after auth has created permissions, whichever app migrated last.
         post_migrate.connect(sync_roles, dispatch_uid="crm.sync_roles")
 
+        # Search terms (names, emails, phones) stay out of runserver's and gunicorn's request lines.
+        # Added here, not in LOGGING: configuring those loggers there would drop their own handlers.
+        import logging
+
+        from crm.logfilters import HideSearchTerms
+
+        for name in ("django.server", "gunicorn.access"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, HideSearchTerms) for f in logger.filters):
+                logger.addFilter(HideSearchTerms())
+
         from crm import audit, notifications, privacy, security  # noqa: F401 - security connects the login receiver
         from customers import extensions
 

@@ -1,14 +1,25 @@
 """The Celery app. Its beat schedule lives here, in one place."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class BeatScheduler(PersistentScheduler):
+    """Celery's own scheduler, which first makes the folder its schedule file goes in (var/ on a
+    fresh checkout, or wherever `beat -s` points), so beat starts on a machine that never ran before."""
+
+    def setup_schedule(self) -> None:
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()
 
 
 @app.on_after_configure.connect

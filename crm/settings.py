@@ -355,6 +355,8 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Makes the schedule file's folder first: beat never depends on var/ existing.
+CELERY_BEAT_SCHEDULER = "crm.celery:BeatScheduler"
 # How often beat runs the reminder and digest sweeps (crm/celery.py holds the schedule).
 REMINDER_SWEEP_SECONDS = setting(
     "REMINDER_SWEEP_SECONDS",
@@ -386,7 +388,8 @@ SECURE_HSTS_SECONDS = setting(
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "this came in over HTTPS" only when a proxy we trust set it; anyone can send it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -58,18 +58,32 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def access_log_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "gunicorn-access.log"
+
+
 @pytest.fixture(scope="module")
 def production_server(tmp_path_factory):
     """gunicorn serving the app as in production (DEBUG off, collected static files) behind a proxy header."""
     tmp_path = tmp_path_factory.mktemp("deploy")
     env = production_env(tmp_path)
     env["STATIC_ROOT"] = str(tmp_path / "static")
+    env["TRUST_PROXY_HEADERS"] = "true"  # the tests send X-Forwarded-Proto as the proxy would
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
     )
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).with_name("gunicorn")), "crm.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "crm.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            "--access-logfile",
+            str(access_log_path(tmp_path_factory)),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -185,3 +199,38 @@ def test_no_template_has_inline_script_style_or_event_handlers():
             if re.search(pattern, text, re.IGNORECASE):
                 offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
     assert not offenders, offenders
+
+
+def test_customer_search_terms_are_not_kept_in_gunicorn_access_log(production_server, tmp_path_factory):
+    fetch(production_server + "/customers/?q=Philippa+Quartermaine&archived=1")
+    log = access_log_path(tmp_path_factory)
+    deadline = time.monotonic() + 10
+    while "archived=1" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.1)  # gunicorn writes the line after the response; wait for it, not a fixed time
+    text = log.read_text()
+    assert "/customers/?q=[hidden]&archived=1" in text
+    assert "Philippa" not in text and "Quartermaine" not in text
+
+
+def test_x_forwarded_proto_is_trusted_only_with_trust_proxy_headers(tmp_path):
+    def proxy_header(**extra):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
+            ],
+            cwd=ROOT,
+            env={**production_env(tmp_path), **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    assert proxy_header() == "None"
+    assert proxy_header(TRUST_PROXY_HEADERS="false") == "None"
+    assert proxy_header(TRUST_PROXY_HEADERS="true") == "('HTTP_X_FORWARDED_PROTO', 'https')"

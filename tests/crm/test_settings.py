@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,45 @@ def test_without_database_url_the_app_uses_the_embedded_postgresql_of_make_run()
     params = result.stdout.strip().splitlines()[-1]
     assert f"'host': '{ROOT / 'var' / 'pgdata'}'" in params
     assert "'dbname': 'crm'" in params
+
+
+def test_runserver_request_lines_hide_customer_search_terms():
+    """django.server logs '"GET /customers/?q=... HTTP/1.1" 200 512' with the request line as its first argument."""
+    import logging
+
+    from django.core.servers.basehttp import WSGIRequestHandler  # noqa: F401 - the logger runserver uses
+
+    logger = logging.getLogger("django.server")
+    record = logger.makeRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /customers/?q=anna%40example.com HTTP/1.1", "200", "512"),
+        None,
+    )
+    assert all(f.filter(record) for f in logger.filters)
+    assert record.getMessage() == '"GET /customers/?q=[hidden] HTTP/1.1" 200 512'
+
+
+def test_beat_starts_where_its_schedule_folder_does_not_exist_yet(tmp_path):
+    schedule = tmp_path / "no" / "such" / "folder" / "beat-schedule"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env["CELERY_BROKER_URL"] = "memory://"
+    beat = subprocess.Popen(  # noqa: S603 - our own celery with fixed arguments
+        [str(Path(sys.executable).with_name("celery")), "-A", "crm", "beat", "-s", str(schedule), "--loglevel=INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(schedule.parent.glob("beat-schedule*")) and beat.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # wait for the file to appear (or beat to die), not a fixed time
+        assert beat.poll() is None, beat.stderr.read().decode()[-2000:]
+        assert list(schedule.parent.glob("beat-schedule*"))
+    finally:
+        beat.terminate()
+        beat.wait(timeout=20)
