@@ -8,8 +8,11 @@ name and only ever sent back as a download (microcx's gesture_receipt view), nev
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from django import forms
@@ -17,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler
 
-from crm.csvfiles import csv_problem
+from crm.csvfiles import csv_problem, decode_csv
 
 UPLOAD_DIR = Path(settings.VAR_DIR) / "imports"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -154,6 +157,30 @@ def discard(request, name: str) -> None:
     kept = request.session.pop(name, None) or {}
     if kept.get("token"):
         (UPLOAD_DIR / f"{kept['token']}.csv").unlink(missing_ok=True)
+
+
+def discard_waiting_holding(row_matches: Callable[[list[str]], bool]) -> int:
+    """Delete every waiting import file with a row for which `row_matches(cells)` is true (erasing a
+    customer: their previews go too); return how many went. A file that cannot be read as CSV any
+    more is judged on its raw text, one line per row."""
+    removed = 0
+    for path in UPLOAD_DIR.glob("*.csv") if UPLOAD_DIR.exists() else []:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:  # confirmed or discarded meanwhile
+            continue
+        if any(row_matches(cells) for cells in _rows_of(raw)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _rows_of(raw: bytes):
+    text = decode_csv(raw) or raw.decode("latin-1")
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""))
+    except csv.Error:
+        yield from ([line] for line in text.splitlines())
 
 
 # A waiting import file not confirmed within this time was abandoned; it holds personal data.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import re
+from collections.abc import Callable
 
+import phonenumbers
 from django.utils import timezone
 
 from customers import extensions
@@ -122,3 +125,31 @@ def _readable(value) -> str:
     if len(text) == 10:
         return f"{moment:%-d %b %Y}"
     return f"{timezone.localtime(moment):%-d %b %Y %H:%M}"
+
+
+def row_matcher(customer: Customer) -> Callable[[list[str]], bool]:
+    """Return a test of whether a CSV row (its cells) is about this customer: their email, external id
+    or phone number (any formatting) in a cell, or their first and last name both in the row."""
+    email = customer.email.strip().lower()
+    external_id = customer.external_id.strip().lower()
+    national = ""
+    if customer.phone:
+        try:
+            national = str(phonenumbers.parse(customer.phone).national_number)
+        except phonenumbers.NumberParseException:
+            national = re.sub(r"\D", "", customer.phone)
+    first, last = customer.first_name.strip().lower(), customer.last_name.strip().lower()
+
+    def matches(cells: list[str]) -> bool:
+        values = {" ".join((cell or "").lower().split()) for cell in cells}
+        if (email and email in values) or (external_id and external_id in values):
+            return True
+        if first and last and ((first in values and last in values) or f"{first} {last}" in values):
+            return True
+        if len(national) >= 6:
+            return any(
+                re.sub(r"\D", "", value).endswith(national) for value in values if any(c.isdigit() for c in value)
+            )
+        return False
+
+    return matches

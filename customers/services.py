@@ -12,13 +12,13 @@ from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from crm import audit
+from crm import audit, uploads
 from crm.bulk import copy_into_temp
 from crm.models import Location, User
-from customers import extensions, schedule
+from customers import extensions, privacy, schedule
 from customers.access import can_edit_note
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 from customers.note_reader import Proposal, read_note
@@ -143,7 +143,12 @@ def _erase_personal_data(customer: Customer, by: User) -> None:
     customer.follow_ups.all().delete()
     customer.important_dates.all().delete()
     customer.people.all().delete()
+    # A tag only they wear may name them ("Zenobia's tortoise"): it goes; shared tags stay.
+    worn_by_others = Customer.tags.through.objects.filter(tag_id=OuterRef("pk")).exclude(customer_id=customer.pk)
+    Tag.objects.filter(customers=customer).exclude(Exists(worn_by_others)).delete()
     customer.tags.clear()
+    # Import previews waiting for confirmation that have a row about them go too.
+    uploads.discard_waiting_holding(privacy.row_matcher(customer))
     for hook in extensions.erase_hooks:
         hook(customer, by)
     now = timezone.now()

@@ -44,8 +44,9 @@ def register() -> None:
 
 
 def _erase(customer, by=None) -> None:
-    """Keep the erased customer's interactions as anonymous counts: what was said goes."""
-    Interaction.objects.filter(customer=customer).update(summary="")
+    """Keep the erased customer's interactions as anonymous counts: what was said goes, and so do the
+    references (till receipts, booking ids; made-up ones hash their email) that would lead back to them."""
+    Interaction.objects.filter(customer=customer).update(summary="", external_ref=None)
 
 
 def _export(customer) -> list[dict]:

@@ -17,6 +17,7 @@ NAME = "Zenobia"
 SURNAME = "Quarrington"
 EMAIL = "zenobia.quarrington@example.org"
 PHRASE = "her tortoise Methuselah swallowed a marble"
+TILL_REF = "TILL-77-4410-Z"
 
 
 @pytest.fixture
@@ -37,7 +38,11 @@ def held(location, frontline, owner):
         consent_email_at=datetime.date(2025, 1, 2),
     )
     customer.locations.add(location)
-    from customers.services import note_create, note_update
+    from customers.services import note_create, note_update, tags_from_text
+
+    # A tag only they wear, and one a neighbour wears too.
+    customer.tags.set(tags_from_text(f"{SURNAME} tortoise club, regular"))
+    CustomerFactory(home_location=location).tags.set(tags_from_text("regular"))
 
     note = note_create(customer=customer, author=frontline, text=f"Ask {NAME} about {PHRASE}", is_sensitive=True)
     note_update(note=note, editor=frontline, text=f"{PHRASE}, now better", is_sensitive=True, relevant_until=None)
@@ -53,6 +58,7 @@ def held(location, frontline, owner):
         kind="purchase",
         summary=f"{NAME} bought a tortoise lamp",
         amount=Decimal("40"),
+        external_ref=TILL_REF,
     )
     budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
     # Three gestures: the third is flagged as mechanical, in words that name the customer.
@@ -264,3 +270,30 @@ def test_keep_in_touch_reminders_suggest_only_consented_channels(location, conse
     from crm.reminders import keep_in_touch_idea
 
     assert keep_in_touch_idea(CustomerFactory(home_location=location, **consent)) == idea
+
+
+@pytest.mark.postgres
+def test_erasing_also_removes_their_tags_previews_and_external_references(client, owner, held, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from crm import uploads
+    from customers.models import Tag
+
+    monkeypatch.setattr(uploads, "UPLOAD_DIR", tmp_path)
+    session = SimpleNamespace(session={})
+    about_them = [
+        f"first_name,last_name,email\nAda,Lovelace,ada@example.com\n{NAME},{SURNAME},\n".encode(),
+        f"first_name,email\nBen,ben@example.com\nZ,{EMAIL.upper()}\n".encode(),
+        b"email,phone,occurred_at,touchpoint\n,(207) 555-0199,2026-10-01,in-store\n",
+    ]
+    for n, raw in enumerate(about_them):
+        uploads.stash(session, f"import-{n}", raw)
+    someone_else = uploads.stash(session, "import-other", b"first_name,email\nBen,ben@example.com\n")
+
+    client.force_login(owner)
+    client.post(reverse("customer-erase", kwargs={"pk": held.pk}), {"confirm_name": f"{NAME} {SURNAME}"})
+
+    assert [path.name for path in tmp_path.glob("*.csv")] == [f"{someone_else}.csv"]
+    assert set(Tag.objects.values_list("name", flat=True)) == {"regular"}
+    assert _tables_containing(TILL_REF, "tortoise club") == {}
+    assert held.interactions.get().external_ref is None
