@@ -1,17 +1,20 @@
 import calendar
 import contextlib
 import re
+import uuid
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from crm.access import locations_for
 from crm.models import User
 from crm.uploads import CsvFileField
-from customers.access import follow_up_locations_for, referrers_for
+from customers.access import customers_for, follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
 
@@ -37,6 +40,8 @@ class CustomerForm(forms.ModelForm):
     consent_email = forms.BooleanField(label="Email", required=False)
     consent_mail = forms.BooleanField(label="Mail", required=False)
     consent_phone = forms.BooleanField(label="Phone", required=False)
+    # Rendered once with the form; sent back with every submission of it (a double click, the back button).
+    form_token = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
 
     class Meta:
         model = Customer
@@ -84,7 +89,10 @@ class CustomerForm(forms.ModelForm):
             self.fields["home_location"].initial = self.fields["home_location"].queryset[0]
         self.helper = FormHelper()
         self.helper.form_tag = False
+        if customer.pk:
+            del self.fields["form_token"]
         self.helper.layout = Layout(
+            *(["form_token"] if "form_token" in self.fields else []),
             Row(
                 Column("first_name", css_class="col-md-4"),
                 Column("last_name", css_class="col-md-4"),
@@ -121,15 +129,34 @@ class CustomerForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")
-        if email and Customer.objects.with_email(email).exclude(pk=self.instance.pk).exists():
-            self.add_error("email", "Another customer already has this email.")
+        if email:
+            self._refuse_taken("email", Customer.objects.with_email(email), "this email")
         phone = cleaned.get("phone")
-        if phone and Customer.objects.filter(phone=phone).exclude(pk=self.instance.pk).exists():
-            self.add_error("phone", "Another customer already has this phone number.")
+        if phone:
+            self._refuse_taken("phone", Customer.objects.filter(phone=phone), "this phone number")
         return cleaned
+
+    def _refuse_taken(self, field: str, holders, what: str) -> None:
+        """Refuse an email or phone another customer has: naming them (with a link) only to staff who
+        may open that customer; to others the refusal says nothing of who, or whether, anyone has it.
+        Either way the duplicate is not saved."""
+        holders = holders.exclude(pk=self.instance.pk)
+        seen = customers_for(self.user).filter(pk__in=holders.values("pk")).first()
+        if seen is not None:
+            link = format_html(
+                'Another customer already has {}: <a href="{}">{}</a>.',
+                what,
+                reverse("customer-detail", args=[seen.pk]),
+                seen.full_name,
+            )
+            self.add_error(field, link)
+        elif holders.exists():
+            self.add_error(field, f"You cannot use {what} here. A manager can tell you more.")
 
     def save(self, commit=True):
         customer = super().save(commit=False)
+        if self.cleaned_data.get("form_token"):
+            customer.form_token = self.cleaned_data["form_token"]
         customer.referred_by = self.cleaned_data.get("referred_by_lookup") or self.hidden_referrer
         today = timezone.localdate()
         for channel, field in CONSENT_CHANNELS:

@@ -48,6 +48,8 @@ class Customer(models.Model):
     email = models.EmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="Stored in international form, e.g. +12075550123.")
     external_id = models.CharField(max_length=64, blank=True, help_text="Id in the till or another system.")
+    # The token of the "New customer" form that created them: the same form sent twice makes one customer.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     home_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="home_customers")
     # Every location that knows this customer: the home location and those they visited.
     locations = models.ManyToManyField(Location, related_name="customers", blank=True)

@@ -1,9 +1,11 @@
 import dataclasses
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -86,16 +88,41 @@ def customer_list(request):
     return render(request, "customers/customer_list.html", context)
 
 
+def _created_by_form(request) -> Customer | None:
+    """The customer this very form (its token) already created, if it was sent before."""
+    try:
+        token = uuid.UUID(request.POST.get("form_token", ""))
+    except ValueError:
+        return None
+    return Customer.objects.filter(form_token=token).first()
+
+
 @require_perm("customers.add_customer")
 def customer_create(request):
+    """Add a customer. The form carries a token: sent twice (a double click, Back then Save, a resent
+    request) it makes one customer, and the second answer says so with a link to them."""
     form = CustomerForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        customer = services.customer_save(
-            customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
-        )
-        messages.success(request, f"Added {customer.full_name}.")
-        return _to_customer(customer)
-    return render(request, "customers/customer_form.html", {"form": form})
+    already = _created_by_form(request) if request.method == "POST" else None
+    if request.method == "POST" and already is None and form.is_valid():
+        try:
+            customer = services.customer_save(
+                customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
+            )
+        except (IntegrityError, ValidationError):
+            # The same form sent at the same moment: the other request saved it first.
+            already = _created_by_form(request)
+            if already is None:
+                raise
+        else:
+            messages.success(request, f"Added {customer.full_name}.")
+            return _to_customer(customer)
+    context = {"form": form}
+    if already is not None:
+        # A fresh form: saving this one again would only say the same.
+        context["form"] = CustomerForm(user=request.user)
+        context["already"] = already
+        context["already_visible"] = customers_for(request.user).filter(pk=already.pk).exists()
+    return render(request, "customers/customer_form.html", context)
 
 
 @require_perm("customers.change_customer")

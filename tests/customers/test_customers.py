@@ -63,10 +63,65 @@ def test_bad_customer_input_is_shown_beside_the_field_and_nothing_is_saved(
     assert Customer.objects.count() == 0
 
 
-def test_duplicate_email_or_phone_is_refused(client, frontline, location, customer):
+def test_duplicate_email_or_phone_is_refused_naming_the_customer_with_a_link(client, frontline, location, customer):
     client.force_login(frontline)
     response = client.post(reverse("customer-create"), customer_form(location, email=customer.email.upper()))
-    assert "Another customer already has this email." in response.context["form"].errors["email"]
+    [error] = response.context["form"].errors["email"]
+    assert error.startswith("Another customer already has this email")
+    assert f'href="{reverse("customer-detail", args=[customer.pk])}"' in response.content.decode()
+    assert Customer.objects.count() == 1
+
+
+def test_a_duplicate_of_a_customer_the_user_may_not_see_is_refused_without_saying_who(
+    client, frontline, location, other_customer
+):
+    """Frontline staff elsewhere learn neither who has the email or phone nor that anyone has."""
+    other_customer.email, other_customer.phone = "secret@example.com", "+12075550177"
+    other_customer.save(update_fields=["email", "phone"])
+    client.force_login(frontline)
+    data = customer_form(location, email="Secret@Example.com", phone="(207) 555-0177")
+    response = client.post(reverse("customer-create"), data)
+    errors = response.context["form"].errors
+    page = response.content.decode()
+    assert errors["email"] == ["You cannot use this email here. A manager can tell you more."]
+    assert errors["phone"] == ["You cannot use this phone number here. A manager can tell you more."]
+    assert "Another customer" not in page and other_customer.first_name not in page
+    assert Customer.objects.count() == 1
+
+
+def test_the_new_customer_form_sent_twice_makes_one_customer_and_says_so_with_a_link(client, frontline, location):
+    client.force_login(frontline)
+    form_page = client.get(reverse("customer-create"))
+    token = form_page.context["form"]["form_token"].value()
+    assert f'name="form_token" value="{token}"' in form_page.content.decode()
+    data = customer_form(location, form_token=str(token))
+    first = client.post(reverse("customer-create"), data)
+    again = client.post(reverse("customer-create"), data)  # Back, then Save; or a double click
+    customer = Customer.objects.get()
+    assert first.status_code == 302
+    assert again.status_code == 200 and "already saved" in again.content.decode()
+    assert f'href="{reverse("customer-detail", args=[customer.pk])}"' in again.content.decode()
+    assert "Another customer" not in again.content.decode()
+    # A fresh form (a new token) is a new customer.
+    fresh = client.get(reverse("customer-create")).context["form"]["form_token"].value()
+    assert fresh != token
+
+
+def test_the_same_form_saved_by_two_requests_at_once_makes_one_customer(client, frontline, location, monkeypatch):
+    """The second request looked before the first had saved: the unique token stops it, and it says so."""
+    from customers import views
+
+    client.force_login(frontline)
+    data = customer_form(location, email="", phone="", form_token="8c7b1c1e-8f73-4d53-9f0e-2a4b8e7c9d10")
+    client.post(reverse("customer-create"), data)
+    looked = []
+    real = views._created_by_form
+    monkeypatch.setattr(
+        views, "_created_by_form", lambda request: looked.append(1) if len(looked) == 0 else real(request)
+    )
+    again = client.post(reverse("customer-create"), data)
+    assert Customer.objects.count() == 1
+    assert again.status_code == 200 and "already saved" in again.content.decode()
 
 
 def test_frontline_cannot_put_a_customer_at_a_location_they_do_not_work_at(client, frontline, other_location):
