@@ -71,6 +71,26 @@ def upcoming_dates(
     return sorted(upcoming, key=lambda u: u.in_days)
 
 
+# Taps on "Check in" this close together at one location are one visit (a double tap, a colleague
+# checking the same customer in, a visit the till sent in moments before).
+CHECK_IN_MINUTES = 10
+
+
+def check_in_location(user: User, customer: Customer) -> Location:
+    """Where a check-in by this member of staff happens: their (first active) location, else the
+    customer's home location."""
+    return user.locations.filter(is_active=True).first() or customer.home_location
+
+
+def checked_in_at(customer: Customer, location: Location) -> datetime.datetime | None:
+    """When the customer's visit at this location began, in its local time, if it began within
+    CHECK_IN_MINUTES: a check-in now would be the same visit. Else None."""
+    since = timezone.now() - datetime.timedelta(minutes=CHECK_IN_MINUTES)
+    if customer.last_visit_location_id != location.pk or not customer.last_visit_at or customer.last_visit_at < since:
+        return None
+    return timezone.localtime(customer.last_visit_at, location.tzinfo)
+
+
 def customer_brief(customer: Customer, user: User) -> dict:
     """Return what a member of staff reads in ten seconds before greeting the customer."""
     today = customer.home_location.local_today()
@@ -90,6 +110,7 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "recent_notes": notes,
         "last_visit_at": customer.last_visit_at,
         "usual_gap_days": customer.usual_gap_days,
+        "checked_in_at": checked_in_at(customer, check_in_location(user, customer)),
         "sections": [],
     }
     for section in extensions.brief_sections.values():

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note
+from customers.selectors import check_in_location, checked_in_at
 from customers.services import customer_contact_record, follow_up_create, note_create
 from journeys import rollups
 from journeys.models import Interaction, Touchpoint
@@ -57,6 +58,41 @@ def interaction_record(
         customer=customer, location=location, at=interaction.occurred_at, is_visit=interaction.is_visit
     )
     return interaction
+
+
+@transaction.atomic
+def customer_check_in(*, customer: Customer, staff: User) -> tuple[Interaction, bool]:
+    """Record that the customer walked in, at the staff member's location; return (the visit, new?).
+
+    A second tap within CHECK_IN_MINUTES at the same location (a double tap, two colleagues, a resent
+    request) is the same visit: nothing new is recorded. The customer row is locked first, so two
+    taps at the same moment still make one visit.
+    """
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("home_location").get(pk=customer.pk)
+    location = check_in_location(staff, customer)
+    began = checked_in_at(customer, location)
+    if began is not None:
+        visit = (
+            Interaction.objects.filter(
+                customer=customer,
+                location=location,
+                kind__in=Interaction.VISIT_KINDS,
+                occurred_at=customer.last_visit_at,
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if visit is not None:
+            return visit, False
+    visit = interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=staff,
+        kind=Interaction.Kind.VISIT,
+        summary="Checked in",
+    )
+    return visit, True
 
 
 @transaction.atomic

@@ -1,14 +1,15 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from crm.access import require_perm
 from customers.access import get_customer_for_user
+from journeys import services
 from journeys.forms import ConversationLogForm
-from journeys.models import Interaction, Touchpoint
-from journeys.services import conversation_log, interaction_record
+from journeys.services import conversation_log
 
 
 @sensitive_post_parameters("note_text", "follow_up_prompt")  # never in an error report
@@ -44,14 +45,10 @@ def interaction_log(request, pk: int):
 def customer_check_in(request, pk: int):
     """One tap when the customer walks in: a visit in store at this member of staff's location."""
     customer = get_customer_for_user(request.user, pk)
-    location = request.user.locations.filter(is_active=True).first() or customer.home_location
-    interaction_record(
-        customer=customer,
-        touchpoint=Touchpoint.objects.get(slug="in-store"),
-        location=location,
-        staff=request.user,
-        kind=Interaction.Kind.VISIT,
-        summary="Checked in",
-    )
-    messages.success(request, f"{customer.greeting_name} checked in at {location}.")
+    visit, new = services.customer_check_in(customer=customer, staff=request.user)
+    at = timezone.localtime(visit.occurred_at, visit.location.tzinfo)
+    if new:
+        messages.success(request, f"{customer.greeting_name} checked in at {visit.location}.")
+    else:
+        messages.info(request, f"{customer.greeting_name} was already checked in at {visit.location} at {at:%H:%M}.")
     return redirect("customer-detail", pk=customer.pk)

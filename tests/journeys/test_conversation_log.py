@@ -86,3 +86,57 @@ def test_check_in_records_a_visit_at_the_staff_members_location(client, frontlin
     client.post(reverse("customer-check-in", args=[customer.pk]))
     interaction = Interaction.objects.get()
     assert (interaction.kind, interaction.touchpoint.slug, interaction.location) == ("visit", "in-store", location)
+
+
+def test_a_second_check_in_within_ten_minutes_is_the_same_visit_and_the_button_says_when(
+    client, frontline, customer, location, time_at
+):
+    import datetime
+
+    location.timezone = "Pacific/Auckland"  # 10:56 there is 21:56 UTC the day before
+    location.save(update_fields=["timezone"])
+    client.force_login(frontline)
+    time_at(datetime.datetime(2026, 11, 22, 21, 56, tzinfo=datetime.UTC))
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert "Check in" in page and "Checked in" not in page
+    client.post(reverse("customer-check-in", args=[customer.pk]))
+    time_at(datetime.datetime(2026, 11, 22, 22, 5, tzinfo=datetime.UTC))  # nine minutes later: a double tap, Back
+    again = client.post(reverse("customer-check-in", args=[customer.pk]), follow=True)
+    assert Interaction.objects.count() == 1
+    customer.refresh_from_db()
+    assert customer.visit_count == 1
+    page = again.content.decode()
+    assert "already checked in at Downtown at 10:56" in page
+    assert "Checked in 10:56" in page
+    # Eleven minutes after the first tap it is a new visit, and the button is "Check in" again first.
+    time_at(datetime.datetime(2026, 11, 22, 22, 7, tzinfo=datetime.UTC))
+    assert "Checked in 10:56" not in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    client.post(reverse("customer-check-in", args=[customer.pk]))
+    assert Interaction.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_check_ins_at_the_same_moment_make_one_visit(frontline, customer):
+    import threading
+
+    from django.db import connection
+
+    from journeys import services
+
+    barrier = threading.Barrier(2)
+    results = []
+
+    def tap():
+        try:
+            barrier.wait(timeout=30)
+            results.append(services.customer_check_in(customer=customer, staff=frontline)[1])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [False, True]
+    assert Interaction.objects.filter(customer=customer).count() == 1
