@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0008_encrypt_note_text"),
+        ("customers", "0009_suggestion_gesture_idea"),
     ]
 
     operations = [
