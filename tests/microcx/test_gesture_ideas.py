@@ -142,7 +142,7 @@ def test_an_inbox_idea_for_a_follow_up_is_linked_to_it(client, frontline, custom
     Notification.objects.create(
         recipient=frontline,
         kind=Notification.Kind.FOLLOW_UP_DUE,
-        source=f"follow_up:{follow_up.pk}",
+        follow_up=follow_up,
         occurrence=datetime.date(2026, 11, 22),
         customer=customer,
         title="Ask how the move went",
