@@ -28,9 +28,11 @@ def test_frontline_finds_customer_logs_visit_accepts_follow_up_and_marks_it_done
     # The brief refreshes by itself: Rex's follow-up is now in "Ask about".
     expect(page.get_by_test_id("ask-about")).to_contain_text("Ask how Rex is feeling")
 
-    # Her next visit: checking her in puts "ask about Rex" on the brief and on the home page.
+    # Checking her in now is the same visit just logged (within 10 minutes, same shop): nothing is
+    # counted twice, and the button says when she came in. "Ask about Rex" is on the brief and the home page.
     page.get_by_test_id("check-in").click()
-    expect(page.get_by_text("Anna checked in at Downtown")).to_be_visible()
+    expect(page.get_by_text("Anna was already checked in at Downtown at")).to_be_visible()
+    expect(page.get_by_test_id("check-in")).to_contain_text("Checked in")
     expect(page.get_by_test_id("ask-about")).to_contain_text("Ask how Rex is feeling")
     screenshot("customer-brief")
     page.goto("/")
