@@ -80,6 +80,11 @@ def notifications_mark_emailed(*, notifications: list[Notification], day) -> int
     return Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(emailed_on=day)
 
 
+def notifications_forget(*, customer) -> int:
+    """Delete every notification about the customer (they are being erased); return how many went."""
+    return Notification.objects.filter(customer=customer).delete()[0]
+
+
 def follow_up_taken(follow_up) -> None:
     """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
     now = timezone.now()

@@ -10,7 +10,8 @@ from auditlog.models import LogEntry
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Notification, SecurityPolicy, Snapshot
+from crm.models import SecurityPolicy, Snapshot
+from crm.notifications import notifications_forget
 from customers.models import FollowUp, Note
 
 PURGE_BATCH = 1000
@@ -21,7 +22,7 @@ def erase_customer_traces(customer, by=None) -> None:
 
     Snapshots are recomputed from the (now anonymous) tables on their next read or sweep.
     """
-    Notification.objects.filter(customer=customer).delete()
+    notifications_forget(customer=customer)
     Snapshot.objects.all().delete()
 
 
