@@ -20,9 +20,16 @@ def migrate(targets):
     executor.migrate(targets)
 
 
-def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, frontline):
+def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, frontline, location):
+    from decimal import Decimal
+
+    from microcx.services import budget_create
+    from tests.microcx.factories import propose_gesture
+
     follow_up = follow_up_create(customer=customer, created_by=frontline, prompt="Ask about the trip")
     date = ImportantDateFactory(customer=customer)
+    budget_create(location=location, period="month", day=location.local_today(), amount=Decimal("200"), by=None)
+    gesture = propose_gesture(customer=customer, proposer=frontline, location=location, amount="5")
     migrate(BEFORE)
     try:
         rows = [
@@ -31,6 +38,8 @@ def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, fr
             ("follow_up_due", f"follow_up:{follow_up.pk + 1000}", customer.pk),  # its follow-up is gone
             ("important_date", f"date:{date.pk}", customer.pk),
             ("keep_in_touch", f"keep:{customer.pk}", customer.pk),
+            ("message", f"gesture:{gesture.pk}:approved", customer.pk),
+            ("message", f"gesture:{gesture.pk}:rejected", customer.pk),
         ]
         with connection.cursor() as cursor:
             for kind, source, customer_id in rows:
@@ -48,7 +57,12 @@ def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, fr
         f"untaken:{follow_up.pk}",
         f"date:{date.pk}",
         f"keep:{customer.pk}",
+        f"gesture:{gesture.pk}:approved",
+        f"gesture:{gesture.pk}:rejected",
     }
+    approved, rejected = found[f"gesture:{gesture.pk}:approved"], found[f"gesture:{gesture.pk}:rejected"]
+    assert (approved.kind, approved.gesture_id) == ("gesture_approved", gesture.pk)
+    assert (rejected.kind, rejected.gesture_id) == ("gesture_rejected", gesture.pk)
     assert found[f"follow_up:{follow_up.pk}"].follow_up_id == follow_up.pk
     assert found[f"untaken:{follow_up.pk}"].follow_up_id == follow_up.pk
     assert found[f"date:{date.pk}"].important_date_id == date.pk
