@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm import loyalty, roles
 from crm.access import require_perm
-from crm.forms import LoyaltyRangeForm, LoyaltyRuleForm
+from crm.forms import LoyaltyRangeForm, LoyaltyRuleForm, day_from
 from crm.models import Location, LoyaltyRule
 from crm.services import loyalty_rule_set
 
@@ -117,6 +117,8 @@ def customers_behind(request):
     for value in (cohort, month):
         if value is not None and not _is_month(value):
             raise Http404("Months look like 2026-01")
+        if value is not None:
+            day_from(value, None, what="month")  # a 400 for months like 9999-12 or 0001-01
     context = {"figure": figure, "filters": filters, "form": form, "query": request.GET.urlencode()}
     if filters is None:
         return render(request, "crm/dashboard_customers.html", context)

@@ -165,6 +165,16 @@ def test_dashboard_dates_at_the_ends_of_the_calendar_are_a_400(client, owner, qu
     assert "between" in response.content.decode()
 
 
+@pytest.mark.parametrize("key", ["cohort", "month"])
+@pytest.mark.parametrize("month", ["9999-12", "0001-01"])
+def test_dashboard_cohort_months_at_the_ends_of_the_calendar_are_a_400(client, owner, key, month):
+    client.force_login(owner)
+    query = {"figure": "cohort", "cohort": "2026-01", key: month}
+    response = client.get(reverse("loyalty-customers"), query)
+    assert response.status_code == 400
+    assert "between" in response.content.decode()
+
+
 @pytest.mark.parametrize("month", ["9999-12", "0001-01", "10000-01"])
 def test_monthly_review_months_at_the_ends_of_the_calendar_are_a_400(client, manager, month):
     client.force_login(manager)
