@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0009_suggestion_gesture_idea"),
+        ("customers", "0010_fold_search_documents"),
     ]
 
     operations = [
