@@ -26,7 +26,8 @@ def production_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(
         DEBUG="false",
-        SECRET_KEY=get_random_secret_key() + get_random_secret_key(),
+        # Not starting with "$": django-environ reads "$NAME" as a reference to another variable.
+        SECRET_KEY="k" + get_random_secret_key() + get_random_secret_key(),
         ALLOWED_HOSTS="127.0.0.1",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         CELERY_BROKER_URL="memory://",
@@ -215,21 +216,17 @@ def test_customer_search_terms_are_not_kept_in_gunicorn_access_log(production_se
 def test_x_forwarded_proto_is_trusted_only_with_trust_proxy_headers(tmp_path):
     def proxy_header(**extra):
         result = subprocess.run(
-            [
-                sys.executable,
-                "manage.py",
-                "shell",
-                "-c",
-                "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
-            ],
+            [sys.executable, "manage.py", "diffsettings", "--all"],
             cwd=ROOT,
             env={**production_env(tmp_path), **extra},
             capture_output=True,
             text=True,
             timeout=120,
         )
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip().splitlines()[-1]
+        assert result.returncode == 0, result.stderr[-3000:]
+        # diffsettings writes "### NAME = value" for a default value, "NAME = value" otherwise.
+        [value] = re.findall(r"^(?:### )?SECURE_PROXY_SSL_HEADER = (.*?)(?:\s+###)?$", result.stdout, re.MULTILINE)
+        return value
 
     assert proxy_header() == "None"
     assert proxy_header(TRUST_PROXY_HEADERS="false") == "None"
