@@ -1,4 +1,4 @@
-"""Migration 0009 turns the old `source` strings of notifications into real references."""
+"""Migration 0010 turns the old `source` strings of notifications into real references."""
 
 import pytest
 from django.db import connection
@@ -10,8 +10,8 @@ from tests.customers.factories import ImportantDateFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BEFORE = [("crm", "0008_security_policy")]
-AFTER = [("crm", "0009_notification_references")]
+BEFORE = [("crm", "0009_loyalty_rule")]
+AFTER = [("crm", "0010_notification_references")]
 
 
 def migrate(targets):

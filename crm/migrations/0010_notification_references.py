@@ -31,7 +31,7 @@ DELETE FROM crm_notification n USING crm_notification o
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0008_security_policy"),
+        ("crm", "0009_loyalty_rule"),
         ("customers", "0008_encrypt_note_text"),
         ("microcx", "0002_ledger_append_only_and_rules"),
     ]
