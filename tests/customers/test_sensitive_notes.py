@@ -324,7 +324,6 @@ def test_nothing_sensitive_is_written_to_the_logs(
 def test_taking_or_dismissing_a_private_follow_up_keeps_its_words_out_of_the_message(client, story, action):
     from django.contrib.messages import get_messages
 
-
     private = FollowUp.objects.filter(note=story["sensitive"]).first()
     assert private is not None and PHRASE in private.prompt
     client.force_login(story["viewers"]["manager of A"])
