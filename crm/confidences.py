@@ -155,6 +155,16 @@ def disclose(user: User | None, customer_id: int, note_ids: Iterable[int]) -> No
     shown.setdefault((user.pk, customer_id), set()).update(note_ids)
 
 
+def disclose_notes(user: User | None, notes: Iterable[Any]) -> None:
+    """Disclose the sensitive ones among these notes (or historical copies) that a page shows `user`."""
+    shown: dict[int, set[int]] = defaultdict(set)
+    for note in notes:
+        if note is not None and note.is_sensitive and may_read(user, note):
+            shown[note.customer_id].add(note.pk if not hasattr(note, "history_id") else note.id)
+    for customer_id, note_ids in shown.items():
+        disclose(user, customer_id, note_ids)
+
+
 class ConfidenceAuditMiddleware:
     """Write one "shown sensitive notes" audit entry per customer for each page view that showed any."""
 

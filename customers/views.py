@@ -128,17 +128,12 @@ def customer_detail(request, pk: int):
         "timeline": timeline,
         "tags": list(customer.tags.all()),
     }
-    _disclose_notes(request.user, customer, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
+    confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
     return render(request, "customers/customer_detail.html", context)
 
 
 def _timeline_notes(timeline) -> list[Note]:
     return [entry.item for entry in timeline.object_list if entry.kind == "note"]
-
-
-def _disclose_notes(user, customer, notes) -> None:
-    """Tell the audit trail which sensitive notes this page shows (once per page view)."""
-    confidences.disclose(user, customer.pk, [note.pk for note in notes if getattr(note, "is_sensitive", False)])
 
 
 @require_perm("customers.view_customer")
@@ -155,7 +150,7 @@ def customer_brief(request, pk: int):
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
     timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
-    _disclose_notes(request.user, customer, _timeline_notes(timeline))
+    confidences.disclose_notes(request.user, _timeline_notes(timeline))
     return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
 
 
@@ -342,8 +337,8 @@ def note_edit(request, note_pk: int):
     if not can_edit_note(request.user, note):
         raise PermissionDenied("Only the note's author or a manager can edit it.")
     form = NoteForm(request.POST or None, instance=note)
-    if request.method == "GET" and note.is_sensitive:
-        confidences.disclose(request.user, note.customer_id, [note.pk])
+    if request.method == "GET":
+        confidences.disclose_notes(request.user, [note])
     if request.method == "POST" and form.is_valid():
         services.note_update(note=note, editor=request.user, **form.cleaned_data)
         messages.success(request, "Note updated. The earlier text is kept in its history.")
@@ -367,8 +362,7 @@ def note_history(request, note_pk: int):
     # A note once marked sensitive and later unmarked keeps its sensitive wording in the history:
     # staff who may not read those versions see "a private note" in place of their text.
     hidden = {id(version) for version in versions if not confidences.may_read(request.user, version)}
-    if any(version.is_sensitive and id(version) not in hidden for version in versions):
-        confidences.disclose(request.user, note.customer_id, [note.pk])
+    confidences.disclose_notes(request.user, versions)
     changes = []
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         delta = newer.diff_against(older).changes if older is not None else []
