@@ -141,7 +141,7 @@ def customer_brief(request, pk: int):
     """The brief alone, for htmx to swap in after something on the page changed it."""
     customer = get_customer_for_user(request.user, pk, for_page=True)
     brief = selectors.customer_brief(customer, request.user)
-    _record_sensitive_view(request.user, customer, brief.get("recent_notes", []))
+    confidences.disclose_notes(request.user, brief.get("recent_notes", []))
     context = {**brief, "tags": list(customer.tags.all())}
     return render(request, "customers/_brief.html", context)
 
