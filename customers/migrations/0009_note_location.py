@@ -54,7 +54,10 @@ class Migration(migrations.Migration):
                 null=True, on_delete=django.db.models.deletion.PROTECT, related_name="notes_written", to="crm.location"
             ),
         ),
-        migrations.RunSQL([FILL_NOTES, FILL_HISTORY], migrations.RunSQL.noop, elidable=False),
+        # The updates queue deferred foreign-key checks; run them now, or the table cannot be altered next.
+        migrations.RunSQL(
+            [FILL_NOTES, FILL_HISTORY, "SET CONSTRAINTS ALL IMMEDIATE"], migrations.RunSQL.noop, elidable=False
+        ),
         migrations.AlterField(
             model_name="note",
             name="location",

@@ -43,6 +43,8 @@ def _convert(schema_editor, change) -> None:
                 changed = [(new, pk) for pk, value in rows if (new := change(value)) is not None]
                 if changed:
                     cursor.executemany(update, changed)
+        # The updates queue deferred foreign-key checks; run them now, so that going back may alter the columns.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def encrypt_values(apps, schema_editor) -> None:
