@@ -500,7 +500,7 @@ def test_the_migrations_place_existing_notes_and_encrypt_derived_text_reversibly
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks, so the table may be altered
         cursor.execute("ALTER TABLE customers_note ALTER COLUMN location_id DROP NOT NULL")
         cursor.execute("UPDATE customers_note SET location_id = NULL")
-    place = importlib.import_module("customers.migrations.0009_note_location")
+    place = importlib.import_module("customers.migrations.0011_note_location")
     with connection.cursor() as cursor:
         cursor.execute(place.FILL_NOTES)
         cursor.execute(place.FILL_HISTORY)
@@ -508,7 +508,7 @@ def test_the_migrations_place_existing_notes_and_encrypt_derived_text_reversibly
     assert Note.objects.get(pk=plain.pk).location == ana.home_location
     assert not Note.history.filter(location__isnull=True).exists()
 
-    migration = importlib.import_module("customers.migrations.0010_encrypt_derived_text")
+    migration = importlib.import_module("customers.migrations.0012_encrypt_derived_text")
     editor = types.SimpleNamespace(connection=connection)
     migration.decrypt_values(None, editor)
     with connection.cursor() as cursor:

@@ -57,7 +57,7 @@ def decrypt_values(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0009_note_location"),
+        ("customers", "0011_note_location"),
     ]
 
     operations = [

@@ -31,7 +31,7 @@ FROM customers_note AS n WHERE n.id = h.id AND h.location_id IS NULL
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0008_security_policy"),
-        ("customers", "0008_encrypt_note_text"),
+        ("customers", "0010_fold_search_documents"),
     ]
 
     operations = [
