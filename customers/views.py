@@ -300,6 +300,8 @@ def note_create(request, pk: int):
         follow_up = None
         if request.POST.get("ask_next_visit") and request.user.has_perm("customers.add_followup"):
             note, follow_up = services.note_capture(customer=customer, author=request.user, **form.cleaned_data)
+            # It may be a follow-up already open from another note: shown as this writer may read it.
+            show_follow_ups(request.user, [follow_up])
         else:
             note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
         if request.htmx:

@@ -148,14 +148,19 @@ class ConfidencePolicy(RuleBasedStateMachine):
 
     # --- what staff do ------------------------------------------------------------------------
 
-    @rule(who=st.integers(0, 3), whom=st.integers(0, 1), sensitive=st.booleans())
-    def write_a_note(self, who, whom, sensitive):
-        """On the customer page; the note reader proposes a follow-up naming the person."""
+    @rule(who=st.integers(0, 3), whom=st.integers(0, 1), sensitive=st.booleans(), ask=st.booleans())
+    def write_a_note(self, who, whom, sensitive, ask):
+        """On the customer page; the note reader proposes a follow-up naming the person, taken at once
+        with "Save, ask next visit"."""
         label, customer = self._user(who), self._customer(whom)
         word = secret_word()
         response = self.clients[label].post(
             reverse("note-create", args=[customer.pk]),
-            {"text": f"Her husband {word} is in hospital", **({"is_sensitive": "on"} if sensitive else {})},
+            {
+                "text": f"Her husband {word} is in hospital",
+                **({"is_sensitive": "on"} if sensitive else {}),
+                **({"ask_next_visit": "1"} if ask else {}),
+            },
         )
         assert response.status_code in (302, 404)
         note = Note.objects.filter(customer=customer).order_by("-pk").first()
