@@ -32,7 +32,7 @@ from crm import confidences, reminders
 from customers.access import PRIVATE_FOLLOW_UP, customers_for
 from customers.models import Customer, FollowUp, Note, Suggestion
 from customers.services import follow_up_complete, follow_up_create, note_create
-from journeys.api import new_token
+from journeys.services_manage import api_token_create
 from journeys.models import Touchpoint
 from tests.crm.factories import LocationFactory, UserFactory
 from tests.customers.factories import CustomerFactory
@@ -123,7 +123,7 @@ class ConfidencePolicy(RuleBasedStateMachine):
             first_visit_at=now - datetime.timedelta(days=400),
             last_visit_at=now - datetime.timedelta(days=200),
         )
-        self.token = new_token(name="Till", by=self.staff["owner B"])[1]
+        self.token = api_token_create(name="Till", by=self.staff["owner B"])[1]
         # word -> (location id, author id): who may read it. Ordinary words are not tracked.
         self.secrets: dict[str, tuple[int, int]] = {}
         self.refs = itertools.count(1)
@@ -388,7 +388,7 @@ def visit_by(path: str, client, *, customer, location, user):
             },
         )
     if path == "api":
-        token = new_token(name="Till", by=user)[1]
+        token = api_token_create(name="Till", by=user)[1]
         record = {"email": customer.email, "occurred_at": "2026-10-01T10:30:00", "touchpoint": "in-store"}
         return client.post(
             reverse("api-interactions"),
