@@ -32,8 +32,8 @@ from crm import confidences, reminders
 from customers.access import PRIVATE_FOLLOW_UP, customers_for
 from customers.models import Customer, FollowUp, Note, Suggestion
 from customers.services import follow_up_complete, follow_up_create, note_create
-from journeys.services_manage import api_token_create
 from journeys.models import Touchpoint
+from journeys.services_manage import api_token_create
 from tests.crm.factories import LocationFactory, UserFactory
 from tests.customers.factories import CustomerFactory
 
