@@ -98,12 +98,10 @@ def mask(
     items = list(items)
     notes = _source_notes(items, source)
     for item in items:
-        note = notes.get(id(item))
-        readable_here = may_read(user, note)
+        readable_here = may_read(user, notes.get(id(item)))
         for field, placeholder in fields.items():
             setattr(item, f"shown_{field}", getattr(item, field) if readable_here else placeholder)
-        if note is not None and note.is_sensitive and readable_here:
-            disclose(user, note.customer_id, [note.pk])
+    disclose_notes(user, notes.values())
     return items
 
 
