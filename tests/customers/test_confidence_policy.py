@@ -322,7 +322,7 @@ class ConfidencePolicy(RuleBasedStateMachine):
                 continue
             cache.clear()  # the dashboard keeps figures for a while
             for url in self._pages(user):
-                response = self.clients[label].get(url)
+                response = self.clients[label].get(url, follow=True)  # the gesture form first gets its own id
                 assert response.status_code == 200, f"{label} GET {url}: {response.status_code}"
                 text = body(response)
                 leaked = [word for word in forbidden if word in text]
