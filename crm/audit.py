@@ -99,10 +99,16 @@ def _record(customer, user: User | None, action: int, **fields) -> None:
 
 
 def record_sensitive_view(*, user: User, customer, note_ids: list[int]) -> None:
-    """Record that `user` was shown these sensitive notes of `customer`."""
+    """Record that `user` was shown these sensitive notes of `customer` (a customer or their id).
+
+    Pages do not call this: they disclose what they show through crm.confidences, which records
+    each page view once.
+    """
     from auditlog.models import LogEntry
 
     if note_ids:
+        if isinstance(customer, int):
+            customer = apps.get_model("customers", "Customer").objects.get(pk=customer)
         _record(customer, user, LogEntry.Action.ACCESS, extra={"sensitive_notes": sorted(set(note_ids))})
 
 

@@ -1,6 +1,9 @@
 """Model fields shared by the apps."""
 
+import json
+
 from django.core.exceptions import FieldError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from crm import encryption
@@ -40,3 +43,32 @@ class EncryptedTextField(models.TextField):
 
     def get_transform(self, lookup_name):
         return None
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value (dict, list, str, number) stored as a Fernet token of its JSON text.
+
+    Python code sees the value; SQL sees a token, so it cannot be queried by key either.
+    """
+
+    description = "JSON encrypted at rest"
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return encryption.encrypt(json.dumps(value, cls=DjangoJSONEncoder))
+
+    def from_db_value(self, value, expression, connection):
+        text = super().from_db_value(value, expression, connection)
+        return None if text is None else json.loads(text)
+
+    def to_python(self, value):
+        return value
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), cls=DjangoJSONEncoder)
+
+    def formfield(self, **kwargs):
+        from django.forms import JSONField
+
+        return super(models.TextField, self).formfield(**{"form_class": JSONField, **kwargs})

@@ -36,9 +36,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
-from crm import snapshots
+from crm import confidences, snapshots
 from crm.models import Location, LoyaltyRule, User
-from customers.access import PRIVATE_NOTE, customers_for, notes_visible_to, show_follow_ups
+from customers.access import PRIVATE_NOTE, customers_for, show_follow_ups
 from customers.models import Customer, FollowUp, Note
 from journeys.models import Interaction, TouchpointMonth
 from microcx import selectors as microcx_selectors
@@ -532,7 +532,7 @@ def reader_details(user: User, customer_ids: set[int]) -> dict[int, dict]:
     """For the customers of the lists, what this reader may see: latest notes, open follow-ups, contact links.
 
     Asked per request, not kept in the shared snapshot: who may read a sensitive note is decided by
-    customers.access (customers_for, notes_visible_to, show_follow_ups). A sensitive note the reader may
+    crm.confidences (Note.objects.visible_to, show_follow_ups). A sensitive note the reader may
     read still shows here only as "a private note", so reading it stays on the customer's page, where it
     is audited. Contact links offer only the channels the customer consented to.
     """
@@ -548,14 +548,14 @@ def reader_details(user: User, customer_ids: set[int]) -> dict[int, dict]:
         return details
     notes = (
         Note.objects.filter(customer_id__in=list(details))
-        .filter(notes_visible_to(user))
-        .distinct()
+        .visible_to(user)
         .order_by("-created_at", "-pk")[: NOTES_PER_CUSTOMER * 25 * len(details)]
     )
-    for note in notes:
+    # Masked as for no reader in particular: a sensitive note is "a private note" here, even to its readers.
+    for note in confidences.mask(None, notes, fields={"text": PRIVATE_NOTE}, source=""):
         shown = details[note.customer_id]["notes"]
         if len(shown) < NOTES_PER_CUSTOMER:
-            shown.append(PRIVATE_NOTE if note.is_sensitive else note.text[:120])
+            shown.append(note.shown_text[:120])
     open_follow_ups = FollowUp.objects.filter(customer_id__in=list(details), status=FollowUp.Status.OPEN).order_by(
         "created_at", "pk"
     )[: 5 * len(details)]

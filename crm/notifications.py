@@ -38,18 +38,20 @@ def hide_private(items: list[Notification]) -> list[Notification]:
 
     Reminders are raised that way already; this also covers a note marked sensitive afterwards.
     """
-    from customers.access import PRIVATE_FOLLOW_UP
+    from crm import confidences
     from customers.models import FollowUp
 
     follow_up_ids = {item.pk: item.follow_up_id for item in items if item.follow_up_id}
     if not follow_up_ids:
         return items
-    sensitive = FollowUp.objects.filter(pk__in=set(follow_up_ids.values()), note__is_sensitive=True)
-    private = set(sensitive.values_list("pk", flat=True))
+    # A title is stored once for every reader, so it is masked as for nobody in particular.
+    follow_ups = FollowUp.objects.select_related("note").defer("prompt", "note__text")
+    follow_ups = follow_ups.in_bulk(set(follow_up_ids.values()))
+    private = {pk for pk, follow_up in follow_ups.items() if not confidences.may_read(None, follow_up.note)}
     for item in items:
         if follow_up_ids.get(item.pk) in private:
             name = f" ({item.customer.greeting_name})" if item.customer_id else ""
-            item.title = f"{PRIVATE_FOLLOW_UP}{name}"
+            item.title = f"{confidences.PRIVATE_FOLLOW_UP}{name}"
     return items
 
 

@@ -22,11 +22,11 @@ from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import roles
+from crm import confidences, roles
+from crm.confidences import PRIVATE_FOLLOW_UP
 from crm.models import Location, Notification, SweepRun, User
 from crm.notifications import notifications_raise
 from customers import schedule
-from customers.access import PRIVATE_FOLLOW_UP
 from customers.gesture_ideas import GestureIdea
 from customers.models import Customer, FollowUp, ImportantDate, Person
 from customers.selectors import ordinal
@@ -298,12 +298,11 @@ def raise_follow_ups(ids: list[int], today: datetime.date, recipients: Recipient
     now = timezone.now()
     # A follow-up written from a sensitive note says what the note said: its reminders (and the
     # emails they end up in) name only "a private note", with the link to the customer's page.
-    private = set(
-        FollowUp.objects.filter(pk__in=[row.pk for row in rows], note__is_sensitive=True).values_list("pk", flat=True)
-    )
+    # A notification's title is stored once for whoever reads it: masked as for nobody in particular.
+    confidences.mask(None, rows, fields={"prompt": PRIVATE_FOLLOW_UP})
     for row in rows:
         name = row.customer.greeting_name
-        prompt = PRIVATE_FOLLOW_UP if row.pk in private else row.prompt
+        prompt = row.shown_prompt
         common = {
             "follow_up_id": row.pk,
             "occurrence": today,

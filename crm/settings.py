@@ -158,6 +158,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Puts the signed-in user and their address on every audit entry.
     "crm.security.AuditlogMiddleware",
+    # Writes one "shown sensitive notes" audit entry per customer per page view (crm/confidences.py).
+    "crm.confidences.ConfidenceAuditMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

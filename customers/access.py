@@ -2,16 +2,14 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
 
+from crm import confidences
 from crm.access import locations_for
+from crm.confidences import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, Note, Suggestion
-
-# What staff who may not read a sensitive note see in its place (lists, emails, other locations).
-PRIVATE_NOTE = "a private note"
-PRIVATE_FOLLOW_UP = "Follow up on a private note"
 
 
 def customers_for(user: User) -> QuerySet[Customer]:
@@ -39,22 +37,9 @@ def get_customer_for_user(user: User, pk: int, *, for_page: bool = False) -> Cus
         raise Http404("No such customer") from None
 
 
-def sees_sensitive(user: User, customer: Customer) -> bool:
-    """Sensitive notes show only to staff of a location that knows this customer."""
-    staff_locations = {location.pk for location in user.locations.all()}
-    return bool(staff_locations & {location.pk for location in customer.locations.all()})
-
-
-def visible_notes(user: User, customer: Customer) -> QuerySet[Note]:
-    notes = Note.objects.filter(customer=customer)
-    if not sees_sensitive(user, customer):
-        notes = notes.filter(is_sensitive=False)
-    return notes
-
-
-def notes_visible_to(user: User) -> Q:
-    """A filter on Note for this user's view of sensitive notes across customers."""
-    return Q(is_sensitive=False) | Q(customer__locations__in=user.locations.all())
+def visible_notes(user: User | None, customer: Customer) -> QuerySet[Note]:
+    """This customer's notes that this user may read (crm/confidences.py decides)."""
+    return Note.objects.filter(customer=customer).visible_to(user)
 
 
 def can_edit_note(user: User, note: Note) -> bool:
@@ -65,11 +50,11 @@ def can_edit_note(user: User, note: Note) -> bool:
 def get_for_user(model: type[Model], user: User, pk: int) -> Model:
     """Load a customer's person, date, note or follow-up by id, if this user may see that customer, else 404.
 
-    A sensitive note also needs the user to be staff of one of the customer's locations.
+    A sensitive note also needs the user to be one who may read it (crm/confidences.py).
     """
     objects = model.objects.filter(customer__in=customers_for(user))
     if model is Note:
-        objects = objects.filter(notes_visible_to(user)).distinct()
+        objects = objects.filter(confidences.readable(user))
     try:
         return objects.select_related("customer").get(pk=pk)
     except (model.DoesNotExist, ValueError, OverflowError):
@@ -79,10 +64,9 @@ def get_for_user(model: type[Model], user: User, pk: int) -> Model:
 def get_suggestion_for_user(user: User, pk: int) -> Suggestion:
     """Load a suggestion: only its note's author decides it, and only while they may still see the customer."""
     suggestions = Suggestion.objects.filter(note__author=user, note__customer__in=customers_for(user))
-    sensitive_readable = Q(note__customer__locations__in=user.locations.all())
-    suggestions = suggestions.filter(Q(note__is_sensitive=False) | sensitive_readable)
+    suggestions = suggestions.filter(confidences.readable(user, through="note"))
     try:
-        return suggestions.select_related("note__customer").distinct().get(pk=pk)
+        return suggestions.select_related("note__customer").get(pk=pk)
     except (Suggestion.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such suggestion") from None
 
@@ -97,30 +81,14 @@ def follow_up_locations_for(user: User, customer: Customer) -> QuerySet[Location
     return customer.locations.filter(pk__in=locations_for(user).values("pk"))
 
 
-def sensitive_customer_ids(user: User, customer_ids: Iterable[int]) -> set[int]:
-    """Of these customers, those whose sensitive notes this user may read (staff of one of their locations)."""
-    ids = set(customer_ids)
-    if not ids:
-        return set()
-    known = Customer.locations.through.objects.filter(
-        customer_id__in=ids, location_id__in=user.locations.values("pk")
-    ).values_list("customer_id", flat=True)
-    return set(known)
-
-
 def show_follow_ups(user: User | None, follow_ups: Iterable[FollowUp]) -> list[FollowUp]:
     """Set `shown_prompt` on each follow-up: its prompt, or PRIVATE_FOLLOW_UP when it comes from a
-    sensitive note this user may not read. With user None (snapshots, emails), every such prompt is hidden.
-
-    The prompt of a follow-up written from a sensitive note often says what the note said
-    ("ask how the chemo went"), so it is as private as the note.
+    sensitive note this user may not read (crm.confidences.mask). With user None (snapshots,
+    emails), every such prompt is hidden.
     """
-    follow_ups = list(follow_ups)
-    note_ids = {f.note_id for f in follow_ups if f.note_id}
-    private_notes = set(Note.objects.filter(pk__in=note_ids, is_sensitive=True).values_list("pk", flat=True))
-    private = [f for f in follow_ups if f.note_id in private_notes]
-    readable = sensitive_customer_ids(user, {f.customer_id for f in private}) if user is not None else set()
-    for follow_up in follow_ups:
-        hidden = follow_up.note_id in private_notes and follow_up.customer_id not in readable
-        follow_up.shown_prompt = PRIVATE_FOLLOW_UP if hidden else follow_up.prompt
-    return follow_ups
+    return confidences.mask(user, follow_ups, fields={"prompt": PRIVATE_FOLLOW_UP})
+
+
+def show_suggestions(user: User | None, suggestions: Iterable[Suggestion]) -> list[Suggestion]:
+    """Set `shown_summary` on each suggestion, masked like the note it was read from."""
+    return confidences.mask(user, suggestions, fields={"summary": PRIVATE_NOTE})

@@ -14,7 +14,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Note)
 class NoteAdmin(SimpleHistoryAdmin):
-    list_display = ["customer", "author", "created_at", "is_sensitive"]
+    list_display = ["customer", "author", "location", "created_at", "is_sensitive"]
     raw_id_fields = ["customer"]
 
 

@@ -27,7 +27,8 @@ MARKETING_COLUMNS = [
 
 def marketing_export_lines(user: User, chunk_size: int = 2000) -> Iterator[str]:
     """Yield the CSV, a line at a time, for customers with at least one consented channel."""
-    latest_note = Note.objects.filter(customer=OuterRef("pk"), is_sensitive=False).order_by("-created_at")
+    # The file leaves the CRM for whoever does the marketing: ordinary notes only, whoever downloads it.
+    latest_note = Note.objects.filter(customer=OuterRef("pk")).visible_to(None).order_by("-created_at")
     customers = (
         customers_for(user)
         .filter(archived_at__isnull=True)

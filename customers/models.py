@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
-from crm.fields import EncryptedTextField
+from crm import confidences
+from crm.fields import EncryptedJSONField, EncryptedTextField
 from crm.models import Location
 from crm.text import fold
 from customers import schedule
@@ -289,17 +290,30 @@ class ImportantDate(models.Model):
         return occurrence.year - self.year if self.year else None
 
 
+class NoteQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The notes this user may read: every ordinary note, and the sensitive ones the
+        confidentiality rule lets them read (crm/confidences.py). With user None (emails,
+        snapshots, exports), ordinary notes only."""
+        return self.filter(confidences.readable(user))
+
+
 class Note(models.Model):
     """Something a customer told staff, written down so it is not lost."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes")
+    # Where it was written. A sensitive note is read by the staff of this location (and its
+    # author) only, whichever other locations the customer visits later (crm/confidences.py).
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="notes_written")
     # Encrypted at rest for every note, not only sensitive ones: flipping is_sensitive then never
     # leaves plain text behind (in this table or in its history, which copies this field), and no
     # note is searched in SQL (search_document never holds note text).
     text = EncryptedTextField(max_length=4000)
     is_sensitive = models.BooleanField(
-        "sensitive", default=False, help_text="Health, family trouble: only staff of this customer's locations see it."
+        "sensitive",
+        default=False,
+        help_text="Health, family trouble: only staff of the location it is written at see it.",
     )
     relevant_until = models.DateField(
         null=True, blank=True, help_text="After this day the note leaves the brief and stays in the timeline."
@@ -307,6 +321,8 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = NoteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -330,7 +346,9 @@ class FollowUp(models.Model):
         DISMISSED = "dismissed", "Dismissed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follow_ups")
-    prompt = models.CharField(max_length=200)
+    # Encrypted like a note: a follow-up written from a note often says what the note said
+    # ("ask how the chemo went"). Never filtered or ordered by in SQL.
+    prompt = EncryptedTextField(max_length=200)
     due = models.CharField(max_length=12, choices=Due.choices, default=Due.NEXT_VISIT)
     due_date = models.DateField(null=True, blank=True)
     assignee = models.ForeignKey(
@@ -372,7 +390,8 @@ class FollowUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.prompt
+        # Never the prompt: a follow-up's name shows up in logs, the admin and the audit trail.
+        return f"Follow-up #{self.pk}"
 
     @property
     def is_open(self) -> bool:
@@ -402,8 +421,9 @@ class Suggestion(models.Model):
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="suggestions")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     rule = models.CharField(max_length=40)
-    summary = models.CharField(max_length=200)
-    payload = models.JSONField(default=dict)
+    # Both repeat what the note said, so both are encrypted like it (never filtered in SQL).
+    summary = EncryptedTextField(max_length=200)
+    payload = EncryptedJSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -411,4 +431,4 @@ class Suggestion(models.Model):
         ordering = ["pk"]
 
     def __str__(self) -> str:
-        return self.summary
+        return f"Suggestion #{self.pk}"

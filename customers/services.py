@@ -312,6 +312,16 @@ def _local_time(at: datetime.datetime, location: Location) -> datetime.datetime:
     return at.astimezone(location.tzinfo)
 
 
+def note_location_for(author: User, customer: Customer) -> Location:
+    """Where a note is written: the customer's home location if the author works there, else a
+    location of the author's that knows the customer, else the author's own, else the home location."""
+    staff_locations = sorted(author.locations.all(), key=lambda location: location.pk)
+    if not staff_locations or customer.home_location in staff_locations:
+        return customer.home_location
+    known = set(customer.locations.values_list("pk", flat=True))
+    return next((location for location in staff_locations if location.pk in known), staff_locations[0])
+
+
 @transaction.atomic
 def note_create(
     *,
@@ -320,10 +330,20 @@ def note_create(
     text: str,
     is_sensitive: bool = False,
     relevant_until: datetime.date | None = None,
+    location: Location | None = None,
 ) -> Note:
-    """Save a personal note and the suggestions the note reader makes from it (not yet accepted)."""
+    """Save a personal note and the suggestions the note reader makes from it (not yet accepted).
+
+    `location` is where it is written (a visit's or a call's location); by default
+    note_location_for. A sensitive note is read there only (crm/confidences.py).
+    """
     note = Note(
-        customer=customer, author=author, text=text.strip(), is_sensitive=is_sensitive, relevant_until=relevant_until
+        customer=customer,
+        author=author,
+        location=location or note_location_for(author, customer),
+        text=text.strip(),
+        is_sensitive=is_sensitive,
+        relevant_until=relevant_until,
     )
     note._history_user = author
     note.full_clean()
@@ -405,17 +425,24 @@ def _discreet(proposal: Proposal) -> Proposal:
     return dataclasses.replace(proposal, summary=f"Gesture idea: {description}", payload=payload)
 
 
+def _open_follow_up_like(customer: Customer, prompt: str) -> FollowUp | None:
+    """An open follow-up of this customer with the same prompt (compared in Python: prompts are encrypted)."""
+    wanted = prompt.strip().casefold()
+    for follow_up in customer.follow_ups.filter(status=FollowUp.Status.OPEN).order_by("pk"):
+        if follow_up.prompt.strip().casefold() == wanted:
+            return follow_up
+    return None
+
+
 def _already_known(customer: Customer, proposal) -> bool:
     """Do not propose what is already open, recorded, or waiting as another note's suggestion."""
     waiting = Suggestion.objects.filter(
-        note__customer=customer, status=Suggestion.Status.OPEN, kind=proposal.kind, summary=proposal.summary[:200]
-    )
-    if waiting.exists():
+        note__customer=customer, status=Suggestion.Status.OPEN, kind=proposal.kind
+    ).only("summary")
+    if any(suggestion.summary == proposal.summary[:200] for suggestion in waiting):
         return True
     if proposal.kind == Suggestion.Kind.FOLLOW_UP:
-        return customer.follow_ups.filter(
-            status=FollowUp.Status.OPEN, prompt__iexact=proposal.payload["prompt"]
-        ).exists()
+        return _open_follow_up_like(customer, proposal.payload["prompt"]) is not None
     if proposal.kind == Suggestion.Kind.DATE:
         data = proposal.payload
         dates = customer.important_dates.filter(kind=data["kind"], month=data["month"])
@@ -484,10 +511,22 @@ def _close(follow_up: FollowUp, status: str, user: User) -> FollowUp:
 
 @transaction.atomic
 def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str = "") -> FollowUp:
-    """Mark a follow-up done; an outcome ("Rex is fine now") becomes a personal note."""
+    """Mark a follow-up done; an outcome ("Rex is fine now") becomes a personal note.
+
+    The outcome of a follow-up written from a sensitive note is as private as that note:
+    sensitive, and written at the note's location ("chemo is finished" stays where it was told).
+    """
     follow_up = _close(follow_up, FollowUp.Status.DONE, user)
     if outcome.strip():
-        note = note_create(customer=follow_up.customer, author=user, text=outcome)
+        source = follow_up.note
+        private = source is not None and source.is_sensitive
+        note = note_create(
+            customer=follow_up.customer,
+            author=user,
+            text=outcome,
+            is_sensitive=private,
+            location=source.location if private else follow_up.location,
+        )
         follow_up.outcome_note = note
         follow_up.save(update_fields=["outcome_note"])
     return follow_up
@@ -541,7 +580,7 @@ def suggestion_accept(*, suggestion: Suggestion, user: User) -> object:
     customer = note.customer
     data = suggestion.payload
     if suggestion.kind == Suggestion.Kind.FOLLOW_UP:
-        already = customer.follow_ups.filter(status=FollowUp.Status.OPEN, prompt__iexact=data["prompt"]).first()
+        already = _open_follow_up_like(customer, data["prompt"])
         if already is not None:
             return already  # accepted, but never a second identical follow-up
         due_date = datetime.date.fromisoformat(data["due_date"]) if data.get("due_date") else None

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from crm import audit, uploads
+from crm import confidences, uploads
 from crm.access import locations_for, require_perm
 from customers import extensions, privacy, selectors, services
 from customers.access import (
@@ -24,8 +24,8 @@ from customers.access import (
     get_customer_for_user,
     get_for_user,
     get_suggestion_for_user,
-    sees_sensitive,
     show_follow_ups,
+    show_suggestions,
 )
 from customers.exports import marketing_export_lines
 from customers.forms import (
@@ -152,17 +152,17 @@ def customer_detail(request, pk: int):
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
+    open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
     timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
     context = {
         **brief,
         "note_form": NoteForm(),
         "actions": actions,
-        "suggestions": list(open_suggestions),
+        "suggestions": show_suggestions(request.user, open_suggestions),
         "timeline": timeline,
         "tags": list(customer.tags.all()),
-        "sees_sensitive": sees_sensitive(request.user, customer),
     }
-    _record_sensitive_view(request.user, customer, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
+    confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
     return render(request, "customers/customer_detail.html", context)
 
 
@@ -170,19 +170,12 @@ def _timeline_notes(timeline) -> list[Note]:
     return [entry.item for entry in timeline.object_list if entry.kind == "note"]
 
 
-def _record_sensitive_view(user, customer, notes) -> None:
-    """Audit who was shown a customer's sensitive notes."""
-    audit.record_sensitive_view(
-        user=user, customer=customer, note_ids=[note.pk for note in notes if getattr(note, "is_sensitive", False)]
-    )
-
-
 @require_perm("customers.view_customer")
 def customer_brief(request, pk: int):
     """The brief alone, for htmx to swap in after something on the page changed it."""
     customer = get_customer_for_user(request.user, pk, for_page=True)
     brief = selectors.customer_brief(customer, request.user)
-    _record_sensitive_view(request.user, customer, brief.get("recent_notes", []))
+    confidences.disclose_notes(request.user, brief.get("recent_notes", []))
     context = {**brief, "tags": list(customer.tags.all())}
     return render(request, "customers/_brief.html", context)
 
@@ -191,7 +184,7 @@ def customer_brief(request, pk: int):
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
     timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
-    _record_sensitive_view(request.user, customer, _timeline_notes(timeline))
+    confidences.disclose_notes(request.user, _timeline_notes(timeline))
     return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
 
 
@@ -218,7 +211,7 @@ def customer_privacy(request, pk: int, as_json: bool = False):
     data = privacy.customer_export(customer)
     # Sensitive notes are in the export: record that this owner was shown them.
     sensitive = list(customer.notes.filter(is_sensitive=True).values_list("pk", flat=True))
-    audit.record_sensitive_view(user=request.user, customer=customer, note_ids=sensitive)
+    confidences.disclose(request.user, customer.pk, sensitive)
     if as_json:
         response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-data.json"'
@@ -341,6 +334,8 @@ def note_create(request, pk: int):
         follow_up = None
         if request.POST.get("ask_next_visit") and request.user.has_perm("customers.add_followup"):
             note, follow_up = services.note_capture(customer=customer, author=request.user, **form.cleaned_data)
+            # It may be a follow-up already open from another note: shown as this writer may read it.
+            show_follow_ups(request.user, [follow_up])
         else:
             note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
         if request.htmx:
@@ -351,7 +346,9 @@ def note_create(request, pk: int):
                     "customer": customer,
                     "note": note,
                     "follow_up": follow_up,
-                    "suggestions": [s for s in note.suggestions.all() if s.status == s.Status.OPEN],
+                    "suggestions": show_suggestions(
+                        request.user, [s for s in note.suggestions.all() if s.status == s.Status.OPEN]
+                    ),
                     "note_form": NoteForm(),
                 },
             )
@@ -376,8 +373,8 @@ def note_edit(request, note_pk: int):
     if not can_edit_note(request.user, note):
         raise PermissionDenied("Only the note's author or a manager can edit it.")
     form = NoteForm(request.POST or None, instance=note)
-    if request.method == "GET" and note.is_sensitive:
-        audit.record_sensitive_view(user=request.user, customer=note.customer, note_ids=[note.pk])
+    if request.method == "GET":
+        confidences.disclose_notes(request.user, [note])
     if request.method == "POST" and form.is_valid():
         services.note_update(note=note, editor=request.user, **form.cleaned_data)
         messages.success(request, "Note updated. The earlier text is kept in its history.")
@@ -398,18 +395,16 @@ def note_edit(request, note_pk: int):
 def note_history(request, note_pk: int):
     note = get_for_user(Note, request.user, note_pk)
     versions = list(note.history.select_related("history_user").order_by("-history_date"))
-    if any(version.is_sensitive for version in versions):
-        audit.record_sensitive_view(user=request.user, customer=note.customer, note_ids=[note.pk])
     # A note once marked sensitive and later unmarked keeps its sensitive wording in the history:
-    # staff who may not read sensitive notes see "a private note" in place of those versions' text.
-    hide = not sees_sensitive(request.user, note.customer)
+    # staff who may not read those versions see "a private note" in place of their text.
+    hidden = {id(version) for version in versions if not confidences.may_read(request.user, version)}
+    confidences.disclose_notes(request.user, versions)
     changes = []
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         delta = newer.diff_against(older).changes if older is not None else []
-        if hide:
-            delta = [_hide_private_text(change, older, newer) for change in delta]
-            if newer.is_sensitive:
-                newer.text = PRIVATE_NOTE
+        delta = [_hide_private_text(change, older, newer, hidden) for change in delta]
+        if id(newer) in hidden:
+            newer.text = PRIVATE_NOTE
         changes.append({"version": newer, "changes": delta})
     return render(request, "customers/note_history.html", {"note": note, "customer": note.customer, "changes": changes})
 
@@ -434,6 +429,7 @@ def suggestion_decide(request, suggestion_pk: int, decision: str):
         if request.htmx:
             return HttpResponse(status=204, headers={"HX-Redirect": url})
         return redirect(url)
+    show_suggestions(request.user, [suggestion])
     if request.htmx:
         response = render(request, "customers/_suggestion.html", {"suggestion": suggestion, "error": error})
         if decision == "accept" and not error:
@@ -459,14 +455,14 @@ def _suggestion_form_url(suggestion: Suggestion) -> str:
     return f"{reverse('date-create', args=[customer_id])}?{query}"
 
 
-def _hide_private_text(change, older, newer):
-    """Put "a private note" in place of the text of a version that was sensitive."""
+def _hide_private_text(change, older, newer, hidden: set[int]):
+    """Put "a private note" in place of the text of a version this user may not read."""
     if change.field != "text":
         return change
     return dataclasses.replace(
         change,
-        old=PRIVATE_NOTE if older.is_sensitive else change.old,
-        new=PRIVATE_NOTE if newer.is_sensitive else change.new,
+        old=PRIVATE_NOTE if id(older) in hidden else change.old,
+        new=PRIVATE_NOTE if id(newer) in hidden else change.new,
     )
 
 

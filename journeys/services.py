@@ -123,7 +123,9 @@ def conversation_log(
     )
     note = None
     if note_text.strip():
-        note = note_create(customer=customer, author=staff, text=note_text, is_sensitive=note_is_sensitive)
+        note = note_create(
+            customer=customer, author=staff, text=note_text, is_sensitive=note_is_sensitive, location=location
+        )
     follow_up = None
     if follow_up_prompt.strip():
         follow_up = follow_up_create(

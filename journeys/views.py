@@ -6,7 +6,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from crm.access import require_perm
-from customers.access import get_customer_for_user
+from customers.access import get_customer_for_user, show_suggestions
 from journeys import services
 from journeys.forms import ConversationLogForm
 from journeys.services import conversation_log
@@ -31,7 +31,7 @@ def interaction_log(request, pk: int):
             {
                 "customer": customer,
                 "note": note,
-                "suggestions": list(note.suggestions.all()) if note else [],
+                "suggestions": show_suggestions(request.user, note.suggestions.all()) if note else [],
                 "log_form": ConversationLogForm(user=request.user),
             },
         )

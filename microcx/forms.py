@@ -7,9 +7,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from crm import confidences
 from crm.models import Location, User
 from crm.uploads import check_receipt
-from customers.access import show_follow_ups
+from customers.access import PRIVATE_NOTE, show_follow_ups
 from customers.models import Customer, FollowUp
 from microcx.access import budget_locations_for, gesture_locations_for
 from microcx.models import Budget, DiscretionRule, Gesture
@@ -69,7 +70,8 @@ class GestureForm(forms.Form):
         locations = gesture_locations_for(user, customer)
         self.fields["location"].queryset = locations
         self.fields["location"].initial = customer.home_location_id if customer.home_location in locations else None
-        self.notes = list(customer.notes.filter(is_sensitive=False).order_by("-created_at")[:5])
+        notes = customer.notes.visible_to(user).order_by("-created_at")[:5]
+        self.notes = confidences.mask(user, notes, fields={"text": PRIVATE_NOTE}, source="")
         self.follow_ups = show_follow_ups(user, customer.follow_ups.filter(status=FollowUp.Status.OPEN)[:5])
         choices = [("", "—")]
         choices += [(f"note:{n.pk}", f"Note: {n.text[:60]}") for n in self.notes]

@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import audit, uploads
+from crm import confidences, uploads
 from crm.access import locations_for, require_perm
 from crm.csvfiles import SafeWriter
 from crm.forms import day_from
 from crm.models import Location
 from crm.templatetags.crm_tags import money
-from customers.access import PRIVATE_NOTE, get_customer_for_user, sees_sensitive, show_follow_ups
+from customers.access import PRIVATE_NOTE, get_customer_for_user, show_follow_ups
 from customers.models import Note
 from microcx import selectors, services
 from microcx.access import budgets_for, gestures_for, get_budget_for_user, get_gesture_for_user
@@ -211,14 +211,9 @@ def _visible_gesture(request, pk: int) -> Gesture:
 
 def _inspiration(user, gesture: Gesture) -> dict:
     """What inspired the gesture, as this user may read it: a sensitive note is "a private note"."""
-    readable = not (gesture.note and gesture.note.is_sensitive) or sees_sensitive(user, gesture.customer)
-    if gesture.note and gesture.note.is_sensitive and readable:
-        audit.record_sensitive_view(user=user, customer=gesture.customer, note_ids=[gesture.note_id])
+    note = confidences.mask(user, [gesture.note], fields={"text": PRIVATE_NOTE}, source="")[0] if gesture.note else None
     follow_up = show_follow_ups(user, [gesture.follow_up])[0].shown_prompt if gesture.follow_up else ""
-    return {
-        "inspired_by_note": (gesture.note.text if readable else PRIVATE_NOTE) if gesture.note else "",
-        "inspired_by_follow_up": follow_up,
-    }
+    return {"inspired_by_note": note.shown_text if note else "", "inspired_by_follow_up": follow_up}
 
 
 @require_perm("microcx.view_budget")
@@ -343,7 +338,7 @@ def gesture_queue(request):
     gestures = list(page.object_list)
     customer_ids = {g.customer_id for g in gestures}
     notes: dict[int, list[Note]] = {}
-    for note in Note.objects.filter(customer_id__in=customer_ids, is_sensitive=False).order_by("-created_at")[:200]:
+    for note in Note.objects.filter(customer_id__in=customer_ids).visible_to(None).order_by("-created_at")[:200]:
         if len(notes.setdefault(note.customer_id, [])) < 3:
             notes[note.customer_id].append(note)
     balances = services.balances(list({g.budget_id for g in gestures}))

@@ -92,7 +92,10 @@ def test_pages_and_exports_show_the_plain_text(client, manager, frontline, locat
 
 @pytest.mark.postgres
 def test_bulk_create_and_update_encrypt_too(customer, frontline):
-    Note.objects.bulk_create(Note(customer=customer, author=frontline, text=f"Bulk note {i}") for i in range(3))
+    Note.objects.bulk_create(
+        Note(customer=customer, author=frontline, location=customer.home_location, text=f"Bulk note {i}")
+        for i in range(3)
+    )
     assert all(v.startswith("gAAAAA") and "Bulk" not in v for v in stored("customers_note"))
     assert sorted(Note.objects.values_list("text", flat=True)) == ["Bulk note 0", "Bulk note 1", "Bulk note 2"]
     Note.objects.filter(customer=customer).update(text="Updated in bulk")

@@ -50,6 +50,7 @@ class NoteFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(CustomerFactory)
     author = factory.SubFactory(UserFactory)
+    location = factory.SelfAttribute("customer.home_location")
     text = factory.Faker("sentence")
 
 

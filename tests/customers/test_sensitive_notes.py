@@ -1,9 +1,10 @@
-"""A sensitive note never leaves the staff of its customer's locations.
+"""A sensitive note never leaves the staff of the location where it was written.
 
-Bella is known only at Riverside (location B). Her sensitive notes, and the follow-ups written
-from them, carry a phrase found nowhere else. Staff of Riverside read it on her page; a frontline
-member of staff at Downtown (A), a manager of Downtown and an owner who works at Downtown only
-(managers and owners see every customer, not every sensitive note) never meet the phrase:
+Bella's home is Riverside (location B), where her sensitive notes are written; a visit at Downtown
+(A) makes Downtown know her too. Her sensitive notes, and the follow-ups written from them, carry
+a phrase found nowhere else. Staff of Riverside read it on her page; a frontline member of staff
+at Downtown, a manager of Downtown and an owner who works at Downtown only (managers and owners
+see every customer, not every sensitive note) never meet the phrase:
 not in search, her page, the timeline, the home page, the inbox, follow-up pages, the loyalty
 dashboard, the micro-CX pages, the marketing export, the start-of-shift emails, the
 notifications, nor in any log line written while notes are made, edited and read and while
@@ -28,6 +29,7 @@ from customers.access import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from customers.models import FollowUp, Note
 from customers.services import follow_up_create, note_create, note_update
 from journeys.models import Interaction, Touchpoint
+from journeys.services import interaction_record
 from microcx.services import budget_create, ensure_default_rules, gesture_deliver, gesture_propose
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory
@@ -87,26 +89,27 @@ def make_story(client, *, location, other_location, frontline, manager, owner, t
         location=other_location,
         note=sensitive,
     )
-    # An owner who works at both shops logs a call at Downtown, with a sensitive note and a
-    # follow-up for Downtown's staff (a call does not make Downtown know her).
-    client.force_login(owner)
-    client.post(
-        reverse("interaction-log", args=[bella.pk]),
-        {
-            "kind": "conversation",
-            "touchpoint": Touchpoint.objects.get(slug="phone").pk,
-            "location": location.pk,
-            "summary": "Called about her order",
-            "sentiment": "0",
-            "note_text": f"Surgery went badly, {PHRASE}",
-            "note_is_sensitive": "on",
-            "follow_up_prompt": f"Ask gently about {PHRASE}",
-            "follow_up_due": "on_date",
-            "follow_up_due_date": NOW.date().isoformat(),
-        },
+    # A visit recorded at Downtown (long ago, by the owner who works at both shops) makes Downtown
+    # know her, but never lets Downtown read what she told Riverside in confidence. The owner
+    # leaves a follow-up from the sensitive note for Downtown's staff.
+    interaction_record(
+        customer=bella,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=owner,
+        kind=Interaction.Kind.VISIT,
+        occurred_at=NOW - datetime.timedelta(days=210),
     )
-    follow_up_a = FollowUp.objects.get(location=location, customer=bella)
-    assert follow_up_a.note.is_sensitive and not bella.locations.filter(pk=location.pk).exists()
+    follow_up_a = follow_up_create(
+        customer=bella,
+        created_by=owner,
+        prompt=f"Ask gently about {PHRASE}",
+        due="on_date",
+        due_date=NOW.date(),
+        location=location,
+        note=sensitive,
+    )
+    assert bella.locations.filter(pk=location.pk).exists()  # a visit still counts as a visit
 
     # Gestures at Riverside: one waiting for a manager (from the sensitive follow-up), one delivered
     # (inspired by the sensitive note).
@@ -320,8 +323,6 @@ def test_nothing_sensitive_is_written_to_the_logs(
 @pytest.mark.parametrize("action", ["follow-up-take", "follow-up-dismiss"])
 def test_taking_or_dismissing_a_private_follow_up_keeps_its_words_out_of_the_message(client, story, action):
     from django.contrib.messages import get_messages
-
-    from customers.models import FollowUp
 
     private = FollowUp.objects.filter(note=story["sensitive"]).first()
     assert private is not None and PHRASE in private.prompt

@@ -64,7 +64,7 @@ class Command(BaseCommand):
         pks = range(first_pk, first_pk + count)
         self.seed_people(pks, options["people_per_customer"])
         self.seed_dates(pks, options["dates_per_customer"])
-        self.seed_notes(pks, staff, options["notes_per_customer"])
+        self.seed_notes(pks, staff, locations, options["notes_per_customer"])
         self.seed_follow_ups(pks, staff, locations, options["follow_ups_per_customer"])
         self.seed_interactions(pks, staff, locations, options["interactions_per_customer"])
         with connection.cursor() as cursor:
@@ -222,7 +222,7 @@ class Command(BaseCommand):
         self.say(f"{self.insert(ImportantDate, rows()):,} important dates")
 
     @transaction.atomic
-    def seed_notes(self, pks: range, staff: list[User], per_customer: float) -> None:
+    def seed_notes(self, pks: range, staff: list[User], locations: list[Location], per_customer: float) -> None:
         rng, now = self.rng, timezone.now()
 
         def rows():
@@ -232,6 +232,7 @@ class Command(BaseCommand):
                     yield {
                         "customer": pk,
                         "author": rng.choice(staff).pk,
+                        "location": locations[pk % len(locations)].pk,  # the customer's home location
                         "text": rng.choice(NOTES).format(name=rng.choice(FIRST_NAMES)),
                         "is_sensitive": rng.random() < 0.05,
                         "created_at": at,
