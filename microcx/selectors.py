@@ -6,9 +6,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 
 from crm.models import Location
+from crm.templatetags.crm_tags import money
 from journeys.models import Interaction
 from microcx.models import Budget, Gesture
 from microcx.services import Balance, balances, budget_for
@@ -59,6 +61,38 @@ def awaiting_approval(user) -> QuerySet[Gesture]:
     if not user.has_perm("microcx.approve_gesture"):
         return Gesture.objects.none()
     return approval_queue()
+
+
+ODD_AMOUNT_FACTOR = 2
+ODD_AMOUNT_HISTORY = 3  # approved gestures of a kind at a location before any amount looks odd
+
+
+def odd_amounts(gestures: list[Gesture]) -> dict[int, str]:
+    """Say which gestures cost an unusual amount: more than twice the average of the same kind of gesture
+    at the same location in the last 90 days (with at least three of them), in one query."""
+    if not gestures:
+        return {}
+    since = timezone.now() - datetime.timedelta(days=RETURN_WINDOW_DAYS)
+    typical = {
+        (row["location_id"], row["category"]): row
+        for row in Gesture.objects.filter(
+            location_id__in={g.location_id for g in gestures},
+            category__in={g.category for g in gestures},
+            status__in=[Gesture.Status.APPROVED, Gesture.Status.DELIVERED],
+            created_at__gte=since,
+        )
+        .values("location_id", "category")
+        .annotate(average=Avg("amount"), count=Count("pk"))
+    }
+    odd = {}
+    for gesture in gestures:
+        row = typical.get((gesture.location_id, gesture.category))
+        if row and row["count"] >= ODD_AMOUNT_HISTORY and gesture.amount > ODD_AMOUNT_FACTOR * row["average"]:
+            odd[gesture.pk] = (
+                f"Unusual amount: {money(gesture.amount)}, where a {gesture.get_category_display().lower()} here "
+                f"has cost {money(row['average'])} on average over the last {RETURN_WINDOW_DAYS} days."
+            )
+    return odd
 
 
 def spend_report(group: str, start: datetime.date, end: datetime.date, locations: list[Location]) -> list[dict]:

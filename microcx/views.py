@@ -342,9 +342,11 @@ def gesture_queue(request):
         if len(notes.setdefault(note.customer_id, [])) < 3:
             notes[note.customer_id].append(note)
     balances = services.balances(list({g.budget_id for g in gestures}))
+    odd = selectors.odd_amounts(gestures)
     rows = [
         {
             "gesture": g,
+            "odd_amount": odd.get(g.pk, ""),
             "notes": notes.get(g.customer_id, []),
             "balance": balances[g.budget_id],
             "can_approve": services.can_approve(request.user, g),

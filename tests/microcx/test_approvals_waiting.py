@@ -53,3 +53,15 @@ def test_the_queue_says_why_each_gesture_needs_approval(client, propose, frontli
     client.force_login(manager)
     page = client.get(reverse("gesture-queue")).content.decode()
     assert 'data-testid="approval-reason"' in page and "per-gesture limit" in page
+
+
+def test_the_queue_flags_an_amount_far_above_what_that_gesture_usually_costs(client, propose, frontline, manager):
+    for _ in range(3):
+        propose(frontline, "20", category="gift_card")  # approved at once: the usual gift card
+    propose(frontline, "90", category="gift_card")
+    propose(frontline, "30", category="gift_card")  # over the frontline limit, but not odd
+    client.force_login(manager)
+    page = client.get(reverse("gesture-queue"))
+    odd = [row["odd_amount"] for row in page.context["rows"]]
+    assert sorted(bool(o) for o in odd) == [False, True]
+    assert "Unusual amount: $90.00" in page.content.decode() and "on average" in page.content.decode()
