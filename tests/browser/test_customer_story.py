@@ -44,7 +44,8 @@ def test_frontline_finds_customer_logs_visit_accepts_follow_up_and_marks_it_done
     page.get_by_label("How did it go?").fill("Rex is on the mend")
     page.get_by_role("button", name="Mark done").click()
     expect(page.get_by_test_id("seen-today")).not_to_contain_text("Ask how Rex is feeling")
-    assert customer.follow_ups.get(prompt="Ask how Rex is feeling").status == "done"
+    [rex] = [f for f in customer.follow_ups.all() if f.prompt == "Ask how Rex is feeling"]  # encrypted: compared here
+    assert rex.status == "done"
     assert "Rex is on the mend" in [note.text for note in customer.notes.all()]  # encrypted: no SQL filter
 
 
