@@ -329,7 +329,9 @@ def _vcard_fields(card_text: str) -> dict[str, str]:
     try:
         card = vobject.readOne(card_text)
     except Exception as error:  # noqa: BLE001 - vobject raises many kinds for one broken contact
-        return {"problem": f"row: this contact cannot be read ({str(error)[:120]})."}
+        # vobject's own line numbers count within the contact; the row's line is the contact's first.
+        reason = str(error.args[0] if error.args else error)[:120]
+        return {"problem": f"row: this contact cannot be read ({reason})."}
     contents = card.contents
 
     def first(name: str, value=lambda item: item.value):
@@ -367,8 +369,10 @@ def _vcard_fields(card_text: str) -> dict[str, str]:
 
 
 def _match_existing(plan: ImportPlan) -> None:
-    """Find which rows are customers we already have (external id, then email, then phone)."""
+    """Find which rows are customers we already have (external id, then email, then phone, then a contact's
+    other numbers). Two rows that find the same customer (a shared landline, say) are a bad row, not a merge."""
     good = [row for row in plan.rows if not row.errors]
+    matched_at: dict[int, int] = {}
     for start in range(0, len(good), 1000):
         chunk = good[start : start + 1000]
         ids = {r.data["external_id"] for r in chunk if r.data.get("external_id")}
@@ -390,6 +394,14 @@ def _match_existing(plan: ImportPlan) -> None:
                     None,
                 )
             )
+            if row.match is not None and row.match.pk in matched_at:
+                row.errors.append(
+                    f"row: matches the same existing customer as line {matched_at[row.match.pk]}; "
+                    "give each row its own email or phone, or keep one of them"
+                )
+                row.match = None
+            elif row.match is not None:
+                matched_at[row.match.pk] = row.line
 
 
 @transaction.atomic

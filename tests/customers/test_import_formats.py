@@ -268,3 +268,30 @@ def test_an_older_shopify_export_with_accepts_marketing_is_recognised(location):
     run_import(plan)
     assert Customer.objects.get(email="chloe@example.com").consent_email_at is not None
     assert Customer.objects.get(email="dan@example.com").consent_email_at is None
+
+
+def test_a_contact_vobject_cannot_read_is_a_bad_row_at_its_line(location):
+    broken = VCARD_FILE.replace("FN:Ben Carter\n", "FN:Ben Carter\nthis line has no colon\n")
+    plan = plan_import(broken.encode(), [location], default_location=location)
+    assert [(row.line, row.errors) for row in plan.bad_rows] == [
+        (11, ["row: this contact cannot be read (Failed to parse line: this line has no colon)."])
+    ]
+    assert len(plan.rows) == 3 and not plan.is_valid
+
+
+def test_two_contacts_that_find_the_same_customer_are_a_bad_row_not_a_merge(location):
+    # Ben's contact lists the family landline that Anna already has here as her phone.
+    Customer.objects.create(first_name="Anna", phone="+12075550199", home_location=location)
+    shared = VCARD_FILE.replace(
+        "TEL;TYPE=CELL:(207) 555-0102", "TEL;TYPE=CELL:(207) 555-0102\nTEL;TYPE=HOME:(207) 555-0199"
+    )
+    plan = plan_import(shared.encode(), [location], default_location=location)
+    assert [(row.line, row.errors) for row in plan.bad_rows] == [
+        (
+            11,
+            [
+                "row: matches the same existing customer as line 1; give each row its own email or phone, or keep one of them"
+            ],
+        )
+    ]
+    assert not plan.is_valid
