@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from crm.csvfiles import csv_problem, decode_csv
 
 UPLOAD_DIR = Path(settings.VAR_DIR) / "imports"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+# The customer import also reads a phone's contacts (vCard); the same size and text checks apply.
+CONTACT_SUFFIXES = (*CSV_SUFFIXES, ".vcf")
 # A request this much larger than the biggest file we take is refused before it is read to disk.
 REQUEST_MARGIN = 1024 * 1024
 
@@ -45,12 +48,14 @@ def check_size(upload, max_bytes: int) -> None:
         )
 
 
-def check_csv_upload(upload, max_bytes: int | None = None) -> None:
-    """Refuse, with a message naming the problem, a file that is too big, not named .csv, or not text."""
+def check_csv_upload(upload, max_bytes: int | None = None, suffixes: tuple[str, ...] = CSV_SUFFIXES) -> None:
+    """Refuse, with a message naming the problem, a file that is too big, not named .csv (or one of
+    `suffixes`), or not text."""
     check_size(upload, max_bytes or max_upload_bytes())
-    if Path(upload.name or "").suffix.lower() not in CSV_SUFFIXES:
+    if Path(upload.name or "").suffix.lower() not in suffixes:
+        kinds = "CSV files (.csv) and vCards (.vcf)" if ".vcf" in suffixes else "CSV files (.csv)"
         raise ValidationError(
-            f"Only CSV files (.csv) can be imported; “{Path(upload.name or '').name}” is not one.", code="not_csv"
+            f"Only {kinds} can be imported; “{Path(upload.name or '').name}” is not one.", code="not_csv"
         )
     upload.seek(0)
     problem = csv_problem(upload.read())
@@ -60,17 +65,20 @@ def check_csv_upload(upload, max_bytes: int | None = None) -> None:
 
 
 class CsvFileField(forms.FileField):
-    """A CSV file to import: at most `max_bytes` (UPLOAD_MAX_BYTES), named .csv, text and not binary."""
+    """A CSV file to import: at most `max_bytes` (UPLOAD_MAX_BYTES), named .csv (or one of `suffixes`),
+    text and not binary."""
 
-    def __init__(self, *, max_bytes: int | None = None, **kwargs):
+    def __init__(self, *, max_bytes: int | None = None, suffixes: tuple[str, ...] = CSV_SUFFIXES, **kwargs):
         self.max_bytes = max_bytes
+        self.suffixes = suffixes
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("accept", ".csv,text/csv")
+        accept = ".csv,text/csv" + (",.vcf,text/vcard" if ".vcf" in suffixes else "")
+        self.widget.attrs.setdefault("accept", accept)
 
     def clean(self, data, initial=None):
         upload = super().clean(data, initial)
         if upload:
-            check_csv_upload(upload, self.max_bytes)
+            check_csv_upload(upload, self.max_bytes, self.suffixes)
         return upload
 
 
@@ -177,6 +185,10 @@ def discard_waiting_holding(row_matches: Callable[[list[str]], bool]) -> int:
 
 def _rows_of(raw: bytes):
     text = decode_csv(raw) or raw.decode("latin-1")
+    if text.lstrip().upper().startswith("BEGIN:VCARD"):
+        # A contact's line (EMAIL;TYPE=HOME:anna@example.com, N:Kowalski;Anna) as the cells it holds.
+        yield from (re.split(r"[:;,]", line) for line in text.splitlines())
+        return
     try:
         yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error:

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from crm.access import locations_for
 from crm.models import User
-from crm.uploads import CsvFileField
+from crm.uploads import CONTACT_SUFFIXES, CsvFileField
 from customers.access import customers_for, follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
@@ -275,7 +275,12 @@ def outcome_placeholder(prompt: str) -> str:
 
 
 class CustomerImportForm(forms.Form):
-    file = CsvFileField(label="CSV file", help_text="Columns: first name, last name, email, phone, location, tags...")
+    file = CsvFileField(
+        label="File",
+        suffixes=CONTACT_SUFFIXES,
+        help_text="A CSV (first name, last name, email, phone, location, tags...), a Square or Shopify "
+        "customer export, or a phone's contacts (.vcf).",
+    )
     default_location = forms.ModelChoiceField(
         queryset=None, required=False, help_text="For rows without a location column."
     )
