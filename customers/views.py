@@ -9,6 +9,7 @@ from django.db import IntegrityError
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -569,7 +570,7 @@ def customer_import(request):
             return render(request, "customers/customer_import.html", {"form": form, "plan": plan})
         created, updated = run_import(plan)
         uploads.discard(request, "customer_import")
-        messages.success(request, f"Imported: {created} new customers, {updated} updated.")
+        messages.success(request, f"Imported: {created} new customer{pluralize(created)}, {updated} updated.")
         return redirect("customer-list")
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["file"].read()

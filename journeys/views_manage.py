@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from crm import uploads
@@ -255,8 +256,9 @@ def interaction_import(request):
         uploads.discard(request, "interaction_import")
         messages.success(
             request,
-            f"Imported {result['imported']} interactions; {result['already_imported']} were already there; "
-            f"{result['customers_created']} new customers.",
+            f"Imported {result['imported']} interaction{pluralize(result['imported'])}; "
+            f"{result['already_imported']} {'was' if result['already_imported'] == 1 else 'were'} already there; "
+            f"{result['customers_created']} new customer{pluralize(result['customers_created'])}.",
         )
         return redirect("interaction-import")
     context = {"form": form}

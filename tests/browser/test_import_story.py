@@ -31,5 +31,5 @@ def test_manager_imports_a_phones_contacts_and_then_a_square_export(page, log_in
     expect(page.get_by_test_id("import-kind")).to_have_text("Square customer export, 3 customers")
     expect(page.get_by_test_id("import-preview")).to_contain_text("1 new customer, 2 to match existing ones")
     page.get_by_role("button", name="Import 3 rows").click()
-    expect(page.get_by_text("Imported: 1 new customers, 2 updated.")).to_be_visible()
+    expect(page.get_by_text("Imported: 1 new customer, 2 updated.")).to_be_visible()
     assert Customer.objects.count() == 4
