@@ -1,18 +1,28 @@
 """Demo customers for seed_demo: believable people with notes, people and pets, dates and follow-ups.
 
-Dates are relative to today so the demo always has birthdays this week and
-follow-ups due. Idempotent: customers are keyed on email and skipped when present.
+Every customer has a story (STORY): a regular who comes in every month or two since they became a
+customer, a once-a-year eye test, a regular who has drifted away in the last few weeks, a new
+customer of one of the last few months, or an old customer who stopped coming long ago. `story`
+turns it into the day they became a customer and the local days they came in, so the customer-since
+date, the first visit and the loyalty figures tell one consistent tale. Ages fit the notes (a
+retired teacher is in her sixties, a student about twenty).
+
+Dates are relative to today in the customer's home location's time zone, so the demo always has
+birthdays this week and follow-ups due; random choices are seeded, so a given day gives the same
+demo. Idempotent: customers are keyed on email and skipped when present.
 """
 
 import datetime
 import random
 
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from crm.models import Location, User
 from customers.models import Customer, FollowUp, ImportantDate, Person
 from customers.services import (
     customer_save,
+    follow_up_complete,
     follow_up_create,
     important_date_save,
     note_create,
@@ -137,15 +147,97 @@ CUSTOMERS = [
 ]
 
 
+# first name: (profile, years a customer or months ago first seen for new ones, age at the coming birthday
+# or None when the year is not known). Profiles: regular (every 5 to 10 weeks), anniversary (a regular who
+# became a customer this week some years ago), yearly (one eye test a year), drifting (came every three or
+# four weeks, stopped 9 to 13 weeks ago), new_back / new_once (first seen that many months ago, came back
+# or not), lapsed (came twice, years ago, and not since).
+STORY = {
+    "Anna": ("anniversary", 6, 52),
+    "Benjamin": ("regular", 3, 31),
+    "Chloé": ("regular", 4, 38),
+    "Daniel": ("yearly", 5, 44),
+    "Eleanor": ("regular", 7, 68),
+    "Farid": ("new_back", 2, 29),
+    "Grace": ("regular", 7, None),
+    "Hiroshi": ("yearly", 2, 57),
+    "Isabel": ("yearly", 3, 27),
+    "Jamal": ("drifting", 5, 46),
+    "Katarina": ("regular", 8, 53),
+    "Liam": ("new_once", 3, 34),
+    "Maria": ("regular", 6, 58),
+    "Noah": ("yearly", 2, 35),
+    "Olivia": ("yearly", 2, None),
+    "Pradeep": ("anniversary", 5, 51),
+    "Quinn": ("new_once", 1, 23),
+    "Rosa": ("regular", 4, 39),
+    "Samuel": ("yearly", 3, 33),
+    "Tessa": ("lapsed", 6, None),
+    "Umar": ("yearly", 4, 62),
+    "Valentina": ("anniversary", 2, 36),
+    "William": ("lapsed", 5, 45),
+    "Xiu": ("new_back", 1, 20),
+    "Yasmin": ("yearly", 3, 40),
+    "Zoe": ("yearly", 1, 30),
+    "Aaron": ("yearly", 2, None),
+    "Beatriz": ("regular", 6, 64),
+    "Connor": ("lapsed", 3, 37),
+    "Dina": ("drifting", 4, 49),
+    "Ethan": ("new_once", 4, 38),
+    "Fatima": ("new_back", 5, 26),
+}
+DAY = datetime.timedelta(days=1)
+# Umar's thank-you card (microcx.demo) follows his last eye test: long enough ago that it shows as a
+# gesture that did not bring him back within 90 days, recent enough to be in the last 12 months' figures.
+LAST_EYE_TEST_DAYS_AGO = {"Umar": (120, 240)}
+
+
+def story(first_name: str, today: datetime.date) -> tuple[datetime.date, list[datetime.date]]:
+    """Return the day this demo customer became one and the local days they came in (all before today).
+
+    The first visit day is the customer-since day or a day or two after it.
+    """
+    profile, years, _age = STORY[first_name]
+    rng = random.Random(f"{first_name}|{today.isoformat()}")  # noqa: S311 - demo data, not security
+    if profile in ("new_back", "new_once"):
+        # Day 4 to 20 of a month before this one, so always before today, even on the 1st.
+        first = today.replace(day=1) - relativedelta(months=years) + datetime.timedelta(days=rng.randint(3, 19))
+        days = [first]
+        if profile == "new_back":
+            days.append(min(first + datetime.timedelta(days=rng.randint(9, 30)), today - DAY))
+        return first, days
+    if profile == "yearly":
+        # Backwards from the last eye test, which is always in the last ten months.
+        days = [today - datetime.timedelta(days=rng.randint(*LAST_EYE_TEST_DAYS_AGO.get(first_name, (20, 300))))]
+        while len(days) < years:
+            days.insert(0, days[0] - datetime.timedelta(days=365 + rng.randint(-12, 12)))
+        return days[0] - datetime.timedelta(days=rng.randint(0, 2)), days
+    if profile == "lapsed":  # came in twice, some years ago, and not since
+        since = today - relativedelta(years=years) - datetime.timedelta(days=rng.randint(0, 100))
+        first = since + datetime.timedelta(days=rng.randint(0, 2))
+        return since, [first, first + datetime.timedelta(days=rng.randint(150, 300))]
+    if profile == "anniversary":  # a whole number of years a customer in the coming days
+        since = today + datetime.timedelta(days=rng.randint(1, 5)) - relativedelta(years=years)
+    else:
+        since = today - relativedelta(years=years) - datetime.timedelta(days=rng.randint(0, 200))
+    if profile == "drifting":
+        gap, stop = rng.randint(21, 28), today - datetime.timedelta(weeks=rng.randint(9, 13))
+    else:
+        gap, stop = rng.randint(35, 70), today - DAY
+    days, day = [], since + datetime.timedelta(days=rng.randint(0, 2))
+    while day <= stop:
+        days.append(day)
+        day += datetime.timedelta(days=gap + rng.randint(-5, 5))
+    return since, days
+
+
 def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
     """Create the demo customers if missing; return all of them."""
-    rng = random.Random(20261122)  # noqa: S311 - demo data, not security
     for name, days in (("regular", 45), ("vip", 21)):
         tag = tags_from_text(name)[0]
         if tag.keep_in_touch_days is None:
             tag.keep_in_touch_days = days
             tag_save(tag=tag)
-    today = timezone.localdate()
     author = staff[0]
     customers = []
     for index, (first, last, preferred, tags, people, note, follow_up) in enumerate(CUSTOMERS):
@@ -154,9 +246,9 @@ def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
         if existing:
             customers.append(existing)
             continue
-        since = today - datetime.timedelta(days=rng.randint(30, 365 * 8))
-        if index % 7 == 0:  # some become a whole number of years' customer this week
-            since = since.replace(year=today.year - rng.choice([1, 2, 5]), month=today.month, day=min(today.day, 28))
+        home = locations[index % len(locations)]
+        today = home.local_today()
+        since, _days = story(first, today)
         customer = customer_save(
             customer=Customer(
                 first_name=first,
@@ -164,17 +256,20 @@ def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
                 preferred_name=preferred,
                 email=email,
                 phone=f"+1207555{1000 + index:04d}",
-                home_location=locations[index % len(locations)],
+                home_location=home,
                 customer_since=since,
                 preferences="Favourite local craft beer bar: Monday Night" if first == "Rosa" else "",
-                consent_email_at=since if index % 3 else None,
+                consent_email_at=timezone.make_aware(datetime.datetime.combine(since, datetime.time(12)), home.tzinfo)
+                if index % 3
+                else None,
             ),
             tags=tags_from_text(tags),
         )
         for name, relation, species in people:
             Person.objects.create(customer=customer, name=name, relation=relation, species=species)
         birthday = today + datetime.timedelta(days=(index * 5) % 40)
-        born = birthday.year - rng.randint(19, 75) if index % 2 == 0 else None
+        age = STORY[first][2]
+        born = birthday.year - age if age is not None else None
         if born and (birthday.month, birthday.day) == (2, 29):
             born -= born % 4  # someone born on 29 February was born in a leap year
         important_date_save(
@@ -182,29 +277,45 @@ def seed(locations: list[Location], staff: list[User]) -> list[Customer]:
                 customer=customer, kind=ImportantDate.Kind.BIRTHDAY, month=birthday.month, day=birthday.day, year=born
             )
         )
-        if first in ("Pradeep", "Benjamin"):
-            wedding = today + datetime.timedelta(days=2 if first == "Pradeep" else 20)
+        if first == "Pradeep":  # 25 years married the day after tomorrow
+            wedding = today + datetime.timedelta(days=2)
             important_date_save(
                 important_date=ImportantDate(
                     customer=customer,
                     kind=ImportantDate.Kind.WEDDING,
                     month=wedding.month,
                     day=wedding.day,
-                    year=wedding.year - (25 if first == "Pradeep" else 10),
+                    year=wedding.year - 25,
                 )
             )
         note_obj = note_create(customer=customer, author=staff[index % len(staff)], text=note)
         if follow_up:
-            dated = index % 3 == 0
-            follow_up_create(
-                customer=customer,
-                created_by=author,
-                prompt=follow_up,
-                due=FollowUp.Due.ON_DATE if dated else FollowUp.Due.NEXT_VISIT,
-                due_date=today if dated else None,
-                note=note_obj,
-            )
+            _follow_up(customer, author, follow_up, index, note_obj, today)
         customers.append(customer)
     rosa = next(c for c in customers if c.first_name == "Rosa")
     Customer.objects.filter(first_name__in=["Ethan"], referred_by__isnull=True).update(referred_by=rosa)
     return customers
+
+
+# Follow-ups already kept, with what the customer said.
+KEPT = {
+    "Hiroshi": "Osaka was wonderful; he brought the team green-tea sweets",
+    "Noah": "Finished the marathon in 3:41 and wants new sports glasses",
+}
+OVERDUE_DAYS = {"Yasmin": 6}  # dated follow-ups nobody got to yet
+
+
+def _follow_up(customer, author, prompt, index, note, today) -> None:
+    """One follow-up: due today or at the next visit, a few days overdue, or already done."""
+    first = customer.first_name
+    dated = index % 3 == 0 or first in OVERDUE_DAYS
+    follow_up = follow_up_create(
+        customer=customer,
+        created_by=author,
+        prompt=prompt,
+        due=FollowUp.Due.ON_DATE if dated else FollowUp.Due.NEXT_VISIT,
+        due_date=today - datetime.timedelta(days=OVERDUE_DAYS.get(first, 0)) if dated else None,
+        note=note,
+    )
+    if first in KEPT:
+        follow_up_complete(follow_up=follow_up, user=author, outcome=KEPT[first])
