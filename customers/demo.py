@@ -156,18 +156,18 @@ STORY = {
     "Anna": ("anniversary", 6, 52),
     "Benjamin": ("regular", 3, 31),
     "Chloé": ("regular", 4, 38),
-    "Daniel": ("yearly", 5, 44),
+    "Daniel": ("new_once", 9, 44),
     "Eleanor": ("regular", 7, 68),
     "Farid": ("new_back", 2, 29),
-    "Grace": ("regular", 7, None),
+    "Grace": ("yearly", 7, None),
     "Hiroshi": ("yearly", 2, 57),
-    "Isabel": ("yearly", 3, 27),
+    "Isabel": ("new_once", 10, 27),
     "Jamal": ("drifting", 5, 46),
     "Katarina": ("regular", 8, 53),
     "Liam": ("new_once", 3, 34),
     "Maria": ("regular", 6, 58),
-    "Noah": ("yearly", 2, 35),
-    "Olivia": ("yearly", 2, None),
+    "Noah": ("new_once", 7, 35),
+    "Olivia": ("new_back", 11, None),
     "Pradeep": ("anniversary", 5, 51),
     "Quinn": ("new_once", 1, 23),
     "Rosa": ("regular", 4, 39),
@@ -178,8 +178,8 @@ STORY = {
     "William": ("lapsed", 5, 45),
     "Xiu": ("new_back", 1, 20),
     "Yasmin": ("yearly", 3, 40),
-    "Zoe": ("yearly", 1, 30),
-    "Aaron": ("yearly", 2, None),
+    "Zoe": ("new_once", 6, 30),
+    "Aaron": ("new_once", 8, None),
     "Beatriz": ("regular", 6, 64),
     "Connor": ("lapsed", 3, 37),
     "Dina": ("drifting", 4, 49),
@@ -302,7 +302,7 @@ KEPT = {
     "Hiroshi": "Osaka was wonderful; he brought the team green-tea sweets",
     "Noah": "Finished the marathon in 3:41 and wants new sports glasses",
 }
-OVERDUE_DAYS = {"Yasmin": 6}  # dated follow-ups nobody got to yet
+OVERDUE_DAYS = {"Yasmin": 6, "Dina": 10}  # dated follow-ups nobody got to yet
 
 
 def _follow_up(customer, author, prompt, index, note, today) -> None:
