@@ -1,7 +1,7 @@
 """The audit trail (django-auditlog): which models are audited, and how entries stay discreet.
 
 Who changed notes, important dates, people, follow-ups, customers, gestures, budgets, discretion
-rules, locations, staff roles and the security policy is recorded by django-auditlog's signals.
+rules, locations, staff roles, the security policy and the business settings is recorded by django-auditlog's signals.
 Who *read* a customer's sensitive notes is recorded by record_sensitive_view. Free text that may be
 sensitive is never copied into the trail: its changes show as "(hidden)" and an entry names such
 an object by kind and number only. Every entry about a customer carries their id in
@@ -37,6 +37,7 @@ AUDITED = {
         "m2m_fields": {"groups", "locations"},
     },
     "crm.SecurityPolicy": {},
+    "crm.BusinessSettings": {"exclude_fields": ["updated_at"]},
     "crm.LoyaltyRule": {"exclude_fields": ["updated_at"]},
 }
 # Objects whose own name may be sensitive free text: an entry names them by kind and number.

@@ -1,7 +1,6 @@
-from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from crm import notifications
+from crm import business, notifications
 from microcx import selectors as microcx_selectors
 
 
@@ -29,12 +28,14 @@ def site(request):
             nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
         if user.has_perm("crm.view_user"):
             nav.append({"url_name": "staff-list", "label": "Staff", "icon": "person-badge"})
+        if user.has_perm("crm.manage_business"):
+            nav.append({"url_name": "business-settings", "label": "Business", "icon": "building"})
         if user.has_perm("crm.manage_security"):
             nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
         if user.has_perm("crm.view_sweeprun"):
             nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
     context = {
-        "business_name": settings.BUSINESS_NAME,
+        "business_name": SimpleLazyObject(lambda: business.current().name),
         "nav_items": nav,
         # The phone menu's button shows a dot when a count inside it is waiting.
         "nav_has_counts": SimpleLazyObject(lambda: any(item.get("count") for item in nav)),

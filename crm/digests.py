@@ -12,6 +12,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from crm import business
 from crm.models import DigestSend, Location, Notification, User
 from crm.notifications import hide_private, notifications_mark_emailed
 
@@ -71,16 +72,17 @@ def digest_send(*, digest_id: int) -> str:
     if not items:
         DigestSend.objects.filter(pk=digest.pk).update(status=DigestSend.Status.SKIPPED)
         return DigestSend.Status.SKIPPED
+    business_name = business.current().name
     context = {
         "user": user,
         "items": items,
         "day": digest.day,
-        "business_name": settings.BUSINESS_NAME,
+        "business_name": business_name,
         "site_url": settings.SITE_URL,
     }
     try:
         send_mail(
-            subject=f"Today at {settings.BUSINESS_NAME}: {len(items)} thing{'s' if len(items) != 1 else ''} to do",
+            subject=f"Today at {business_name}: {len(items)} thing{'s' if len(items) != 1 else ''} to do",
             message=render_to_string("crm/email/digest.txt", context),
             from_email=None,
             recipient_list=[user.email],

@@ -147,6 +147,95 @@ class SecurityPolicyForm(forms.ModelForm):
         return years
 
 
+class BusinessSettingsForm(forms.ModelForm):
+    class Meta:
+        from crm.models import BusinessSettings
+
+        model = BusinessSettings
+        fields = ["name", "currency", "timezone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save business settings", css_class="btn-lg"))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the business a name.")
+        return name
+
+
+class FirstRunForm(forms.Form):
+    """A fresh install's business, first location and first owner."""
+
+    business_name = forms.CharField(label="Business name", max_length=120)
+    currency = forms.ChoiceField(help_text="ISO 4217: the currency of budgets, gestures and revenue.")
+    timezone = forms.ChoiceField(label="Time zone", help_text="Of the first location, and the default for new ones.")
+    location_name = forms.CharField(
+        label="First location", max_length=120, help_text="The shop's name as staff know it, e.g. Downtown."
+    )
+    first_name = forms.CharField(label="Your first name", max_length=150)
+    last_name = forms.CharField(label="Your last name", max_length=150, required=False)
+    email = forms.EmailField(label="Your email")
+    username = forms.CharField(label="User name", max_length=150, help_text="What you type to log in.")
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="At least 10 characters, not a common password, not like your name.",
+    )
+    password_again = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        from crm.models import currency_choices, timezone_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = currency_choices()
+        self.fields["timezone"].choices = timezone_choices()
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Set up and log in", css_class="btn-lg w-100"))
+
+    def clean_business_name(self):
+        name = self.cleaned_data["business_name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the business a name.")
+        return name
+
+    def clean_location_name(self):
+        name = self.cleaned_data["location_name"].strip()
+        if Location.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError("A location with this name exists already.")
+        return name
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        User.username_validator(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That user name is taken.")
+        return username
+
+    def clean_password(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        password = self.cleaned_data["password"]
+        person = User(
+            username=self.data.get("username", ""),
+            first_name=self.data.get("first_name", ""),
+            last_name=self.data.get("last_name", ""),
+            email=self.data.get("email", ""),
+        )
+        validate_password(password, person)
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return cleaned
+
+
 # Dates the dashboard answers for: far enough back for any imported history, not past next year.
 EARLIEST_DAY = datetime.date(1900, 1, 1)
 LONGEST_RANGE_DAYS = 3 * 366

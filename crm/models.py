@@ -16,7 +16,16 @@ def timezone_choices() -> list[tuple[str, str]]:
 
 
 def default_timezone() -> str:
-    return settings.BUSINESS_TIMEZONE
+    """Return the business's default time zone for a new location (set by an owner on Business)."""
+    from crm import business
+
+    return business.current().timezone
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    from babel.numbers import get_currency_name, list_currencies
+
+    return [(code, f"{code} · {get_currency_name(code, locale='en')}") for code in sorted(list_currencies())]
 
 
 class Location(models.Model):
@@ -289,6 +298,59 @@ class SecurityPolicy(models.Model):
             with disable_auditlog():
                 policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class BusinessSettings(models.Model):
+    """The business's name, currency and default time zone (one row), set by an owner.
+
+    The first read creates it from BUSINESS_NAME, BUSINESS_CURRENCY and BUSINESS_TIMEZONE, which only seed it.
+    Read it through crm.business.current(), which caches it.
+    """
+
+    name = models.CharField("business name", max_length=120, help_text="Shown in the navigation and in emails.")
+    currency = models.CharField(
+        max_length=3, choices=currency_choices, help_text="ISO 4217 currency of budgets, gestures and revenue."
+    )
+    timezone = models.CharField(
+        "default time zone",
+        max_length=64,
+        choices=timezone_choices,
+        help_text="Given to new locations; each location keeps its own.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "business settings"
+        permissions = [("manage_business", "Can change the business's name, currency and default time zone")]
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="business_settings_single_row")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "BusinessSettings":
+        """Return the row, creating it from the environment's values if missing (not an audited change).
+
+        `migrate` creates it (0011), so a read is one query; a database emptied since then gets it back here.
+        """
+        row = cls.objects.filter(pk=1).first()
+        if row is None:
+            # One INSERT ... ON CONFLICT DO NOTHING: two first reads at once both end with the same row.
+            cls.objects.bulk_create([cls(pk=1, **cls.seed())], ignore_conflicts=True)
+            row = cls.objects.get(pk=1)
+        return row
+
+    @staticmethod
+    def seed() -> dict[str, str]:
+        """The environment's values, which only seed the row."""
+        return {
+            "name": settings.BUSINESS_NAME,
+            "currency": settings.BUSINESS_CURRENCY,
+            "timezone": settings.BUSINESS_TIMEZONE,
+        }
 
 
 class LoyaltyRule(models.Model):

@@ -81,6 +81,7 @@ ROLE_PERMISSIONS = {
         "crm.add_user",
         "crm.change_user",
         "crm.manage_security",
+        "crm.manage_business",
         "crm.change_loyaltyrule",
         "customers.erase_customer",
         "microcx.adjust_budget",
@@ -108,6 +109,31 @@ def role_of(user: User) -> str | None:
     role = next((key for key in RANK if GROUP_NAMES[key] in names), None)
     user._role_cache = role
     return role
+
+
+OWNER_EXISTS_CACHE_KEY = "crm:owner-exists"
+
+
+def owner_exists() -> bool:
+    """Whether the install has an owner: an active superuser or an active member of the Owner group.
+
+    Until one exists the first-run page (/setup/) is open. A yes is cached: an install keeps its owners.
+    """
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db.models import Q
+
+    if cache.get(OWNER_EXISTS_CACHE_KEY):
+        return True
+    found = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=GROUP_NAMES[OWNER]))
+        .exists()
+    )
+    if found:
+        cache.set(OWNER_EXISTS_CACHE_KEY, True, 300)
+    return found
 
 
 def is_manager_or_owner(user: User) -> bool:

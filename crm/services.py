@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm import roles, security
-from crm.models import Location, LoyaltyRule, SecurityPolicy, User
+from crm import business, roles, security
+from crm.models import BusinessSettings, Location, LoyaltyRule, SecurityPolicy, User
 
 
 @transaction.atomic
@@ -61,6 +61,63 @@ def security_policy_save(*, policy: SecurityPolicy, by: User) -> SecurityPolicy:
     policy.save()
     cache.delete(security.POLICY_CACHE_KEY)
     return policy
+
+
+@transaction.atomic
+def business_settings_save(*, by: User, name: str, currency: str, timezone: str) -> BusinessSettings:
+    """Set the business's name, currency and default time zone (audited); every page reads the new values."""
+    row = BusinessSettings.current()
+    row.name, row.currency, row.timezone = name.strip(), currency.upper(), timezone
+    row.updated_by = by
+    row.full_clean()
+    row.save(update_fields=["name", "currency", "timezone", "updated_by", "updated_at"])
+    business.forget()
+    # Again once committed: a read between this save and the commit may have cached the old values.
+    transaction.on_commit(business.forget)
+    return row
+
+
+class FirstRunClosed(Exception):
+    """The install already has an owner: the first-run page is closed."""
+
+
+@transaction.atomic
+def first_run_complete(
+    *,
+    business_name: str,
+    currency: str,
+    timezone: str,
+    location_name: str,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str,
+) -> User:
+    """Set up a fresh install in one go: the business, its first location and its first owner.
+
+    Two people submitting at once are serialised on the Owner group's row: the second finds an owner
+    and gets FirstRunClosed, so exactly one first owner is ever made.
+    """
+    from django.contrib.auth.models import Group
+
+    Group.objects.select_for_update().get(name=roles.GROUP_NAMES[roles.OWNER])
+    if roles.owner_exists():
+        raise FirstRunClosed
+    row = BusinessSettings.current()
+    row.name, row.currency, row.timezone = business_name.strip(), currency.upper(), timezone
+    row.full_clean()
+    row.save(update_fields=["name", "currency", "timezone", "updated_at"])
+    location = location_save(location=Location(name=location_name.strip(), timezone=timezone))
+    owner = staff_save(
+        user=User(username=username, first_name=first_name, last_name=last_name, email=email),
+        role=roles.OWNER,
+        locations=[location],
+        password=password,
+    )
+    business.forget()
+    transaction.on_commit(business.forget)
+    return owner
 
 
 @transaction.atomic

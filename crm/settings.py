@@ -260,7 +260,16 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # Two-factor (django-otp, TOTP): optional for managers and owners; owners must use it once
 # the business turns it on (Security page).
-OTP_TOTP_ISSUER = BUSINESS_NAME + " CRM"
+
+
+def _totp_issuer(device) -> str:
+    """Name the business in authenticator apps as an owner has named it (crm.business, read when a device is set up)."""
+    from crm import business
+
+    return business.current().name + " CRM"
+
+
+OTP_TOTP_ISSUER = _totp_issuer
 
 # Audit trail (django-auditlog): who changed what, and who read sensitive notes.
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -28,6 +28,8 @@ urlpatterns = [
     path("accounts/two-factor/setup/", views_security.two_factor_setup, name="two-factor-setup"),
     path("accounts/two-factor/remove/", views_security.two_factor_remove, name="two-factor-remove"),
     path("security/", views_security.security_page, name="security"),
+    path("setup/", views_security.first_run, name="first-run"),
+    path("business/", views_security.business_settings, name="business-settings"),
     path("security/lockouts/<int:pk>/unlock/", views_security.lockout_unlock, name="lockout-unlock"),
     path(
         "security/staff/<int:pk>/two-factor/reset/",

@@ -9,21 +9,25 @@ from auditlog.models import LogEntry
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm import roles, security, services
 from crm.access import require_perm
-from crm.forms import LoginForm, SecurityPolicyForm, TwoFactorCodeForm
-from crm.models import SecurityPolicy, User
+from crm.forms import BusinessSettingsForm, FirstRunForm, LoginForm, SecurityPolicyForm, TwoFactorCodeForm
+from crm.models import BusinessSettings, SecurityPolicy, User
 from customers.models import Customer
 
 AUDIT_PAGE_SIZE = 50
@@ -136,6 +140,42 @@ def security_page(request):
         "failure_limit": settings.AXES_FAILURE_LIMIT,
     }
     return render(request, "crm/security.html", context)
+
+
+@require_perm("crm.manage_business")
+def business_settings(request):
+    """The business's name, currency and default time zone for new locations (owners)."""
+    form = BusinessSettingsForm(request.POST or None, instance=BusinessSettings.current())
+    if request.method == "POST" and form.is_valid():
+        services.business_settings_save(by=request.user, **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        messages.success(request, "Business settings saved.")
+        return redirect("business-settings")
+    return render(request, "crm/business_settings.html", {"form": form})
+
+
+@login_not_required
+@never_cache
+def first_run(request):
+    """Set up a fresh install (no owner yet): the business, the first location and the first owner, then log in.
+
+    Once any owner exists this page does not exist (404), so it cannot be used to take over an install.
+    """
+    if roles.owner_exists():
+        raise Http404("This install is set up.")
+    form = FirstRunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "password_again"}
+        try:
+            owner = services.first_run_complete(**fields)
+        except services.FirstRunClosed:
+            raise Http404("This install is set up.") from None
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+            return render(request, "registration/first_run.html", {"form": form})
+        auth_login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {owner.first_name}. {form.cleaned_data['business_name']} is set up.")
+        return redirect("home")
+    return render(request, "registration/first_run.html", {"form": form})
 
 
 @require_POST
@@ -289,6 +329,10 @@ class LoginView(auth_views.LoginView):
 
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # A fresh install with no owner yet offers the first-run page.
+        return {**super().get_context_data(**kwargs), "offer_first_run": not roles.owner_exists()}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

@@ -4,10 +4,9 @@ import re
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from crm import confidences
+from crm import business, confidences
 from crm.models import Location, User
 from crm.uploads import check_receipt
 from customers.access import PRIVATE_NOTE, show_follow_ups
@@ -38,7 +37,7 @@ class AmountField(forms.DecimalField):
         _whole, _, decimals = text.partition(".")
         if len(decimals) > places:
             raise ValidationError(
-                f"Amounts in {settings.BUSINESS_CURRENCY} have at most {places} decimal places.", code="invalid"
+                f"Amounts in {business.current().currency} have at most {places} decimal places.", code="invalid"
             )
         return super().to_python(text)
 

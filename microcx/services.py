@@ -14,13 +14,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from crm import roles
+from crm import business, roles
 from crm.models import Location, Notification, User
 from crm.notifications import notifications_raise
 from crm.templatetags.crm_tags import money
@@ -33,7 +32,7 @@ ZERO = Decimal("0")
 
 
 def currency_places() -> int:
-    return CURRENCY_PLACES.get(settings.BUSINESS_CURRENCY, 2)
+    return CURRENCY_PLACES.get(business.current().currency, 2)
 
 
 def clean_amount(amount: Decimal, *, allow_negative: bool = False) -> Decimal:
@@ -49,7 +48,7 @@ def clean_amount(amount: Decimal, *, allow_negative: bool = False) -> Decimal:
         raise ValidationError(f"That is more than a micro-CX budget is for (at most {MAX_AMOUNT:,}).")
     places = currency_places()
     if -amount.as_tuple().exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise ValidationError(f"{settings.BUSINESS_CURRENCY} amounts have at most {places} decimal places.")
+        raise ValidationError(f"{business.current().currency} amounts have at most {places} decimal places.")
     return amount.quantize(Decimal(1).scaleb(-places)) if places else amount.quantize(Decimal(1))
 
 

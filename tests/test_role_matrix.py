@@ -66,6 +66,9 @@ MATRIX = [
     Row("two-factor-remove", LOGIN, 403, 302, 302, method="post"),
     # Security and privacy: owners only.
     Row("security", LOGIN, 403, 403, 200),
+    Row("business-settings", LOGIN, 403, 403, 200),
+    # The first-run page exists only until an owner does (the world has one).
+    Row("first-run", 404, 404, 404, 404),
     Row("lockout-unlock", LOGIN, 403, 403, 302, kwargs=lambda w: {"pk": w["lockout"].pk}, method="post"),
     Row("staff-two-factor-reset", LOGIN, 403, 403, 302, kwargs=lambda w: {"pk": w["frontline"].pk}, method="post"),
     Row("audit-log", LOGIN, 403, 403, 200),

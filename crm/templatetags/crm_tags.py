@@ -2,9 +2,10 @@ import datetime
 from decimal import Decimal
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timesince
+
+from crm import business
 
 register = template.Library()
 
@@ -20,10 +21,11 @@ def money(amount: Decimal | str | None) -> str:
         amount = Decimal(str(amount))  # snapshots keep amounts as strings
     except ArithmeticError:
         return str(amount)
-    symbol = SYMBOLS.get(settings.BUSINESS_CURRENCY)
+    currency = business.current().currency
+    symbol = SYMBOLS.get(currency)
     sign = "-" if amount < 0 else ""
     number = f"{abs(Decimal(amount)):,.2f}"
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {settings.BUSINESS_CURRENCY}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
 
 
 @register.filter

@@ -63,11 +63,23 @@ def access_log_path(tmp_path_factory) -> Path:
     return tmp_path_factory.getbasetemp() / "gunicorn-access.log"
 
 
+def migrated_database_url() -> str:
+    """The URL of pytest-django's test database: migrated, as a production database is before gunicorn starts."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture(scope="module")
-def production_server(tmp_path_factory):
+def production_server(tmp_path_factory, django_db_setup):
     """gunicorn serving the app as in production (DEBUG off, collected static files) behind a proxy header."""
     tmp_path = tmp_path_factory.mktemp("deploy")
     env = production_env(tmp_path)
+    env["DATABASE_URL"] = migrated_database_url()  # pages read the business settings and whether an owner exists
     env["STATIC_ROOT"] = str(tmp_path / "static")
     env["TRUST_PROXY_HEADERS"] = "true"  # the tests send X-Forwarded-Proto as the proxy would
     subprocess.run(

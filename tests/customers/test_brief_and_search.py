@@ -108,7 +108,7 @@ def test_search_respects_locations_and_archive(frontline, customer, other_custom
 def test_search_page_runs_a_constant_number_of_queries(client, frontline, location, django_assert_max_num_queries):
     CustomerFactory.create_batch(40, home_location=location, last_name="Smith")
     client.force_login(frontline)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):  # +1: the business settings (name, currency), read once per cold cache
         response = client.get(reverse("customer-list"), {"q": "smith"})
     assert len(response.context["results"]) == 25
 
