@@ -42,6 +42,16 @@ def test_a_fresh_install_is_set_up_on_the_first_run_page_and_opens_on_today(page
     assert Location.objects.get().timezone == "Europe/Dublin"
     assert business.current().currency == "EUR"
 
+    # The new owner finds the business's details under their menu and changes the currency.
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("link", name="Business").click()
+    page.wait_for_url("**/business/")
+    page.get_by_label("Currency").select_option("GBP")
+    page.get_by_role("button", name="Save business settings").click()
+    expect(page.get_by_text("Business settings saved.")).to_be_visible()
+    assert business.current().currency == "GBP"
+    screenshot("business-settings")
+
     # The page is gone now that an owner exists, even for someone else's browser.
     response = page.request.get("/setup/")
     assert response.status == 404
