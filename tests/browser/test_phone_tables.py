@@ -59,6 +59,7 @@ def test_wide_tables_stack_into_cards_on_a_phone(page, log_in, screenshot, owner
         "locations": "/locations/",
         "operations": "/operations/",
         "tags": "/customers/tags/",
+        "staff": "/staff/",
     }
     for name, url in pages.items():
         page.goto(url)
@@ -66,7 +67,7 @@ def test_wide_tables_stack_into_cards_on_a_phone(page, log_in, screenshot, owner
         assert measured["page"] <= PHONE_WIDTH, (name, measured)
         assert all(width <= PHONE_WIDTH for width in measured["tables"]), (name, measured)
         assert measured["labelled"], name
-        if name in ("journey-map", "spend-report"):
+        if name in ("journey-map", "spend-report", "staff"):
             screenshot(f"phone-{name}")
     # The stacked journey map still says which stage each designed step belongs to.
     page.goto(pages["journey-map"])
