@@ -58,6 +58,7 @@ test-calendar: install
 	done
 
 lint: install
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from crm.models import (
+from crm.kernel.models import (
     Location,
     User,
 )
@@ -82,7 +82,7 @@ def timed(label: str, func, repeat: int = REPEAT, budget_ms: float | None = None
 
 def bench_sweep() -> None:
     """Time one full reminder sweep (raising included), rolled back so every run finds the same due rows."""
-    from crm import reminders
+    from crm.inbox import reminders
 
     dates = ImportantDate.objects.count()
     follow_ups = FollowUp.objects.filter(status="open").count()
@@ -144,8 +144,8 @@ def bench_loyalty() -> None:
     """The owner's dashboard for the last 12 months (from its snapshot) and the report computing every figure."""
     from django.contrib.auth.models import Group
 
-    from crm import loyalty
-    from crm.models import Snapshot
+    from crm.insights import loyalty
+    from crm.kernel.models import Snapshot
 
     owner, _ = User.objects.get_or_create(username="bench-owner")
     owner.groups.add(Group.objects.get(name="Owner"))

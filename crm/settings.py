@@ -67,7 +67,7 @@ else:
     raise ConfigurationError("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
 
 # Fernet keys for text encrypted at rest (crm/encryption.py), newest first; README: "Rotating the encryption key".
-from crm.encryption import development_key, parse_keys  # noqa: E402 - needs nothing from Django settings
+from crm.kernel.encryption import development_key, parse_keys  # noqa: E402 - needs nothing from Django settings
 
 if "FIELD_ENCRYPTION_KEYS" in env.ENVIRON:
     FIELD_ENCRYPTION_KEYS = setting(
@@ -128,15 +128,19 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
-    "crm",
+    # The house's floors (README "Layout"; pyproject.toml's import-linter contract checks the arrows).
+    "crm.kernel",  # label "crm"
     "customers",
     "journeys",
     "microcx",
+    "crm.inbox",
+    "crm.insights",
+    "crm.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "crm.middleware.DatabaseUnavailableMiddleware",  # a database outage is a 503 page, not a 500
+    "crm.kernel.middleware.DatabaseUnavailableMiddleware",  # a database outage is a 503 page, not a 500
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,9 +150,9 @@ MIDDLEWARE = [
     # Marks a session as two-factor verified; crm.security sends owners and managers who
     # have a device (or must have one) to the code page first.
     "django_otp.middleware.OTPMiddleware",
-    "crm.security.TwoFactorMiddleware",
+    "crm.kernel.security.TwoFactorMiddleware",
     # Ends a session after SESSION_IDLE_MINUTES without a request (shared shop computers).
-    "crm.security.IdleSessionMiddleware",
+    "crm.kernel.security.IdleSessionMiddleware",
     # Every page needs a login unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,9 +161,9 @@ MIDDLEWARE = [
     # Records who changed a note in its history.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Puts the signed-in user and their address on every audit entry.
-    "crm.security.AuditlogMiddleware",
+    "crm.kernel.security.AuditlogMiddleware",
     # Writes one "shown sensitive notes" audit entry per customer per page view (crm/confidences.py).
-    "crm.confidences.ConfidenceAuditMiddleware",
+    "crm.kernel.confidences.ConfidenceAuditMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -178,7 +182,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crm.context_processors.site",
+                "crm.inbox.context_processors.site",
                 "csp.context_processors.nonce",
             ],
         },
@@ -246,7 +250,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Behind a proxy, X-Forwarded-For names the client (only with TRUST_PROXY_HEADERS on).
 TRUST_PROXY_HEADERS = strict_bool("TRUST_PROXY_HEADERS", default=False)
-AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "crm.kernel.security.client_ip"
 
 # Sessions end after SESSION_IDLE_MINUTES without a request, and when the browser closes:
 # shop computers are shared.
@@ -264,7 +268,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 def _totp_issuer(device) -> str:
     """Name the business in authenticator apps as an owner has named it (crm.business, read when a device is set up)."""
-    from crm import business
+    from crm.kernel import business
 
     return business.current().name + " CRM"
 
@@ -314,7 +318,7 @@ UPLOAD_MAX_BYTES = setting(
     lambda: env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024),
 )
 FILE_UPLOAD_HANDLERS = [
-    "crm.uploads.RequestSizeLimit",
+    "crm.kernel.uploads.RequestSizeLimit",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

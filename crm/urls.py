@@ -2,24 +2,27 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import views, views_dashboard, views_security
+from crm.inbox import views as inbox_views
+from crm.insights import views as insights_views
+from crm.kernel import views as kernel_views
+from crm.kernel import views_security
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("staff/", views.staff_list, name="staff-list"),
-    path("staff/new/", views.staff_create, name="staff-create"),
-    path("staff/<int:pk>/edit/", views.staff_edit, name="staff-edit"),
-    path("locations/", views.location_list, name="location-list"),
-    path("locations/new/", views.location_create, name="location-create"),
-    path("locations/<int:pk>/edit/", views.location_edit, name="location-edit"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/badge/", views.inbox_badge, name="inbox-badge"),
-    path("inbox/<int:pk>/", views.notification_mark, name="notification-mark"),
-    path("accounts/profile/", views.profile, name="profile"),
-    path("operations/", views.operations, name="operations"),
-    path("dashboard/", views_dashboard.dashboard, name="loyalty-dashboard"),
-    path("dashboard/customers/", views_dashboard.customers_behind, name="loyalty-customers"),
-    path("dashboard/win-back-rule/", views_dashboard.win_back_rule, name="loyalty-rule"),
+    path("", inbox_views.home, name="home"),
+    path("staff/", kernel_views.staff_list, name="staff-list"),
+    path("staff/new/", kernel_views.staff_create, name="staff-create"),
+    path("staff/<int:pk>/edit/", kernel_views.staff_edit, name="staff-edit"),
+    path("locations/", kernel_views.location_list, name="location-list"),
+    path("locations/new/", kernel_views.location_create, name="location-create"),
+    path("locations/<int:pk>/edit/", kernel_views.location_edit, name="location-edit"),
+    path("inbox/", inbox_views.inbox, name="inbox"),
+    path("inbox/badge/", inbox_views.inbox_badge, name="inbox-badge"),
+    path("inbox/<int:pk>/", inbox_views.notification_mark, name="notification-mark"),
+    path("accounts/profile/", kernel_views.profile, name="profile"),
+    path("operations/", inbox_views.operations, name="operations"),
+    path("dashboard/", insights_views.dashboard, name="loyalty-dashboard"),
+    path("dashboard/customers/", insights_views.customers_behind, name="loyalty-customers"),
+    path("dashboard/win-back-rule/", insights_views.win_back_rule, name="loyalty-rule"),
     path("accounts/login/", views_security.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -40,10 +43,10 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("journeys.urls")),
     path("", include("microcx.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 
 # A database outage met before a view runs (loading the session) is a 503 page too.
-handler400 = "crm.middleware.bad_request"
-handler500 = "crm.middleware.server_error"
+handler400 = "crm.kernel.middleware.bad_request"
+handler500 = "crm.kernel.middleware.server_error"

@@ -5,10 +5,10 @@ from collections.abc import Iterable
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
 
-from crm import confidences
-from crm.access import locations_for
-from crm.confidences import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
-from crm.models import Location, User
+from crm.kernel import confidences
+from crm.kernel.access import locations_for
+from crm.kernel.confidences import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
+from crm.kernel.models import Location, User
 from customers.models import Customer, FollowUp, Note, Suggestion
 
 

@@ -18,7 +18,7 @@ import random
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from crm.models import Location, User
+from crm.kernel.models import Location, User
 from customers.models import Customer, FollowUp, ImportantDate, Person
 from customers.services import (
     customer_save,

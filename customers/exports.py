@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 from django.db.models import OuterRef, Q, Subquery
 
-from crm.csvfiles import SafeWriter
-from crm.models import User
+from crm.kernel.csvfiles import SafeWriter
+from crm.kernel.models import User
 from customers.access import customers_for
 from customers.models import Note
 

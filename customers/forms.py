@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from crm.access import locations_for
-from crm.models import User
-from crm.uploads import CONTACT_SUFFIXES, CsvFileField
+from crm.kernel.access import locations_for
+from crm.kernel.models import User
+from crm.kernel.uploads import CONTACT_SUFFIXES, CsvFileField
 from customers.access import customers_for, follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone

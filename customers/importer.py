@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from crm.csvfiles import NOT_CSV, CsvError, csv_problem, decode_csv, malformed, map_columns, open_csv
-from crm.models import Location
+from crm.kernel.csvfiles import NOT_CSV, CsvError, csv_problem, decode_csv, malformed, map_columns, open_csv
+from crm.kernel.models import Location
 from customers.models import Customer, ImportantDate
 from customers.services import customer_save, important_date_save, normalise_phone, tags_from_text
 

@@ -7,10 +7,10 @@ from django.db import models
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
-from crm import confidences
-from crm.fields import EncryptedJSONField, EncryptedTextField
-from crm.models import Location
-from crm.text import fold
+from crm.kernel import confidences
+from crm.kernel.fields import EncryptedJSONField, EncryptedTextField
+from crm.kernel.models import Location
+from crm.kernel.text import fold
 from customers import schedule
 
 

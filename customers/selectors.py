@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from crm.models import Location, User
-from crm.text import fold
+from crm.kernel.models import Location, User
+from crm.kernel.text import fold
 from customers import extensions
 from customers.access import customers_for, show_follow_ups, visible_notes
 from customers.models import Customer, FollowUp, ImportantDate, Note, Tag

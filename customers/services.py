@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from crm import audit, uploads
-from crm.bulk import copy_into_temp
-from crm.models import Location, User
+from crm.kernel import audit, uploads
+from crm.kernel.bulk import copy_into_temp
+from crm.kernel.models import Location, User
 from customers import extensions, privacy, schedule
 from customers.access import can_edit_note
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag

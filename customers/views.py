@@ -15,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from crm import confidences, uploads
-from crm.access import locations_for, require_perm
+from crm.kernel import confidences, uploads
+from crm.kernel.access import locations_for, require_perm
 from customers import extensions, privacy, selectors, services
 from customers.access import (
     PRIVATE_NOTE,

@@ -10,8 +10,8 @@ so a view never loads an object by id any other way.
 from django.db.models import QuerySet
 from django.http import Http404
 
-from crm.access import locations_for
-from crm.models import Location, User
+from crm.kernel.access import locations_for
+from crm.kernel.models import Location, User
 from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from crm.models import Location, User
+from crm.kernel.models import Location, User
 from customers import demo as customers_demo
 from customers.models import Customer
 from journeys import importer

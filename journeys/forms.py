@@ -1,6 +1,6 @@
 from django import forms
 
-from crm.models import Location, User
+from crm.kernel.models import Location, User
 from customers.models import FollowUp, Note
 from journeys.access import log_locations_for
 from journeys.models import Interaction, Touchpoint

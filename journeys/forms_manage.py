@@ -4,8 +4,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from crm.models import User
-from crm.uploads import CsvFileField
+from crm.kernel.models import User
+from crm.kernel.uploads import CsvFileField
 from journeys.access import import_locations_for
 from journeys.models import JourneyStep, Persona, Touchpoint, TouchpointMetric
 

@@ -25,8 +25,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.csvfiles import NOT_CSV, CsvError, malformed, map_columns, open_csv
-from crm.models import Location
+from crm.kernel.csvfiles import NOT_CSV, CsvError, malformed, map_columns, open_csv
+from crm.kernel.models import Location
 from customers.models import Customer
 from customers.services import customer_save, customers_contacts_add, normalise_phone
 from journeys import rollups

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from crm.models import Location
+from crm.kernel.models import Location
 from customers.models import Customer
 
 

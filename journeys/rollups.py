@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection as default_connection
 from django.utils import timezone
 
-from crm.bulk import copy_into_temp
+from crm.kernel.bulk import copy_into_temp
 
 CHUNK = 500
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Min, Sum
 
-from crm import snapshots
+from crm.kernel import snapshots
 from customers.models import Customer
 from journeys.models import (
     CustomerJourneyStat,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Location, User
+from crm.kernel.models import Location, User
 from customers.models import Customer, FollowUp, Note
 from customers.selectors import check_in_location, checked_in_at
 from customers.services import customer_contact_record, follow_up_create, note_create

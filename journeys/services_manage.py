@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import User
+from crm.kernel.models import User
 from customers.models import Customer
 from journeys.models import ApiToken, CustomerPersona, JourneyStep, Persona, Touchpoint, TouchpointMetric
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from crm.access import require_perm
+from crm.kernel.access import require_perm
 from customers.access import get_customer_for_user, show_suggestions
 from journeys import services
 from journeys.forms import ConversationLogForm

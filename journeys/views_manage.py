@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
-from crm import uploads
-from crm.access import require_perm
-from crm.csvfiles import NOT_CSV, CsvError, malformed, open_csv
+from crm.kernel import uploads
+from crm.kernel.access import require_perm
+from crm.kernel.csvfiles import NOT_CSV, CsvError, malformed, open_csv
 from customers.access import get_customer_for_user
 from journeys import importer, selectors, services_manage
 from journeys.access import get_api_token, get_persona, get_step, get_touchpoint, import_locations_for

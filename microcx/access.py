@@ -7,8 +7,8 @@ rules are business-wide (one row per role, set by owners), so they need no scopi
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from crm.access import locations_for
-from crm.models import Location, User
+from crm.kernel.access import locations_for
+from crm.kernel.models import Location, User
 from customers.models import Customer
 from microcx.models import Budget, Gesture
 

@@ -6,9 +6,9 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
-from crm import business, confidences
-from crm.models import Location, User
-from crm.uploads import check_receipt
+from crm.kernel import business, confidences
+from crm.kernel.models import Location, User
+from crm.kernel.uploads import check_receipt
 from customers.access import PRIVATE_NOTE, show_follow_ups
 from customers.models import Customer, FollowUp
 from microcx.access import budget_locations_for, gesture_locations_for

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from crm.models import User
-from crm.templatetags.crm_tags import money
+from crm.kernel.models import User
+from crm.kernel.templatetags.crm_tags import money
 from customers.models import Customer
 
 SAME_GIFT_DAYS, SAME_GIFT_CUSTOMERS = 30, 3

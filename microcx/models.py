@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from crm.models import Location
+from crm.kernel.models import Location
 from customers.models import Customer, FollowUp, Note
 
 MAX_AMOUNT = Decimal("10000")

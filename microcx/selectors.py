@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from crm.models import Location
-from crm.templatetags.crm_tags import money
+from crm.kernel.models import Location
+from crm.kernel.templatetags.crm_tags import money
 from journeys.models import Interaction
 from microcx.models import Budget, Gesture
 from microcx.services import Balance, balances, budget_for

@@ -19,11 +19,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from crm import business, roles
-from crm.models import Location, Notification, User
-from crm.notifications import notifications_raise
-from crm.templatetags.crm_tags import money
+from crm.kernel import business, roles
+from crm.kernel.models import Location, User
+from crm.kernel.templatetags.crm_tags import money
 from customers.models import Customer, FollowUp, Note
+from microcx import signals
 from microcx.genuine import mechanical_flags
 from microcx.models import MAX_AMOUNT, Budget, DiscretionRule, Gesture, LedgerEntry
 
@@ -529,21 +529,5 @@ def gesture_cancel(*, gesture: Gesture, by: User) -> Gesture:
 
 
 def _tell_proposer(gesture: Gesture, title: str, body: str = "") -> None:
-    kind = {
-        Gesture.Status.APPROVED: Notification.Kind.GESTURE_APPROVED,
-        Gesture.Status.REJECTED: Notification.Kind.GESTURE_REJECTED,
-    }[gesture.status]
-    notifications_raise(
-        notifications=[
-            Notification(
-                recipient_id=gesture.proposed_by_id,
-                kind=kind,
-                gesture_id=gesture.pk,
-                occurrence=gesture.location.local_today(),
-                customer_id=gesture.customer_id,
-                title=title,
-                body=body,
-                url=f"/microcx/gestures/{gesture.pk}/",
-            )
-        ]
-    )
+    """Tell the gesture's proposer it was decided (the inbox listens and raises their notification)."""
+    signals.gesture_decided.send(sender=Gesture, gesture=gesture, title=title, body=body)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from crm.tasks import COMMON
+from crm.kernel.tasks import COMMON
 from microcx import services
 from microcx.models import Budget
 

@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import confidences, uploads
-from crm.access import locations_for, require_perm
-from crm.csvfiles import SafeWriter
-from crm.forms import day_from
-from crm.models import Location
-from crm.templatetags.crm_tags import money
+from crm.kernel import confidences, uploads
+from crm.kernel.access import locations_for, require_perm
+from crm.kernel.csvfiles import SafeWriter
+from crm.kernel.forms import day_from
+from crm.kernel.models import Location
+from crm.kernel.templatetags.crm_tags import money
 from customers.access import PRIVATE_NOTE, get_customer_for_user, show_follow_ups
 from customers.models import Note
 from microcx import selectors, services

@@ -21,7 +21,8 @@ from axes.models import AccessAttempt
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.models import Location, Notification, User
+from crm.kernel.models import Location, User
+from crm.inbox.models import Notification
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
 from customers.services import follow_up_create, note_create
 from journeys.models import CustomerPersona, Interaction, JourneyStep, Persona, Touchpoint

@@ -230,7 +230,7 @@ def world(location, other_location, users_by_role, customer):
     from tests.customers.factories import FollowUpFactory, ImportantDateFactory, PersonFactory
 
     note = note_create(customer=customer, author=users_by_role["frontline"], text="Her dog Rex is sick")
-    from crm.models import Notification
+    from crm.inbox.models import Notification
 
     notification = Notification.objects.create(
         recipient=users_by_role["frontline"], kind="message", occurrence="2026-01-01", title="Hi"

@@ -7,8 +7,8 @@ table finishes the job; going back decrypts every value that opens.
 
 from django.db import migrations
 
-import crm.fields
-from crm import encryption
+import crm.kernel.fields
+from crm.kernel import encryption
 
 TABLES = [("customers_note", "id"), ("customers_historicalnote", "history_id")]
 BATCH = 2000
@@ -63,12 +63,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="historicalnote",
             name="text",
-            field=crm.fields.EncryptedTextField(max_length=4000),
+            field=crm.kernel.fields.EncryptedTextField(max_length=4000),
         ),
         migrations.AlterField(
             model_name="note",
             name="text",
-            field=crm.fields.EncryptedTextField(max_length=4000),
+            field=crm.kernel.fields.EncryptedTextField(max_length=4000),
         ),
         migrations.RunPython(encrypt_texts, decrypt_texts, elidable=False),
     ]

@@ -6,7 +6,7 @@ BATCH = 2000
 
 
 def refold(apps, schema_editor):
-    from crm.text import fold
+    from crm.kernel.text import fold
 
     Customer = apps.get_model("customers", "Customer")
     last = 0

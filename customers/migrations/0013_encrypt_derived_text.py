@@ -8,8 +8,8 @@ get their old types back.
 
 from django.db import migrations
 
-import crm.fields
-from crm import encryption
+import crm.kernel.fields
+from crm.kernel import encryption
 
 COLUMNS = [("customers_followup", "prompt"), ("customers_suggestion", "summary"), ("customers_suggestion", "payload")]
 BATCH = 2000
@@ -64,17 +64,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="followup",
             name="prompt",
-            field=crm.fields.EncryptedTextField(max_length=200),
+            field=crm.kernel.fields.EncryptedTextField(max_length=200),
         ),
         migrations.AlterField(
             model_name="suggestion",
             name="summary",
-            field=crm.fields.EncryptedTextField(max_length=200),
+            field=crm.kernel.fields.EncryptedTextField(max_length=200),
         ),
         migrations.AlterField(
             model_name="suggestion",
             name="payload",
-            field=crm.fields.EncryptedJSONField(default=dict),
+            field=crm.kernel.fields.EncryptedJSONField(default=dict),
         ),
         migrations.RunPython(encrypt_values, decrypt_values, elidable=False),
     ]

@@ -7,7 +7,7 @@ import re
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from crm.models import User
+from crm.kernel.models import User
 
 
 def test_owner_reads_a_dashboard_that_tells_a_story(page, log_in, screenshot):

@@ -2,8 +2,8 @@
 
 from playwright.sync_api import expect
 
-from crm import business, roles
-from crm.models import Location, User
+from crm.kernel import business, roles
+from crm.kernel.models import Location, User
 
 PASSWORD = "a long walk by the river"
 

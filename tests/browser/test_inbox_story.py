@@ -5,7 +5,7 @@ import re
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from crm.models import User
+from crm.kernel.models import User
 
 
 def test_frontline_sees_todays_birthdays_and_follow_ups_in_the_inbox(page, log_in, screenshot):

@@ -6,7 +6,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from crm.models import SecurityPolicy
+from crm.kernel.models import SecurityPolicy
 from tests.crm.factories import TEST_PASSWORD
 
 

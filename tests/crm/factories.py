@@ -1,8 +1,8 @@
 import factory
 from django.contrib.auth.models import Group
 
-from crm import roles
-from crm.models import Location, User
+from crm.kernel import roles
+from crm.kernel.models import Location, User
 
 TEST_PASSWORD = "correct horse battery staple"
 

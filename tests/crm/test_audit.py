@@ -114,7 +114,7 @@ def test_the_trail_names_people_and_customers_and_shows_local_times(client, owne
     assert all(not value.isdigit() for label, _b, value in rows if label in ("Customer", "Proposed by", "Location"))
     assert follow_up.pk
     # Stored times (UTC) read in the business's own zone, as the headings are.
-    from crm.views_security import _shown
+    from crm.kernel.views_security import _shown
 
     assert _shown("2026-12-01 17:31:09.123+00:00") == timezone.localtime(
         datetime.datetime(2026, 12, 1, 17, 31, tzinfo=datetime.UTC)

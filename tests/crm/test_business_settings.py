@@ -8,9 +8,9 @@ from django.core import mail
 from django.template import Context, Template
 from django.urls import reverse
 
-from crm import business, services
-from crm.models import BusinessSettings, Location
-from crm.templatetags.crm_tags import money
+from crm.kernel import business, services
+from crm.kernel.models import BusinessSettings, Location
+from crm.kernel.templatetags.crm_tags import money
 
 pytestmark = pytest.mark.postgres
 
@@ -58,9 +58,9 @@ def test_a_new_location_starts_in_the_business_time_zone(db, owner):
 def test_the_navigation_and_the_digest_email_name_the_stored_business(db, time_at, owner, frontline):
     import datetime
 
-    from crm import digests
-    from crm.context_processors import site
-    from crm.models import Notification
+    from crm.inbox import digests
+    from crm.inbox.context_processors import site
+    from crm.inbox.models import Notification
 
     services.business_settings_save(by=owner, name="Kiwi Coffee", currency="NZD", timezone="Pacific/Auckland")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from crm.csvfiles import SafeWriter, safe_cell
+from crm.kernel.csvfiles import SafeWriter, safe_cell
 from tests.customers.factories import CustomerFactory
 
 

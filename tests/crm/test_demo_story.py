@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm import loyalty
+from crm.insights import loyalty
 from customers.models import Customer, FollowUp, ImportantDate
 from journeys.models import Interaction
 from microcx import selectors as microcx_selectors

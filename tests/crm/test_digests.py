@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from crm import digests
-from crm.models import DigestSend, Notification
-from crm.tasks import send_digest
+from crm.inbox import digests
+from crm.inbox.models import DigestSend, Notification
+from crm.inbox.tasks import send_digest
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from crm import encryption
+from crm.kernel import encryption
 from customers.models import Note
 from customers.services import note_create, note_update
 from tests.crm.test_settings import manage

@@ -8,8 +8,8 @@ from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
 
-from crm import business, roles, services
-from crm.models import BusinessSettings, Location, User
+from crm.kernel import business, roles, services
+from crm.kernel.models import BusinessSettings, Location, User
 from tests.crm.factories import UserFactory
 
 pytestmark = pytest.mark.postgres

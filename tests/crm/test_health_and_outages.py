@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Heartbeat, SweepRun
+from crm.inbox.models import Heartbeat, SweepRun
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.postgres

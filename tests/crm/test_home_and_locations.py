@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from crm.models import Location, User
-from crm.tasks import record_heartbeat
+from crm.kernel.models import Location, User
+from crm.inbox.tasks import record_heartbeat
 from tests.crm.factories import LocationFactory
 
 pytestmark = pytest.mark.postgres
@@ -98,7 +98,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys, db):
 def test_heartbeat_task_records_the_worker_was_alive(db):
     record_heartbeat()
     record_heartbeat()
-    from crm.models import Heartbeat
+    from crm.inbox.models import Heartbeat
 
     assert Heartbeat.objects.filter(name="worker").count() == 1
 

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.models import SecurityPolicy
+from crm.kernel.models import SecurityPolicy
 from tests.crm.factories import UserFactory
 
 PASSWORD = "a long shop password"
@@ -227,7 +227,7 @@ def test_an_owner_resets_a_lost_authenticator(client, manager_with_password, own
 
 @override_settings(TRUST_PROXY_HEADERS=True)
 def test_behind_a_trusted_proxy_the_address_it_saw_is_the_client(rf):
-    from crm.security import client_ip
+    from crm.kernel.security import client_ip
 
     # The proxy appends what it saw; what comes before was sent by the client and may be forged.
     request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5", REMOTE_ADDR="10.0.0.1")
@@ -249,7 +249,7 @@ def test_a_forged_forwarded_address_does_not_dodge_the_lockout(client, staff, se
 
 
 def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(rf):
-    from crm.security import client_ip
+    from crm.kernel.security import client_ip
 
     request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "10.0.0.1"

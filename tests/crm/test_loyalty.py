@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from crm import loyalty
+from crm.insights import loyalty
 from customers.services import customer_archive, follow_up_complete, follow_up_create, follow_up_dismiss
 from journeys.models import Touchpoint
 from journeys.services import interaction_record

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from crm.models import Notification
+from crm.inbox.models import Notification
 from customers.services import follow_up_create
 from tests.customers.factories import ImportantDateFactory
 

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from crm import reminders
-from crm.models import Notification, SweepRun
+from crm.inbox import reminders
+from crm.inbox.models import Notification, SweepRun
 from customers.models import FollowUp, ImportantDate, Person
 from customers.services import (
     customer_save,

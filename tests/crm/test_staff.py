@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from crm import roles
-from crm.models import User
+from crm.kernel import roles
+from crm.kernel.models import User
 
 pytestmark = pytest.mark.postgres
 

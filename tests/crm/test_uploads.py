@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from crm import uploads
-from crm.csvfiles import csv_problem, open_csv
+from crm.kernel import uploads
+from crm.kernel.csvfiles import csv_problem, open_csv
 from customers.models import Customer
 from journeys.models import Interaction, TouchpointMetric
 
@@ -120,7 +120,7 @@ def test_abandoned_import_files_are_deleted_after_six_hours(tmp_path, monkeypatc
     import os
     import time
 
-    from crm import uploads
+    from crm.kernel import uploads
 
     monkeypatch.setattr(uploads, "UPLOAD_DIR", tmp_path)
     old, fresh = tmp_path / "old.csv", tmp_path / "fresh.csv"

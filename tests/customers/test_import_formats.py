@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from crm import uploads
+from crm.kernel import uploads
 from customers import privacy
 from customers.importer import GENERIC, SHOPIFY, SQUARE, VCARD, parse_birthday, plan_import, run_import
 from customers.models import Customer, ImportantDate

@@ -9,7 +9,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Notification, SecurityPolicy
+from crm.inbox.models import Notification
+from crm.kernel.models import SecurityPolicy
 from customers.models import Customer, Note
 from tests.customers.factories import CustomerFactory, FollowUpFactory, ImportantDateFactory, PersonFactory
 
@@ -194,7 +195,7 @@ def test_an_erased_customer_has_no_privacy_page(client, owner, held):
 
 
 def test_notes_older_than_the_retention_period_are_removed_with_their_history(customer, frontline, time_at):
-    from crm.tasks import purge_expired_notes
+    from crm.inbox.tasks import purge_expired_notes
     from customers.services import note_create
 
     time_at(datetime.datetime(2022, 3, 1, 12, tzinfo=datetime.UTC))
@@ -212,7 +213,7 @@ def test_notes_older_than_the_retention_period_are_removed_with_their_history(cu
 
 
 def test_a_purged_sensitive_note_takes_its_follow_ups_with_it(customer, frontline, time_at):
-    from crm.privacy import purge_expired_notes
+    from crm.inbox.privacy import purge_expired_notes
     from customers.models import FollowUp
     from customers.services import note_create
 
@@ -267,7 +268,7 @@ def test_quick_contact_links_show_only_for_consented_channels(client, frontline,
     ],
 )
 def test_keep_in_touch_reminders_suggest_only_consented_channels(location, consent, idea):
-    from crm.reminders import keep_in_touch_idea
+    from crm.inbox.reminders import keep_in_touch_idea
 
     assert keep_in_touch_idea(CustomerFactory(home_location=location, **consent)) == idea
 
@@ -276,7 +277,7 @@ def test_keep_in_touch_reminders_suggest_only_consented_channels(location, conse
 def test_erasing_also_removes_their_tags_previews_and_external_references(client, owner, held, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from crm import uploads
+    from crm.kernel import uploads
     from customers.models import Tag
 
     monkeypatch.setattr(uploads, "UPLOAD_DIR", tmp_path)

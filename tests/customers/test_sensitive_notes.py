@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from crm import digests, reminders
-from crm.models import Notification
+from crm.inbox import digests, reminders
+from crm.inbox.models import Notification
 from customers.access import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from customers.models import FollowUp, Note
 from customers.services import follow_up_create, note_create, note_update

@@ -25,7 +25,7 @@ from django.contrib.auth import login
 from django.db import connection
 from django.http import HttpRequest
 
-from crm import roles
+from crm.kernel import roles
 from microcx import services
 from microcx.models import DiscretionRule
 from tests.crm.factories import LocationFactory, UserFactory
@@ -339,7 +339,7 @@ def test_thirty_two_staff_at_once_never_pass_a_cap_a_budget_or_a_period(processe
             """
         )
         entries = cursor.fetchall()
-    from crm.models import User
+    from crm.kernel.models import User
 
     role = {user.pk: roles.role_of(user) for user in User.objects.all()}
     running: dict = collections.defaultdict(Decimal)

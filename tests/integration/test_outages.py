@@ -18,7 +18,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from crm.models import Notification, SweepRun
+from crm.inbox.models import Notification, SweepRun
 from customers.models import FollowUp, Note
 from tests.crm.factories import TEST_PASSWORD
 from tests.integration.servers import app_env, current_database_url, free_port, wait_for

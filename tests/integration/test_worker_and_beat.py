@@ -14,7 +14,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from crm.models import Notification
+from crm.inbox.models import Notification
 from customers.models import ImportantDate
 from customers.services import note_create
 from tests.customers.factories import CustomerFactory

@@ -88,7 +88,7 @@ def test_times_without_a_zone_are_the_rows_locations_and_a_date_alone_keeps_its_
     import datetime
     import zoneinfo
 
-    from crm.models import Location
+    from crm.kernel.models import Location
     from customers.services import customer_save
 
     auckland = Location.objects.create(name="Auckland", timezone="Pacific/Auckland")

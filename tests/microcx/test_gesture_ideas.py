@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from crm import reminders
-from crm.models import Notification
+from crm.inbox import reminders
+from crm.inbox.models import Notification
 from customers.models import ImportantDate, Suggestion
 from customers.services import important_date_save, note_create
 from microcx.models import DiscretionRule, Gesture

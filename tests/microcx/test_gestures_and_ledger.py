@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from crm.models import Notification
+from crm.inbox.models import Notification
 from journeys.models import Interaction, Touchpoint
 from journeys.services import interaction_record
 from microcx import services

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from crm.models import Location
+from crm.kernel.models import Location
 from microcx import services
 
 pytestmark = pytest.mark.postgres

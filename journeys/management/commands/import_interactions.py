@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import Location
+from crm.kernel.models import Location
 from journeys import importer
 
 

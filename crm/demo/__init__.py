@@ -1,0 +1,1 @@
+"""Demo and scale data for every app (management commands only)."""

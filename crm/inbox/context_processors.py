@@ -1,0 +1,47 @@
+from django.utils.functional import SimpleLazyObject
+
+from crm.inbox import notifications
+from crm.kernel import business
+from microcx import selectors as microcx_selectors
+
+
+def site(request):
+    """Put the business name and the user's navigation into every template."""
+    user = getattr(request, "user", None)
+    nav = []
+    if user is not None and user.is_authenticated:
+        nav.append({"url_name": "home", "label": "Today", "icon": "sun"})
+        nav.append({"url_name": "inbox", "label": "Inbox", "icon": "bell", "badge": True})
+        if user.has_perm("customers.view_customer"):
+            nav.append({"url_name": "customer-list", "label": "Customers", "icon": "people"})
+        if user.has_perm("journeys.view_persona"):
+            nav.append({"url_name": "persona-list", "label": "Journeys", "icon": "signpost-split"})
+        if user.has_perm("microcx.view_budget"):
+            item = {"url_name": "microcx", "label": "Micro-CX", "icon": "gift"}
+            if user.has_perm("microcx.approve_gesture"):
+                # Counted only if the page shows the navigation.
+                item["count"] = SimpleLazyObject(lambda: microcx_selectors.awaiting_approval(user).count())
+                item["count_label"] = "gestures waiting for approval"
+            nav.append(item)
+        if user.has_perm("crm.view_loyalty_dashboard"):
+            nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
+        if user.has_perm("crm.view_location"):
+            nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
+        if user.has_perm("crm.view_user"):
+            nav.append({"url_name": "staff-list", "label": "Staff", "icon": "person-badge"})
+        if user.has_perm("crm.manage_business"):
+            nav.append({"url_name": "business-settings", "label": "Business", "icon": "building"})
+        if user.has_perm("crm.manage_security"):
+            nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
+        if user.has_perm("inbox.view_sweeprun"):
+            nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
+    context = {
+        "business_name": SimpleLazyObject(lambda: business.current().name),
+        "nav_items": nav,
+        # The phone menu's button shows a dot when a count inside it is waiting.
+        "nav_has_counts": SimpleLazyObject(lambda: any(item.get("count") for item in nav)),
+    }
+    if user is not None and user.is_authenticated:
+        # Counted only if the page shows the navigation.
+        context["inbox_count"] = SimpleLazyObject(lambda: notifications.unread_count(user))
+    return context

@@ -1,0 +1,137 @@
+"""The staff inbox: reads and writes of notifications.
+
+This module is the only writer of notifications: the reminder sweeps and the gesture decisions raise
+them through `notifications_raise`, and everything that settles them is below. A notification
+names what raised it by foreign key (follow-up, important date, gesture, customer) and its kind;
+nothing is matched on text.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Case, F, QuerySet, Value, When
+from django.utils import timezone
+
+from crm.inbox.models import Notification
+from crm.kernel.models import User
+
+# Things to do first, then dates to know about, then who to get in touch with.
+KIND_ORDER = Case(
+    When(kind__in=Notification.FOLLOW_UP_KINDS, then=Value(0)),
+    When(kind__in=[Notification.Kind.IMPORTANT_DATE, Notification.Kind.CUSTOMER_SINCE], then=Value(1)),
+    default=Value(2),
+)
+
+
+def inbox(user: User, show: str = "open") -> QuerySet[Notification]:
+    """The user's notifications: open ones first, follow-ups before dates before keep-in-touch."""
+    notifications = Notification.objects.filter(recipient=user).select_related("customer")
+    if show == "open":
+        notifications = notifications.filter(done_at__isnull=True)
+    return notifications.alias(kind_order=KIND_ORDER).order_by(
+        F("done_at").desc(nulls_first=True), "kind_order", "occurrence", "pk"
+    )
+
+
+def hide_private(items: list[Notification]) -> list[Notification]:
+    """Put "Follow up on a private note" in place of the title of reminders of follow-ups written
+    from a sensitive note, whoever reads them (the inbox, the start-of-shift email).
+
+    Reminders are raised that way already; this also covers a note marked sensitive afterwards.
+    """
+    from crm.kernel import confidences
+    from customers.models import FollowUp
+
+    follow_up_ids = {item.pk: item.follow_up_id for item in items if item.follow_up_id}
+    if not follow_up_ids:
+        return items
+    # A title is stored once for every reader, so it is masked as for nobody in particular.
+    follow_ups = FollowUp.objects.select_related("note").defer("prompt", "note__text")
+    follow_ups = follow_ups.in_bulk(set(follow_up_ids.values()))
+    private = {pk for pk, follow_up in follow_ups.items() if not confidences.may_read(None, follow_up.note)}
+    for item in items:
+        if follow_up_ids.get(item.pk) in private:
+            name = f" ({item.customer.greeting_name})" if item.customer_id else ""
+            item.title = f"{confidences.PRIVATE_FOLLOW_UP}{name}"
+    return items
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count()
+
+
+@transaction.atomic
+def notification_mark(*, notification: Notification, read: bool | None = None, done: bool | None = None) -> None:
+    now = timezone.now()
+    if read is not None:
+        notification.read_at = now if read else None
+    if done is not None:
+        notification.done_at = now if done else None
+        notification.read_at = notification.read_at or now
+    notification.save(update_fields=["read_at", "done_at"])
+
+
+@transaction.atomic
+def notifications_raise(*, notifications: list[Notification]) -> int:
+    """Insert these notifications, skipping any already raised (the unique key), and return how many are new."""
+    created = Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    return len(created)
+
+
+def notifications_mark_emailed(*, notifications: list[Notification], day) -> int:
+    """Record the digest day these notifications went out in."""
+    return Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(emailed_on=day)
+
+
+def notifications_forget(*, customer) -> int:
+    """Delete every notification about the customer (they are being erased); return how many went."""
+    return Notification.objects.filter(customer=customer).delete()[0]
+
+
+def follow_up_taken(follow_up) -> None:
+    """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
+    now = timezone.now()
+    reminders = Notification.objects.filter(follow_up=follow_up)
+    reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now)
+    reminders.filter(takeable=True).update(takeable=False)
+
+
+def follow_up_closed(follow_up) -> None:
+    """A closed follow-up settles every open reminder of it."""
+    Notification.objects.filter(follow_up=follow_up, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def customer_contacted(customer) -> None:
+    """Any contact settles the customer's keep-in-touch reminders."""
+    customers_contacted([customer.pk])
+
+
+def customers_contacted(customer_ids: list[int]) -> None:
+    """After a contact or an import: keep-in-touch reminders of these customers are settled."""
+    Notification.objects.filter(
+        kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=customer_ids, done_at__isnull=True
+    ).update(done_at=timezone.now())
+
+
+def gesture_decided(sender, *, gesture, title: str, body: str = "", **kwargs) -> None:
+    """Tell a gesture's proposer it was approved or turned down (microcx's gesture_decided signal)."""
+    from microcx.models import Gesture
+
+    kind = {
+        Gesture.Status.APPROVED: Notification.Kind.GESTURE_APPROVED,
+        Gesture.Status.REJECTED: Notification.Kind.GESTURE_REJECTED,
+    }[gesture.status]
+    notifications_raise(
+        notifications=[
+            Notification(
+                recipient_id=gesture.proposed_by_id,
+                kind=kind,
+                gesture_id=gesture.pk,
+                occurrence=gesture.location.local_today(),
+                customer_id=gesture.customer_id,
+                title=title,
+                body=body,
+                url=f"/microcx/gestures/{gesture.pk}/",
+            )
+        ]
+    )

@@ -1,0 +1,120 @@
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.inbox import digests, health, notifications
+from crm.inbox.access import get_notification_for_user
+from crm.inbox.models import DigestSend, Heartbeat, Notification, SweepRun
+from crm.kernel.access import require_perm
+from customers import selectors
+from customers.access import show_follow_ups
+from microcx import selectors as microcx_selectors
+
+HOME_LIST_SIZE = 15
+HOME_RECENT_SIZE = 8
+HOME_INBOX_SIZE = 6
+HOME_APPROVALS_SIZE = 5
+
+
+def home(request):
+    """The staff home page: what to do today, at the user's locations."""
+    user = request.user
+    locations = list(user.locations.filter(is_active=True))
+    context = {
+        "today": max((location.local_today() for location in locations), default=timezone.localdate()),
+        "locations": locations,
+        "due_follow_ups": show_follow_ups(user, selectors.follow_ups_due(user, locations)[:HOME_LIST_SIZE]),
+        "next_visit_follow_ups": show_follow_ups(
+            user, selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
+        ),
+        "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
+        "inbox_items": notifications.hide_private(list(notifications.inbox(user)[:HOME_INBOX_SIZE])),
+        **_awaiting_approval(user, HOME_APPROVALS_SIZE),
+    }
+    return render(request, "crm/home.html", context)
+
+
+def _awaiting_approval(user, size: int) -> dict:
+    """The gestures waiting for this manager's or owner's decision: how many, and the oldest few."""
+    waiting = microcx_selectors.awaiting_approval(user)
+    shown = list(waiting[:size])
+    return {"approvals": shown, "approvals_count": len(shown) if len(shown) < size else waiting.count()}
+
+
+@login_not_required
+@never_cache
+@require_GET
+@transaction.non_atomic_requests  # opening a request transaction would fail before a down database is reported
+def healthz(request):
+    """Answer a load balancer: 200 while the database answers (status "degraded" if the broker
+    is down or sweeps are late), 503 when it does not; JSON with each part's state."""
+    body, status = health.report()
+    return JsonResponse(body, status=status)
+
+
+# --- inbox and operations ---------------------------------------------------
+
+INBOX_PAGE_SIZE = 25
+
+
+def inbox(request):
+    """The staff member's notifications: today's reminders first, with links to the customer."""
+    show = "all" if request.GET.get("show") == "all" else "open"
+    page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = notifications.hide_private(list(page.object_list))
+    today = timezone.localdate()
+    context = {"page": page, "show": show, "today": today, **_awaiting_approval(request.user, HOME_APPROVALS_SIZE)}
+    return render(request, "crm/inbox.html", context)
+
+
+@require_POST
+def notification_mark(request, pk: int):
+    notification = get_notification_for_user(request.user, pk)
+    action = request.POST.get("action")
+    if action not in ("read", "unread", "done", "undone"):
+        return HttpResponseBadRequest("Unknown action")
+    notifications.notification_mark(
+        notification=notification,
+        read={"read": True, "unread": False}.get(action),
+        done={"done": True, "undone": False}.get(action),
+    )
+    if request.htmx:
+        notifications.hide_private([notification])
+        response = render(request, "crm/_notification.html", {"item": notification, "today": timezone.localdate()})
+        response["HX-Trigger"] = "inbox-changed"
+        return response
+    return redirect("inbox")
+
+
+def inbox_badge(request):
+    """The unread count in the navigation, refreshed in place."""
+    return render(request, "crm/_inbox_badge.html", {"inbox_count": notifications.unread_count(request.user)})
+
+
+@require_perm("inbox.view_sweeprun")
+def operations(request):
+    """For managers: when each sweep last ran and what it raised, the workers, failing email addresses."""
+    runs = list(SweepRun.objects.all()[:20])
+    since = timezone.now() - datetime.timedelta(days=1)
+    raised_today = (
+        Notification.objects.filter(created_at__gte=since).values("kind").annotate(n=Count("pk")).order_by("kind")
+    )
+    context = {
+        "runs": runs,
+        "last_run": runs[0] if runs else None,
+        "raised_today": [{"kind": Notification.Kind(row["kind"]).label, "count": row["n"]} for row in raised_today],
+        "heartbeat": Heartbeat.objects.filter(name="worker").first(),
+        "failing": digests.failing_addresses(),
+        "recent_digests": DigestSend.objects.select_related("recipient").order_by("-updated_at")[:10],
+        "sweep_every": settings.REMINDER_SWEEP_SECONDS,
+    }
+    return render(request, "crm/operations.html", context)

@@ -1,0 +1,1 @@
+"""Floor 4: the loyalty insights (see crm/insights/apps.py)."""

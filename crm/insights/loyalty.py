@@ -1,0 +1,915 @@
+"""Loyalty figures for owners and managers: one code path for the dashboard and `loyalty_report`.
+
+A *visit day* is a day, in the location's own time zone, on which a customer had at least one
+interaction of kind visit or purchase there: three purchases on one afternoon are one visit day
+and three purchases. Ranges are whole local days, `start` to `end` inclusive; the lists to act on
+(drifting, at risk, win back, never came back) are judged as of `end`, never today, so a history
+that ends in the past reads as it did then. With a location, only visits at that location count.
+Archived and erased customers still count in figures (their visits happened); they are left out
+of the lists to act on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property, lru_cache
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    F,
+    Func,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, TruncMonth
+from django.utils import timezone
+
+from crm.insights.models import LoyaltyRule
+from crm.kernel import confidences, snapshots
+from crm.kernel.models import Location, User
+from customers.access import PRIVATE_NOTE, customers_for, show_follow_ups
+from customers.models import Customer, FollowUp, Note
+from journeys.models import Interaction, TouchpointMonth
+from microcx import selectors as microcx_selectors
+from microcx.models import Budget, Gesture, LedgerEntry
+
+RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS
+LIST_LIMIT = 20  # customers kept per list to act on; the link shows them all
+LIST_SHOWN = 5  # of which the dashboard shows the first
+VISIT_BUCKETS = [(1, 1), (2, 3), (4, 9), (10, 10**9)]
+# The four lists to act on, in the order the dashboard shows them.
+ACTION_LISTS = ("drifting", "at_risk", "win_back", "never_back")
+
+LIST_TITLES = {
+    "drifting": "Regulars drifting away",
+    "at_risk": "At risk regulars",
+    "win_back": "Win back",
+    "never_back": "New customers who never came back",
+}
+NOTES_PER_CUSTOMER = 2
+
+# How each figure is counted, shown beside it on the dashboard.
+DEFINITIONS = {
+    "active": "Customers with at least one visit or purchase in the range.",
+    "new": "Active customers whose first visit ever falls in the range.",
+    "repeat_rate": "Share of active customers who came in on at least two different days in the range.",
+    "visits_per_customer": "Days a customer came in (in the location's time zone; several purchases that day "
+    "count once), per active customer.",
+    "purchases": "Purchases count every purchase, even several on one day.",
+    "revenue_per_customer": "Amounts recorded on purchases in the range, divided by active customers.",
+    "cohorts": "Customers grouped by the month of their first visit; each later month shows the share of "
+    "them who visited again in that month.",
+    "drifting": "Regulars (at least three visit days up to the end of the range) whose days since their last "
+    "visit day, counted at the end of the range, exceed twice their usual gap between visit days "
+    "(archived customers left out).",
+    "at_risk": "Regulars (at least three visit days up to the end of the range) who are past their usual gap "
+    "between visit days at the end of the range, but not yet twice it.",
+    "win_back": "The business's own win-back rule, set by an owner below.",
+    "never_back": "Customers whose first and only visit day fell in the range, long enough before its end "
+    "(the win-back rule's quiet weeks) that they could have come back.",
+    "follow_ups": "Follow-ups created in the range; done and dismissed ones closed in the range; overdue: open "
+    "and past their date today; median days from creation to done.",
+    "word_of_mouth": "Customers first seen in the range who were referred by another customer, and who referred most.",
+    "microcx": "Budget allocated for periods overlapping the range against what was spent and is held; gestures "
+    "approved or delivered in the range by category; return rate: gesture recipients who visited within 90 "
+    "days after delivery, against customers of the same location and visit history who received none, over "
+    "the same 90 days.",
+    "touchpoints": "Interactions in the months of the range, by touchpoint and stage.",
+}
+
+
+@dataclass(frozen=True)
+class WinBack:
+    """The win-back rule as the figures use it: at least `visit_days` visit days in the last `months`
+    months and none in the last `quiet_weeks` weeks, all counted back from the end of the range."""
+
+    visit_days: int = 3
+    months: int = 6
+    quiet_weeks: int = 6
+
+    @classmethod
+    def current(cls) -> WinBack:
+        rule = LoyaltyRule.current()
+        return cls(rule.regular_visit_days, rule.regular_months, rule.quiet_weeks)
+
+    def regular_from(self, as_of: datetime.date) -> datetime.date:
+        """The first day of the window in which the visit days are counted."""
+        return as_of - relativedelta(months=self.months) + datetime.timedelta(days=1)
+
+    def quiet_from(self, as_of: datetime.date) -> datetime.date:
+        """The first day of the quiet weeks: a visit day on or after it means they are not lost."""
+        return as_of - datetime.timedelta(weeks=self.quiet_weeks) + datetime.timedelta(days=1)
+
+    def sentence(self, as_of: datetime.date) -> str:
+        """The rule in words, with the dates it means for this range."""
+        return (
+            f"At least {self.visit_days} visit days from {self.regular_from(as_of):%-d %b %Y} to "
+            f"{as_of:%-d %b %Y} ({self.months} month{'s' if self.months != 1 else ''}), and none from "
+            f"{self.quiet_from(as_of):%-d %b %Y} on (the last {self.quiet_weeks} week"
+            f"{'s' if self.quiet_weeks != 1 else ''})."
+        )
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: datetime.date
+    end: datetime.date
+    location: Location | None = None
+    allowed: tuple[int, ...] | None = None  # a manager's own locations; None for owners (all)
+    win_back: WinBack | None = None  # None: the business's stored rule
+
+    @property
+    def location_ids(self) -> list[int] | None:
+        if self.location is not None:
+            return [self.location.pk]
+        return list(self.allowed) if self.allowed is not None else None
+
+    @cached_property
+    def as_of(self) -> datetime.date:
+        """The day the lists to act on are judged on: the end of the range (today if it ends later), not today."""
+        return min(self.end, timezone.localdate())
+
+    def rule(self) -> WinBack:
+        return self.win_back if self.win_back is not None else WinBack.current()
+
+    def bounds(self) -> tuple[datetime.datetime, datetime.datetime]:
+        tz = timezone.get_current_timezone()
+        start = datetime.datetime.combine(self.start, datetime.time.min, tzinfo=tz)
+        end = datetime.datetime.combine(self.end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+        return start, end
+
+    def as_dict(self) -> dict:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "location": self.location.name if self.location else "all",
+        }
+
+
+# Locations may sit in other time zones than the business: widen the indexed range by this much,
+# then keep exactly the location-local days asked for.
+_TZ_MARGIN = datetime.timedelta(days=2)
+
+
+def _zones() -> dict[str, list[int]]:
+    """Location ids by time zone (a business has a few locations, most often all in one zone)."""
+    zones: dict[str, list[int]] = defaultdict(list)
+    for pk, zone in Location.objects.order_by("pk").values_list("pk", "timezone"):
+        zones[zone].append(pk)
+    return dict(zones)
+
+
+def local_day(zones: dict[str, list[int]] | None = None) -> Cast | Case:
+    """The interaction's day in its own location's time zone.
+
+    Each zone is written as a constant (one branch per zone): PostgreSQL converts with a constant
+    zone several times faster than with a zone name read from every row.
+    """
+    zones = _zones() if zones is None else zones
+
+    def day_in(zone: str) -> Cast:
+        instant = Func(Value(zone), F("occurred_at"), function="timezone", output_field=DateTimeField())
+        return Cast(instant, DateField())
+
+    if len(zones) <= 1:
+        return day_in(next(iter(zones), settings.TIME_ZONE))
+    return Case(
+        *(When(location_id__in=ids, then=day_in(zone)) for zone, ids in zones.items()), output_field=DateField()
+    )
+
+
+def _local_day_sql(zones: dict[str, list[int]]) -> tuple[str, list]:
+    """local_day() for hand-written SQL over `journeys_interaction i`: the SQL and its parameters."""
+    if len(zones) <= 1:
+        return "(i.occurred_at AT TIME ZONE %s)::date", [next(iter(zones), settings.TIME_ZONE)]
+    branches, params = [], []
+    for zone, ids in zones.items():
+        branches.append("WHEN i.location_id = ANY(%s) THEN (i.occurred_at AT TIME ZONE %s)::date")
+        params += [ids, zone]
+    return f"CASE {' '.join(branches)} END", params
+
+
+def visits(filters: Filters, zones: dict[str, list[int]] | None = None) -> QuerySet[Interaction]:
+    """Visits and purchases on the location-local days of the range, each annotated with its `day`."""
+    start, end = filters.bounds()
+    queryset = (
+        Interaction.objects.filter(
+            kind__in=Interaction.VISIT_KINDS, occurred_at__gte=start - _TZ_MARGIN, occurred_at__lt=end + _TZ_MARGIN
+        )
+        .annotate(day=local_day(zones))
+        .filter(day__gte=filters.start, day__lte=filters.end)
+    )
+    if filters.location_ids is not None:
+        queryset = queryset.filter(location_id__in=filters.location_ids)
+    return queryset
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def headline(filters: Filters, counted: VisitDays | None = None) -> dict:
+    """Active, new and repeat customers, visit days, purchases and revenue (from the one visit-day count)."""
+    totals = (counted or visit_days(filters)).totals
+    active, repeat, days = totals["active"], totals["repeat"], totals["visit_days"]
+    revenue = totals["revenue"]
+    return {
+        "active": active,
+        "new": totals["new"],
+        "repeat": repeat,
+        "repeat_rate": _pct(repeat, active),
+        "visit_days": days,
+        "visits_per_customer": round(days / active, 2) if active else None,
+        "purchases": totals["purchases"],
+        "revenue": str(revenue.quantize(Decimal("0.01"))),
+        "revenue_per_customer": str((revenue / active).quantize(Decimal("0.01"))) if active else None,
+    }
+
+
+def months_between(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def cohorts(filters: Filters) -> dict:
+    """Retention by monthly cohort: for customers first seen in each month of the range, who came back when."""
+    start, end = filters.bounds()
+    months = months_between(filters.start, filters.end)
+    cohort_visits = (
+        visits(filters)
+        .filter(customer__first_visit_at__gte=start, customer__first_visit_at__lt=end)
+        .annotate(cohort=TruncMonth("customer__first_visit_at"), month=TruncMonth("day", output_field=DateField()))
+        .values("cohort", "month")
+        .annotate(customers=Count("customer_id", distinct=True))
+    )
+    sizes = dict(
+        Customer.objects.filter(first_visit_at__gte=start, first_visit_at__lt=end)
+        .filter(pk__in=visits(filters).values("customer_id"))
+        .annotate(cohort=TruncMonth("first_visit_at"))
+        .values("cohort")
+        .annotate(n=Count("pk"))
+        .values_list("cohort", "n")
+    )
+    sizes = {_as_date(k): v for k, v in sizes.items()}
+    counts = {(_as_date(row["cohort"]), _as_date(row["month"])): row["customers"] for row in cohort_visits}
+    table = []
+    for cohort in months:
+        size = sizes.get(cohort, 0)
+        later = [m for m in months if m > cohort]
+        table.append(
+            {
+                "cohort": cohort.isoformat()[:7],
+                "customers": size,
+                "retention": [
+                    {
+                        "month": m.isoformat()[:7],
+                        "offset": index + 1,
+                        "customers": counts.get((cohort, m), 0),
+                        "rate": _pct(counts.get((cohort, m), 0), size),
+                        # the heat map's opacity, as CSS wants it
+                        "shade": f"{counts.get((cohort, m), 0) / size:.2f}" if size else "0",
+                    }
+                    for index, m in enumerate(later)
+                ],
+            }
+        )
+    return {"months": [m.isoformat()[:7] for m in months], "table": table}
+
+
+def _as_date(value) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+# --- the lists to act on, judged at the end of the range ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """One customer's visit days up to the as-of date (at the filtered locations)."""
+
+    customer_id: int
+    days: int
+    first_day: datetime.date
+    last_day: datetime.date
+    recent_days: int  # visit days inside the win-back rule's months
+
+    def days_since(self, as_of: datetime.date) -> int:
+        return (as_of - self.last_day).days
+
+    @property
+    def usual_gap(self) -> float | None:
+        """Average days between visit days; None before a second visit day."""
+        return (self.last_day - self.first_day).days / (self.days - 1) if self.days >= 2 else None
+
+
+@dataclass(frozen=True)
+class VisitDays:
+    """The range's headline totals and every customer's visit days up to the as-of date, from one scan."""
+
+    totals: dict
+    histories: list[History]
+    monthly: list[dict]  # per local month of the range: visit days, purchases, customers
+
+
+def visit_days(filters: Filters) -> VisitDays:
+    """Count visit days once, for the headline and for the lists to act on: one query over the visits.
+
+    Visit days are distinct (customer, location-local day) pairs, so purchases on one afternoon count once.
+    The histories hold the customers, not archived or erased and not in on the as-of day, who may belong
+    to a list; the totals hold every customer active in the range (archived and erased too).
+    """
+    rule = filters.rule()
+    as_of = filters.as_of
+    start, until = filters.bounds()
+    day_sql, day_params = _local_day_sql(_zones())
+    where_location, location_params = "", []
+    if filters.location_ids is not None:
+        where_location, location_params = "AND i.location_id = ANY(%s)", [filters.location_ids]
+    in_range = "v.day >= %s AND v.day <= %s"
+    sql = f"""
+        WITH v AS (
+            SELECT i.customer_id, {day_sql} AS day,
+                count(*) FILTER (WHERE i.kind = %s) AS purchases, sum(i.amount) AS revenue
+            FROM {Interaction._meta.db_table} i
+            WHERE i.kind = ANY(%s) AND i.occurred_at < %s {where_location}
+            GROUP BY 1, 2
+        ), per AS (
+            SELECT v.customer_id,
+                count(*) FILTER (WHERE v.day <= %s) AS days,
+                min(v.day) FILTER (WHERE v.day <= %s) AS first_day,
+                max(v.day) FILTER (WHERE v.day <= %s) AS last_day,
+                count(*) FILTER (WHERE v.day >= %s AND v.day <= %s) AS recent_days,
+                count(*) FILTER (WHERE {in_range}) AS range_days,
+                coalesce(sum(v.purchases) FILTER (WHERE {in_range}), 0) AS range_purchases,
+                coalesce(sum(v.revenue) FILTER (WHERE {in_range}), 0) AS range_revenue
+            FROM v
+            WHERE v.day <= %s
+            GROUP BY v.customer_id
+        )
+        SELECT 'total', NULL::integer, NULL::bigint, NULL::date, NULL::date, NULL::bigint,
+            count(*) FILTER (WHERE p.range_days > 0),
+            coalesce(sum(p.range_days), 0),
+            coalesce(sum(p.range_purchases), 0),
+            coalesce(sum(p.range_revenue), 0),
+            count(*) FILTER (WHERE p.range_days >= 2),
+            count(*) FILTER (WHERE p.range_days > 0 AND c.first_visit_at >= %s AND c.first_visit_at < %s)
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        UNION ALL
+        SELECT 'history', p.customer_id, p.days, p.first_day, p.last_day, p.recent_days,
+            NULL, NULL, NULL, NULL, NULL, NULL
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        WHERE p.last_day < %s AND c.archived_at IS NULL AND c.erased_at IS NULL
+        UNION ALL
+        SELECT 'month', NULL, NULL, date_trunc('month', v.day)::date, NULL, NULL,
+            count(DISTINCT v.customer_id), count(*), sum(v.purchases), NULL, NULL, NULL
+        FROM v
+        WHERE {in_range}
+        GROUP BY date_trunc('month', v.day)
+    """  # noqa: S608 (table names come from the models; every value is a parameter)
+    range_params = [filters.start, filters.end]
+    params = [
+        *day_params,
+        Interaction.Kind.PURCHASE,
+        list(Interaction.VISIT_KINDS),
+        until + _TZ_MARGIN,
+        *location_params,
+        as_of,
+        as_of,
+        as_of,
+        rule.regular_from(as_of),
+        as_of,
+        *range_params,
+        *range_params,
+        *range_params,
+        filters.end,
+        start,
+        until,
+        as_of,
+        *range_params,
+    ]
+    totals: dict = {}
+    histories: list[History] = []
+    monthly: list[dict] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, *row in cursor.fetchall():
+            if kind == "total":
+                active, days, purchases, revenue, repeat, new = row[5:]
+                totals = {
+                    "active": active,
+                    "visit_days": int(days),
+                    "purchases": int(purchases),
+                    "revenue": Decimal(revenue),
+                    "repeat": repeat,
+                    "new": new,
+                }
+            elif kind == "history":
+                histories.append(History(*row[:5]))
+            else:
+                customers, days, purchases = row[5:8]
+                monthly.append(
+                    {
+                        "month": row[2].isoformat()[:7],
+                        "visit_days": int(days),
+                        "purchases": int(purchases),
+                        "customers": customers,
+                    }
+                )
+    monthly.sort(key=lambda m: m["month"])
+    return VisitDays(totals, histories, monthly)
+
+
+@lru_cache(maxsize=64)
+def _quiet_from(rule: WinBack, as_of: datetime.date) -> datetime.date:
+    return rule.quiet_from(as_of)
+
+
+def classify(history: History, filters: Filters, rule: WinBack) -> set[str]:
+    """Which lists to act on this customer belongs to, as of the end of the range: the one place of the rules."""
+    as_of = filters.as_of
+    since = history.days_since(as_of)
+    lists = set()
+    if history.days >= 3:
+        gap = history.usual_gap
+        if since > 2 * gap:
+            lists.add("drifting")
+        elif since > gap:
+            lists.add("at_risk")
+    quiet_from = _quiet_from(rule, as_of)
+    if history.recent_days >= rule.visit_days and history.last_day < quiet_from:
+        lists.add("win_back")
+    if history.days == 1 and filters.start <= history.first_day < quiet_from:
+        lists.add("never_back")
+    return lists
+
+
+_LIST_ORDER = {
+    # most loyal first; among equals, the most recently seen (the easiest to bring back)
+    "drifting": lambda h: (-h.days, -h.last_day.toordinal(), h.customer_id),
+    "at_risk": lambda h: (-h.days, -h.last_day.toordinal(), h.customer_id),
+    "win_back": lambda h: (-h.recent_days, -h.last_day.toordinal(), h.customer_id),
+    "never_back": lambda h: (-h.first_day.toordinal(), h.customer_id),
+}
+
+
+def action_members(filters: Filters, counted: VisitDays | None = None) -> dict[str, list[History]]:
+    """Every customer of each list to act on, in the order the dashboard shows them."""
+    rule = filters.rule()
+    members: dict[str, list[History]] = {name: [] for name in ACTION_LISTS}
+    for history in (counted or visit_days(filters)).histories:
+        for name in classify(history, filters, rule):
+            members[name].append(history)
+    for name, histories in members.items():
+        histories.sort(key=_LIST_ORDER[name])
+    return members
+
+
+def every_gap(days: float | None) -> str:
+    """A usual gap in words: "usually every day", "usually every 12 days", never a bare number."""
+    if days is None:
+        return "one visit day so far"
+    days = max(1, round(days))
+    return "usually every day" if days == 1 else f"usually every {days} days"
+
+
+def action_lists(filters: Filters, counted: VisitDays | None = None) -> dict:
+    """The four lists to act on: how many, and the first customers of each with their visit days.
+
+    Notes, follow-ups and contact links are added per reader when the page is shown (they depend on who reads).
+    """
+    rule = filters.rule()
+    members = action_members(filters, counted)
+    shown = {name: histories[:LIST_LIMIT] for name, histories in members.items()}
+    ids = {h.customer_id for histories in shown.values() for h in histories}
+    customers = Customer.objects.select_related("home_location").in_bulk(ids)
+    as_of = filters.as_of
+
+    def row(h: History) -> dict:
+        customer = customers[h.customer_id]
+        return {
+            "id": h.customer_id,
+            "name": customer.full_name,
+            "first_name": customer.greeting_name,
+            "location": customer.home_location.name,
+            "visit_days": h.days,
+            "recent_visit_days": h.recent_days,
+            "first_visit_day": h.first_day.isoformat(),
+            "last_visit_day": h.last_day.isoformat(),
+            "days_since_last_visit": h.days_since(as_of),
+            "usual_gap_days": round(h.usual_gap) if h.usual_gap is not None else None,
+            "usually": every_gap(h.usual_gap),
+        }
+
+    lists = {name: {"count": len(members[name]), "customers": [row(h) for h in shown[name]]} for name in ACTION_LISTS}
+    lists["win_back"]["rule"] = rule.sentence(as_of)
+    lists["win_back"]["parameters"] = {
+        "visit_days": rule.visit_days,
+        "months": rule.months,
+        "quiet_weeks": rule.quiet_weeks,
+    }
+    lists["as_of"] = as_of.isoformat()
+    return lists
+
+
+def reader_details(user: User, customer_ids: set[int]) -> dict[int, dict]:
+    """For the customers of the lists, what this reader may see: latest notes, open follow-ups, contact links.
+
+    Asked per request, not kept in the shared snapshot: who may read a sensitive note is decided by
+    crm.confidences (Note.objects.visible_to, show_follow_ups). A sensitive note the reader may
+    read still shows here only as "a private note", so reading it stays on the customer's page, where it
+    is audited. Contact links offer only the channels the customer consented to.
+    """
+    details: dict[int, dict] = {}
+    for c in customers_for(user).filter(pk__in=customer_ids):
+        details[c.pk] = {
+            "notes": [],
+            "follow_ups": [],
+            "email": c.email if c.consent_email_at and c.email else None,
+            "phone": c.phone if c.consent_phone_at and c.phone else None,
+        }
+    if not details:
+        return details
+    notes = (
+        Note.objects.filter(customer_id__in=list(details))
+        .visible_to(user)
+        .order_by("-created_at", "-pk")[: NOTES_PER_CUSTOMER * 25 * len(details)]
+    )
+    # Masked as for no reader in particular: a sensitive note is "a private note" here, even to its readers.
+    for note in confidences.mask(None, notes, fields={"text": PRIVATE_NOTE}, source=""):
+        shown = details[note.customer_id]["notes"]
+        if len(shown) < NOTES_PER_CUSTOMER:
+            shown.append(note.shown_text[:120])
+    open_follow_ups = FollowUp.objects.filter(customer_id__in=list(details), status=FollowUp.Status.OPEN).order_by(
+        "created_at", "pk"
+    )[: 5 * len(details)]
+    for follow_up in show_follow_ups(user, open_follow_ups):
+        details[follow_up.customer_id]["follow_ups"].append(follow_up.shown_prompt)
+    return details
+
+
+def follow_up_figures(filters: Filters) -> dict:
+    start, end = filters.bounds()
+    follow_ups = FollowUp.objects.all()
+    if filters.location_ids is not None:
+        follow_ups = follow_ups.filter(location_id__in=filters.location_ids)
+    raised = follow_ups.filter(created_at__gte=start, created_at__lt=end)
+    closed = follow_ups.filter(closed_at__gte=start, closed_at__lt=end)
+    done = closed.filter(status=FollowUp.Status.DONE)
+    today = timezone.localdate()
+    durations = [
+        (closed_at - created_at).total_seconds() / 86400
+        for created_at, closed_at in done.values_list("created_at", "closed_at")
+    ]
+    per_staff: dict[str, dict] = defaultdict(lambda: {"raised": 0, "done": 0, "dismissed": 0, "days": []})
+    for name, count in raised.values_list("created_by__username").annotate(n=Count("pk")):
+        per_staff[name]["raised"] = count
+    for name, status, created_at, closed_at in closed.values_list(
+        "closed_by__username", "status", "created_at", "closed_at"
+    ):
+        name = name or "(former staff)"
+        per_staff[name][status] += 1
+        if status == FollowUp.Status.DONE:
+            per_staff[name]["days"].append((closed_at - created_at).total_seconds() / 86400)
+    names = {
+        user.username: (user.get_full_name() or user.username)
+        for user in User.objects.filter(username__in=list(per_staff))
+    }
+    return {
+        "raised": raised.count(),
+        "done": done.count(),
+        "dismissed": closed.filter(status=FollowUp.Status.DISMISSED).count(),
+        "overdue": follow_ups.filter(status=FollowUp.Status.OPEN, due=FollowUp.Due.ON_DATE, due_date__lt=today).count(),
+        "median_days_to_done": round(statistics.median(durations), 1) if durations else None,
+        "per_staff": [
+            {
+                "staff": names.get(name, name),
+                "raised": row["raised"],
+                "done": row["done"],
+                "dismissed": row["dismissed"],
+                "median_days_to_done": round(statistics.median(row["days"]), 1) if row["days"] else None,
+            }
+            for name, row in sorted(per_staff.items())
+        ],
+    }
+
+
+def word_of_mouth(filters: Filters) -> dict:
+    start, end = filters.bounds()
+    referred = Customer.objects.filter(referred_by__isnull=False, first_visit_at__gte=start, first_visit_at__lt=end)
+    if filters.location_ids is not None:
+        referred = referred.filter(home_location_id__in=filters.location_ids)
+    top = (
+        referred.values("referred_by_id", "referred_by__first_name", "referred_by__last_name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "referred_by_id")[:5]
+    )
+    return {
+        "referred": referred.count(),
+        "top_referrers": [
+            {
+                "id": row["referred_by_id"],
+                "name": f"{row['referred_by__first_name']} {row['referred_by__last_name']}".strip(),
+                "referrals": row["n"],
+            }
+            for row in top
+        ],
+    }
+
+
+def _budget_sums(budgets: QuerySet[Budget]) -> dict[str, Decimal]:
+    """Allocated, spent and held money of these budgets, summed from the ledger."""
+    sums = dict(
+        LedgerEntry.objects.filter(budget__in=budgets).values("kind").annotate(t=Sum("amount")).values_list("kind", "t")
+    )
+    zero = Decimal(0)
+    spent = sums.get("spend", zero)
+    return {
+        "allocated": sums.get("allocation", zero) + sums.get("adjustment", zero),
+        "spent": spent,
+        "held": sums.get("hold", zero) - spent - sums.get("release", zero),
+    }
+
+
+def microcx(filters: Filters) -> dict:
+    start, end = filters.bounds()
+    budgets = Budget.objects.filter(starts_on__lte=filters.end, ends_on__gte=filters.start)
+    gestures = Gesture.objects.filter(
+        created_at__gte=start, created_at__lt=end, status__in=[Gesture.Status.APPROVED, Gesture.Status.DELIVERED]
+    )
+    if filters.location_ids is not None:
+        budgets = budgets.filter(location_id__in=filters.location_ids)
+        gestures = gestures.filter(location_id__in=filters.location_ids)
+    sums = _budget_sums(budgets)
+    categories = dict(Gesture.Category.choices)
+    by_category = [
+        {"category": categories[row["category"]], "gestures": row["n"], "amount": str(row["amount"])}
+        for row in gestures.values("category").annotate(n=Count("pk"), amount=Sum("amount")).order_by("-n")
+    ]
+    return {
+        "allocated": str(sums["allocated"]),
+        "spent": str(sums["spent"]),
+        "held": str(sums["held"]),
+        "by_category": by_category,
+        "return_rate": gesture_return_rate(filters),
+    }
+
+
+def gesture_period(filters: Filters) -> dict:
+    """Spent against allocated in the budget periods that hold the as-of day ("this month" for today)."""
+    budgets = Budget.objects.filter(starts_on__lte=filters.as_of, ends_on__gte=filters.as_of)
+    if filters.location_ids is not None:
+        budgets = budgets.filter(location_id__in=filters.location_ids)
+    labels = sorted({budget.label for budget in budgets})
+    sums = _budget_sums(budgets)
+    return {"period": " and ".join(labels), "spent": str(sums["spent"]), "allocated": str(sums["allocated"])}
+
+
+def week(lists: dict, follow_ups: dict, gestures: dict) -> dict:
+    """What matters this week, for the dashboard's first line."""
+    drifting = lists["drifting"]
+    names = [c["first_name"] for c in drifting["customers"][:3]]
+    return {
+        "drifting": drifting["count"],
+        "drifting_names": names,
+        "drifting_more": max(0, drifting["count"] - len(names)),
+        "overdue": follow_ups["overdue"],
+        "gestures": gestures,
+    }
+
+
+def _bucket(visit_count: int) -> int:
+    return next(i for i, (low, high) in enumerate(VISIT_BUCKETS) if low <= visit_count <= high)
+
+
+def gesture_return_rate(filters: Filters) -> dict:
+    """Did gesture recipients come back within 90 days more often than similar customers who got none?
+
+    Only gestures delivered in the range at least 90 days ago count (the outcome must be known).
+    Similar customers: same home location and visit-count band, no gesture ever, who visited in
+    the 90 days before the delivery day; their return is a visit in the 90 days after it.
+    """
+    window = datetime.timedelta(days=RETURN_DAYS)
+    latest = min(filters.end, timezone.localdate() - window)
+    delivered = Gesture.objects.filter(
+        status=Gesture.Status.DELIVERED, delivered_on__gte=filters.start, delivered_on__lte=latest
+    ).select_related("customer")
+    if filters.location_ids is not None:
+        delivered = delivered.filter(location_id__in=filters.location_ids)
+    delivered = microcx_selectors.with_return(delivered)  # one query, not one per customer
+    treated: dict[int, Gesture] = {}
+    for gesture in delivered.order_by("delivered_on"):
+        treated.setdefault(gesture.customer_id, gesture)
+    if not treated:
+        return {
+            "with_gesture": {"customers": 0, "returned": 0, "rate": None},
+            "without_gesture": {"customers": 0, "returned": 0, "rate": None},
+        }
+    returned = sum(1 for gesture in treated.values() if gesture.came_back)
+    # Controls: one group per (location, band, delivery day).
+    groups = Counter(
+        (g.customer.home_location_id, _bucket(max(1, g.customer.visit_count)), g.delivered_on) for g in treated.values()
+    )
+    ever_gifted = set(Gesture.objects.values_list("customer_id", flat=True))
+    control_total = control_returned = 0
+    seen_controls: set[int] = set()
+    for (location_id, band, delivered_on), _n in groups.items():
+        low, high = VISIT_BUCKETS[band]
+        day = _midnight(delivered_on)
+        candidates = (
+            Interaction.objects.filter(
+                kind__in=Interaction.VISIT_KINDS,
+                occurred_at__gte=day - window,
+                occurred_at__lt=day + datetime.timedelta(days=1),
+                customer__home_location_id=location_id,
+                customer__visit_count__gte=low,
+                customer__visit_count__lte=high,
+            )
+            .order_by()
+            .values_list("customer_id", flat=True)
+            .distinct()
+        )
+        ids = sorted({pk for pk in candidates if pk not in seen_controls and pk not in ever_gifted})
+        seen_controls.update(ids)
+        came_back = (
+            Interaction.objects.filter(
+                customer_id__in=ids,
+                kind__in=Interaction.VISIT_KINDS,
+                occurred_at__gte=day + datetime.timedelta(days=1),
+                occurred_at__lt=day + window + datetime.timedelta(days=1),
+            )
+            .values("customer_id")
+            .distinct()
+            .count()
+        )
+        control_total += len(ids)
+        control_returned += came_back
+    return {
+        "with_gesture": {"customers": len(treated), "returned": returned, "rate": _pct(returned, len(treated))},
+        "without_gesture": {
+            "customers": control_total,
+            "returned": control_returned,
+            "rate": _pct(control_returned, control_total),
+        },
+    }
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def touchpoints(filters: Filters) -> list[dict]:
+    months = TouchpointMonth.objects.filter(month__gte=filters.start.replace(day=1), month__lte=filters.end)
+    if filters.location_ids is not None:
+        months = months.filter(location_id__in=filters.location_ids)
+    rows = (
+        months.values("touchpoint__name", "stage")
+        .annotate(n=Sum("interactions"))
+        .order_by("touchpoint__position", "touchpoint__name", "stage")
+    )
+    table: dict[str, dict] = {}
+    for row in rows:
+        entry = table.setdefault(
+            row["touchpoint__name"],
+            {"touchpoint": row["touchpoint__name"], "before": 0, "during": 0, "after": 0, "total": 0},
+        )
+        entry[row["stage"]] = row["n"]
+        entry["total"] += row["n"]
+    return list(table.values())
+
+
+def monthly_visits(filters: Filters, counted: VisitDays | None = None) -> list[dict]:
+    """Per local month of the range: visit days (distinct customer-days), purchases and customers."""
+    return (counted or visit_days(filters)).monthly
+
+
+def compute(filters: Filters) -> dict:
+    """Every figure of the dashboard and the report, for one range and location."""
+    if filters.win_back is None:  # read the stored rule once, not once per list
+        filters = Filters(filters.start, filters.end, filters.location, filters.allowed, WinBack.current())
+    counted = visit_days(filters)  # one scan of the visits for the headline and the lists
+    lists = action_lists(filters, counted)
+    follow_ups = follow_up_figures(filters)
+    return {
+        "filters": filters.as_dict(),
+        "computed_at": timezone.now().isoformat(timespec="seconds"),
+        "week": week(lists, follow_ups, gesture_period(filters)),
+        "headline": headline(filters, counted),
+        "monthly": monthly_visits(filters, counted),
+        "cohorts": cohorts(filters),
+        "lists": lists,
+        "follow_ups": follow_ups,
+        "word_of_mouth": word_of_mouth(filters),
+        "microcx": microcx(filters),
+        "touchpoints": touchpoints(filters),
+    }
+
+
+def customers_behind(figure: str, filters: Filters, cohort: str | None = None, month: str | None = None):
+    """The customers a figure counts, for the dashboard's links."""
+    start, end = filters.bounds()
+    active_ids = visits(filters).values("customer_id")
+    customers = Customer.objects.all()
+    if figure == "active":
+        return customers.filter(pk__in=active_ids)
+    if figure == "new":
+        return customers.filter(pk__in=active_ids, first_visit_at__gte=start, first_visit_at__lt=end)
+    if figure == "repeat":
+        repeat_ids = (
+            visits(filters)
+            .values("customer_id")
+            .annotate(days=Count("day", distinct=True))
+            .filter(days__gte=2)
+            .values("customer_id")
+        )
+        return customers.filter(pk__in=repeat_ids)
+    if figure in ACTION_LISTS:
+        return customers.filter(pk__in=[h.customer_id for h in action_members(filters)[figure]])
+    if figure == "referred":
+        queryset = customers.filter(referred_by__isnull=False, first_visit_at__gte=start, first_visit_at__lt=end)
+        if filters.location_ids is not None:
+            queryset = queryset.filter(home_location_id__in=filters.location_ids)
+        return queryset
+    if figure == "gesture":
+        return customers.filter(
+            gestures__status__in=[Gesture.Status.APPROVED, Gesture.Status.DELIVERED],
+            gestures__created_at__gte=start,
+            gestures__created_at__lt=end,
+        ).distinct()
+    if figure == "cohort" and cohort:
+        first = datetime.date.fromisoformat(cohort + "-01")
+        last = (first + datetime.timedelta(days=32)).replace(day=1)
+        queryset = customers.filter(
+            pk__in=active_ids, first_visit_at__gte=_midnight(first), first_visit_at__lt=_midnight(last)
+        )
+        if month:
+            m_first = datetime.date.fromisoformat(month + "-01")
+            m_last = (m_first + datetime.timedelta(days=32)).replace(day=1)
+            month_ids = visits(
+                Filters(m_first, m_last - datetime.timedelta(days=1), filters.location, filters.allowed)
+            ).values("customer_id")
+            queryset = queryset.filter(pk__in=month_ids)
+        return queryset
+    return customers.none()
+
+
+FIGURES = {"active", "new", "repeat", "referred", "gesture", "cohort", *ACTION_LISTS}
+
+
+# --- snapshots: the standard ranges, recomputed by a Celery task every few minutes ------------------
+
+SNAPSHOT_MAX_AGE = datetime.timedelta(minutes=15)
+
+
+def standard_ranges(today: datetime.date) -> dict[str, tuple[datetime.date, datetime.date]]:
+    year_ago = (today.replace(day=1) - datetime.timedelta(days=335)).replace(day=1)
+    return {
+        "Last 12 months": (year_ago, today),
+        "Last 90 days": (today - datetime.timedelta(days=89), today),
+        "This month": (today.replace(day=1), today),
+    }
+
+
+def snapshot_key(filters: Filters) -> str:
+    allowed = ",".join(map(str, sorted(filters.allowed))) if filters.allowed is not None else "*"
+    location = filters.location.pk if filters.location else "all"
+    rule = filters.rule()
+    rule_key = f"{rule.visit_days}-{rule.months}-{rule.quiet_weeks}"
+    return f"loyalty|{filters.start}|{filters.end}|{location}|{allowed}|{rule_key}"
+
+
+def figures(filters: Filters, *, max_age: datetime.timedelta = SNAPSHOT_MAX_AGE) -> dict:
+    """The figures from a recent snapshot, else computed now (and kept for the next visitor)."""
+    return snapshots.cached(snapshot_key(filters), lambda: compute(filters), max_age=max_age)
+
+
+def refresh_snapshots() -> int:
+    """Recompute the standard ranges for every location and for the whole business."""
+    today = timezone.localdate()
+    locations = [None, *Location.objects.filter(is_active=True)]
+    rule = WinBack.current()
+    count = 0
+    for start, end in standard_ranges(today).values():
+        for location in locations:
+            filters = Filters(start, end, location, win_back=rule)
+            snapshots.store(snapshot_key(filters), compute(filters))
+            count += 1
+    snapshots.forget_older_than(datetime.timedelta(days=1))
+    return count

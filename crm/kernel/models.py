@@ -1,0 +1,195 @@
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from crm.kernel import roles
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+def default_timezone() -> str:
+    """Return the business's default time zone for a new location (set by an owner on Business)."""
+    from crm.kernel import business
+
+    return business.current().timezone
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    from babel.numbers import get_currency_name, list_currencies
+
+    return [(code, f"{code} · {get_currency_name(code, locale='en')}") for code in sorted(list_currencies())]
+
+
+class Location(models.Model):
+    """A shop, café or studio of the business, with its own local day."""
+
+    name = models.CharField(max_length=120, unique=True)
+    address = models.TextField(blank=True)
+    timezone = models.CharField(max_length=64, choices=timezone_choices, default=default_timezone)
+    digest_time = models.TimeField(
+        default=datetime.time(8, 0), help_text="Local time the start-of-shift email digest goes out."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("view_all_locations", "Can see the customers of every location"),
+            ("view_loyalty_dashboard", "Can view the loyalty dashboard"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_now(self) -> datetime.datetime:
+        """Return the current time in this location's time zone."""
+        return timezone.now().astimezone(self.tzinfo)
+
+    def local_today(self) -> datetime.date:
+        """Return today's date as the staff of this location see it."""
+        return self.local_now().date()
+
+
+class User(AbstractUser):
+    """A member of staff: frontline, manager or owner, at one or more locations."""
+
+    locations = models.ManyToManyField(Location, blank=True, related_name="staff")
+    email_digest = models.BooleanField(
+        "start-of-shift email", default=True, help_text="One email a day with the day's reminders."
+    )
+    email_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    email_failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def role(self) -> str | None:
+        """Return the highest role this user holds, or None for no role."""
+        return roles.role_of(self)
+
+    @property
+    def role_label(self) -> str:
+        return roles.LABELS.get(self.role, "No role")
+
+
+class Snapshot(models.Model):
+    """Figures computed at a moment and kept for a few minutes (loyalty ranges, journey maps); pages say when."""
+
+    key = models.CharField(max_length=200, unique=True)
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class SecurityPolicy(models.Model):
+    """The business's own security and privacy choices (one row), set by an owner."""
+
+    require_owner_two_factor = models.BooleanField(
+        "owners must use two-factor",
+        default=False,
+        help_text="Owners are asked for a code from their authenticator app at every login.",
+    )
+    note_retention_years = models.PositiveSmallIntegerField(
+        "remove personal notes after (years)",
+        null=True,
+        blank=True,
+        help_text="Notes older than this are removed for good (checked every hour). Leave empty to keep them.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "security policy"
+        permissions = [("manage_security", "Can set the security policy, unlock logins and read the audit trail")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(note_retention_years__isnull=True) | models.Q(note_retention_years__gte=1),
+                name="note_retention_at_least_one_year",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    @classmethod
+    def current(cls) -> "SecurityPolicy":
+        """Return the policy, creating the default one on first use (not an audited change)."""
+        from auditlog.context import disable_auditlog
+
+        policy = cls.objects.filter(pk=1).first()
+        if policy is None:
+            with disable_auditlog():
+                policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class BusinessSettings(models.Model):
+    """The business's name, currency and default time zone (one row), set by an owner.
+
+    The first read creates it from BUSINESS_NAME, BUSINESS_CURRENCY and BUSINESS_TIMEZONE, which only seed it.
+    Read it through crm.business.current(), which caches it.
+    """
+
+    name = models.CharField("business name", max_length=120, help_text="Shown in the navigation and in emails.")
+    currency = models.CharField(
+        max_length=3, choices=currency_choices, help_text="ISO 4217 currency of budgets, gestures and revenue."
+    )
+    timezone = models.CharField(
+        "default time zone",
+        max_length=64,
+        choices=timezone_choices,
+        help_text="Given to new locations; each location keeps its own.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "business settings"
+        permissions = [("manage_business", "Can change the business's name, currency and default time zone")]
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="business_settings_single_row")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "BusinessSettings":
+        """Return the row, creating it from the environment's values if missing (not an audited change).
+
+        `migrate` creates it (0011), so a read is one query; a database emptied since then gets it back here.
+        """
+        row = cls.objects.filter(pk=1).first()
+        if row is None:
+            # One INSERT ... ON CONFLICT DO NOTHING: two first reads at once both end with the same row.
+            cls.objects.bulk_create([cls(pk=1, **cls.seed())], ignore_conflicts=True)
+            row = cls.objects.get(pk=1)
+        return row
+
+    @staticmethod
+    def seed() -> dict[str, str]:
+        """The environment's values, which only seed the row."""
+        return {
+            "name": settings.BUSINESS_NAME,
+            "currency": settings.BUSINESS_CURRENCY,
+            "timezone": settings.BUSINESS_TIMEZONE,
+        }

@@ -1,0 +1,153 @@
+"""Login safety: client addresses, idle sessions and the two-factor step.
+
+django-axes counts failed logins (settings.AXES_*); django-otp checks the codes. This module
+only decides when a signed-in session must show a code first, and keeps idle sessions short.
+"""
+
+from __future__ import annotations
+
+import time
+
+from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django_otp import user_has_device
+
+from crm.kernel import roles
+
+# Session keys.
+TWO_FACTOR_PENDING = "two_factor_pending"  # a code is needed before anything else
+TWO_FACTOR_SETUP_REQUIRED = "two_factor_setup_required"  # an owner must set up a device first
+LAST_SEEN = "last_seen"
+
+# Pages a session waiting for its code may still open.
+OPEN_DURING_TWO_FACTOR = {"two-factor-verify", "two-factor-setup", "logout", "healthz", "login"}
+# How often an active session's expiry is pushed back (a session write at most this often).
+TOUCH_EVERY_SECONDS = 60
+POLICY_CACHE_KEY = "crm:security-policy"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the client's address; behind a trusted proxy, the address that proxy saw.
+
+    The proxy appends the address it saw to X-Forwarded-For, so the last entry is the one to
+    trust: anything before it was sent by the client and may be forged.
+    """
+    if settings.TRUST_PROXY_HEADERS:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR")
+
+
+class AuditlogMiddleware(_AuditlogMiddleware):
+    """django-auditlog's middleware, recording the address client_ip trusts (not a forged header)."""
+
+    @staticmethod
+    def _get_remote_addr(request):
+        return client_ip(request)
+
+
+def owners_must_use_two_factor() -> bool:
+    """Whether the business requires two-factor for owners (cached briefly: it is read at each login)."""
+    from crm.kernel.models import SecurityPolicy
+
+    required = cache.get(POLICY_CACHE_KEY)
+    if required is None:
+        required = SecurityPolicy.current().require_owner_two_factor
+        cache.set(POLICY_CACHE_KEY, required, 30)
+    return required
+
+
+def may_use_two_factor(user) -> bool:
+    return roles.is_manager_or_owner(user)
+
+
+@receiver(user_logged_in)
+def start_session(sender, request, user, **kwargs) -> None:
+    """At login, note whether this session must pass the two-factor step first."""
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session[LAST_SEEN] = int(time.time())
+    if user_has_device(user, confirmed=True):
+        request.session[TWO_FACTOR_PENDING] = True
+    elif roles.is_owner(user) and owners_must_use_two_factor():
+        request.session[TWO_FACTOR_SETUP_REQUIRED] = True
+
+
+class TwoFactorMiddleware:
+    """Send a session that still owes its code (or an owner's device) to the two-factor pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and request.user.is_authenticated:
+            pending = session.get(TWO_FACTOR_PENDING) and not request.user.is_verified()
+            setup = session.get(TWO_FACTOR_SETUP_REQUIRED)
+            if (pending or setup) and not self._open(request):
+                url = reverse("two-factor-verify" if pending else "two-factor-setup")
+                if request.method != "GET":
+                    return redirect(url)
+                # Back to the page asked for once the code is given (next=, encoded as for the login page).
+                return redirect_to_login(request.get_full_path(), url)
+        return self.get_response(request)
+
+    @staticmethod
+    def _open(request) -> bool:
+        if request.path.startswith(settings.STATIC_URL):
+            return True
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return True  # a 404 reveals nothing
+        return match.url_name in OPEN_DURING_TWO_FACTOR
+
+
+# Requests a page makes by itself (polling), which are not someone using the computer.
+BACKGROUND_URL_NAMES = {"inbox-badge"}
+
+
+class IdleSessionMiddleware:
+    """Push an active session's expiry back, at most once a minute, on requests a person made.
+
+    The session ends SESSION_COOKIE_AGE seconds after the last such request (SESSION_IDLE_MINUTES),
+    so a shop computer left signed in locks itself even with a page open that polls the server.
+    Writing the session only once a minute keeps pages from paying for a write on every request.
+    When an in-page (htmx) request finds the session over, the whole page goes to the login page
+    instead of the login form being swapped into a corner of the page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is None:
+            return self.get_response(request)
+        if request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(LAST_SEEN, 0) >= TOUCH_EVERY_SECONDS and not self._background(request):
+                session[LAST_SEEN] = now  # marks the session modified: saved with a new expiry
+        elif request.headers.get("HX-Request"):
+            login = reverse(settings.LOGIN_URL)
+            if request.path != login:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = login
+                return response
+        return self.get_response(request)
+
+    @staticmethod
+    def _background(request) -> bool:
+        try:
+            return resolve(request.path_info).url_name in BACKGROUND_URL_NAMES
+        except Resolver404:
+            return False
