@@ -66,7 +66,8 @@ elif DEBUG:
 else:
     raise ConfigurationError("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
 
-# Fernet keys for text encrypted at rest (crm/encryption.py), newest first; README: "Rotating the encryption key".
+# Fernet keys for text encrypted at rest (crm/kernel/encryption.py), newest first;
+# README: "Rotating the encryption key".
 from crm.kernel.encryption import development_key, parse_keys  # noqa: E402 - needs nothing from Django settings
 
 if "FIELD_ENCRYPTION_KEYS" in env.ENVIRON:
@@ -147,7 +148,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Marks a session as two-factor verified; crm.security sends owners and managers who
+    # Marks a session as two-factor verified; crm.kernel.security sends owners and managers who
     # have a device (or must have one) to the code page first.
     "django_otp.middleware.OTPMiddleware",
     "crm.kernel.security.TwoFactorMiddleware",
@@ -162,7 +163,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Puts the signed-in user and their address on every audit entry.
     "crm.kernel.security.AuditlogMiddleware",
-    # Writes one "shown sensitive notes" audit entry per customer per page view (crm/confidences.py).
+    # Writes one "shown sensitive notes" audit entry per customer per page view (crm/kernel/confidences.py).
     "crm.kernel.confidences.ConfidenceAuditMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -267,7 +268,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 
 def _totp_issuer(device) -> str:
-    """Name the business in authenticator apps as an owner has named it (crm.business, read when a device is set up)."""
+    """Name the business in authenticator apps as an owner has named it (crm.kernel.business, read at set-up)."""
     from crm.kernel import business
 
     return business.current().name + " CRM"
@@ -309,7 +310,7 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
-# Uploads (crm/uploads.py). A CSV import over UPLOAD_MAX_BYTES is refused by its form with a message; a
+# Uploads (crm/kernel/uploads.py). A CSV import over UPLOAD_MAX_BYTES is refused by its form with a message; a
 # request far larger is refused (400) before it is read to disk. Receipts: 5 MB at most. Nothing under
 # MEDIA_ROOT is served by a URL: a receipt is sent back only as a download, to staff who may see its gesture.
 UPLOAD_MAX_BYTES = setting(

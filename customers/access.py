@@ -38,7 +38,7 @@ def get_customer_for_user(user: User, pk: int, *, for_page: bool = False) -> Cus
 
 
 def visible_notes(user: User | None, customer: Customer) -> QuerySet[Note]:
-    """This customer's notes that this user may read (crm/confidences.py decides)."""
+    """This customer's notes that this user may read (crm/kernel/confidences.py decides)."""
     return Note.objects.filter(customer=customer).visible_to(user)
 
 
@@ -50,7 +50,7 @@ def can_edit_note(user: User, note: Note) -> bool:
 def get_for_user(model: type[Model], user: User, pk: int) -> Model:
     """Load a customer's person, date, note or follow-up by id, if this user may see that customer, else 404.
 
-    A sensitive note also needs the user to be one who may read it (crm/confidences.py).
+    A sensitive note also needs the user to be one who may read it (crm/kernel/confidences.py).
     """
     objects = model.objects.filter(customer__in=customers_for(user))
     if model is Note:
@@ -83,7 +83,7 @@ def follow_up_locations_for(user: User, customer: Customer) -> QuerySet[Location
 
 def show_follow_ups(user: User | None, follow_ups: Iterable[FollowUp]) -> list[FollowUp]:
     """Set `shown_prompt` on each follow-up: its prompt, or PRIVATE_FOLLOW_UP when it comes from a
-    sensitive note this user may not read (crm.confidences.mask). With user None (snapshots,
+    sensitive note this user may not read (crm.kernel.confidences.mask). With user None (snapshots,
     emails), every such prompt is hidden.
     """
     return confidences.mask(user, follow_ups, fields={"prompt": PRIVATE_FOLLOW_UP})

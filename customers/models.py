@@ -293,7 +293,7 @@ class ImportantDate(models.Model):
 class NoteQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The notes this user may read: every ordinary note, and the sensitive ones the
-        confidentiality rule lets them read (crm/confidences.py). With user None (emails,
+        confidentiality rule lets them read (crm/kernel/confidences.py). With user None (emails,
         snapshots, exports), ordinary notes only."""
         return self.filter(confidences.readable(user))
 
@@ -304,7 +304,7 @@ class Note(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes")
     # Where it was written. A sensitive note is read by the staff of this location (and its
-    # author) only, whichever other locations the customer visits later (crm/confidences.py).
+    # author) only, whichever other locations the customer visits later (crm/kernel/confidences.py).
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="notes_written")
     # Encrypted at rest for every note, not only sensitive ones: flipping is_sensitive then never
     # leaves plain text behind (in this table or in its history, which copies this field), and no

@@ -335,7 +335,7 @@ def note_create(
     """Save a personal note and the suggestions the note reader makes from it (not yet accepted).
 
     `location` is where it is written (a visit's or a call's location); by default
-    note_location_for. A sensitive note is read there only (crm/confidences.py).
+    note_location_for. A sensitive note is read there only (crm/kernel/confidences.py).
     """
     note = Note(
         customer=customer,

@@ -3,7 +3,7 @@
 Customers (and so their interactions and personas) are scoped by customers.access. Touchpoints,
 personas with their journey steps, and API tokens belong to the business as a whole (one
 business per deployment, no location on them): every member of staff reads the same catalogue
-and maps, and permissions (crm/roles.py) decide who edits them. Their helpers still live here,
+and maps, and permissions (crm/kernel/roles.py) decide who edits them. Their helpers still live here,
 so a view never loads an object by id any other way.
 """
 

@@ -159,7 +159,7 @@ def test_a_csv_with_lone_cr_line_endings_reads_like_any_other(client, manager, l
 )
 @pytest.mark.parametrize("url", ["loyalty-dashboard", "loyalty-customers"])
 def test_dashboard_dates_at_the_ends_of_the_calendar_say_which_dates_it_answers_for(client, owner, query, url):
-    """The dashboard's range form (crm.forms.LoyaltyRangeForm) puts the message beside the field."""
+    """The dashboard's range form (crm.insights.forms.LoyaltyRangeForm) puts the message beside the field."""
     client.force_login(owner)
     response = client.get(reverse(url), {**query, "figure": "active"})
     assert response.status_code in (200, 400)

@@ -21,8 +21,8 @@ from axes.models import AccessAttempt
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.kernel.models import Location, User
 from crm.inbox.models import Notification
+from crm.kernel.models import Location, User
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
 from customers.services import follow_up_create, note_create
 from journeys.models import CustomerPersona, Interaction, JourneyStep, Persona, Touchpoint
@@ -39,7 +39,7 @@ REFUSED = (403, 404)
 REFUSED_GET = (*REFUSED, 405)
 
 # Objects without a location: one business per deployment, so they are the same for every member
-# of staff; permissions (crm/roles.py, tests/test_role_matrix.py) decide who edits them.
+# of staff; permissions (crm/kernel/roles.py, tests/test_role_matrix.py) decide who edits them.
 BUSINESS_WIDE = {
     "touchpoint-detail": "the touchpoint catalogue (in store, phone, email...) is the business's, read by all staff",
     "touchpoint-edit": "the touchpoint catalogue is the business's; managers edit it",

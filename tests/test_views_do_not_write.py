@@ -52,7 +52,13 @@ def writes_in(path: Path) -> list[str]:
 
 def test_view_modules_are_found():
     names = {str(path.relative_to(ROOT)) for path in VIEW_MODULES}
-    assert {"customers/views.py", "journeys/views_manage.py", "microcx/views.py", "crm/kernel/views_security.py", "crm/inbox/views.py"} <= names
+    assert {
+        "customers/views.py",
+        "journeys/views_manage.py",
+        "microcx/views.py",
+        "crm/kernel/views_security.py",
+        "crm/inbox/views.py",
+    } <= names
 
 
 def test_no_view_module_writes_to_the_database():

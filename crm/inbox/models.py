@@ -32,7 +32,7 @@ class Notification(models.Model):
 
     What raised it is a real reference (the follow-up, important date, gesture or customer) and
     its kind; (kind, references, occurrence, recipient) is unique, so a retried task, a sweep run
-    twice or two beat processes never raise the same reminder twice. Only `crm.notifications`
+    twice or two beat processes never raise the same reminder twice. Only `crm.inbox.notifications`
     writes them.
     """
 

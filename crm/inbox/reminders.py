@@ -37,7 +37,7 @@ from journeys.models import Interaction
 MAX_REMINDERS = 3  # then the follow-up is escalated to the location's managers
 Kind = Notification.Kind
 
-# Each idea opens the gesture form prefilled (crm/templatetags/inbox_tags.py finds it by its text).
+# Each idea opens the gesture form prefilled (crm/inbox/templatetags/inbox_tags.py finds it by its text).
 DATE_GESTURES = {
     ImportantDate.Kind.BIRTHDAY: GestureIdea(
         "A handwritten birthday card?", "card", "0", "A handwritten birthday card"

@@ -533,7 +533,7 @@ def reader_details(user: User, customer_ids: set[int]) -> dict[int, dict]:
     """For the customers of the lists, what this reader may see: latest notes, open follow-ups, contact links.
 
     Asked per request, not kept in the shared snapshot: who may read a sensitive note is decided by
-    crm.confidences (Note.objects.visible_to, show_follow_ups). A sensitive note the reader may
+    crm.kernel.confidences (Note.objects.visible_to, show_follow_ups). A sensitive note the reader may
     read still shows here only as "a private note", so reading it stays on the customer's page, where it
     is audited. Contact links offer only the channels the customer consented to.
     """

@@ -102,7 +102,7 @@ def _record(customer, user: User | None, action: int, **fields) -> None:
 def record_sensitive_view(*, user: User, customer, note_ids: list[int]) -> None:
     """Record that `user` was shown these sensitive notes of `customer` (a customer or their id).
 
-    Pages do not call this: they disclose what they show through crm.confidences, which records
+    Pages do not call this: they disclose what they show through crm.kernel.confidences, which records
     each page view once.
     """
     from auditlog.models import LogEntry

@@ -1,8 +1,8 @@
 """The business's name, currency and default time zone: the one accessor every page, email and task reads.
 
-An owner sets them on Business (crm.models.BusinessSettings); the BUSINESS_* environment values only seed the
+An owner sets them on Business (crm.kernel.models.BusinessSettings); the BUSINESS_* environment values only seed the
 row the first time it is read. The values are kept in the shared cache, so formatting an amount costs no query;
-saving through crm.services.business_settings_save drops the cached copy. With a per-process cache (the default
+saving through crm.kernel.services.business_settings_save drops the cached copy. With a per-process cache (the default
 local-memory one) other processes see a change within CACHE_SECONDS.
 """
 

@@ -10,7 +10,7 @@ from crm.kernel import encryption
 
 
 class EncryptedTextField(models.TextField):
-    """Free text stored as a Fernet token (crm/encryption.py); Python code sees the plain text.
+    """Free text stored as a Fernet token (crm/kernel/encryption.py); Python code sees the plain text.
 
     Every write (save, bulk_create, update) encrypts under the newest key of
     FIELD_ENCRYPTION_KEYS and every read decrypts with whichever key opens the

@@ -146,7 +146,7 @@ class BusinessSettings(models.Model):
     """The business's name, currency and default time zone (one row), set by an owner.
 
     The first read creates it from BUSINESS_NAME, BUSINESS_CURRENCY and BUSINESS_TIMEZONE, which only seed it.
-    Read it through crm.business.current(), which caches it.
+    Read it through crm.kernel.business.current(), which caches it.
     """
 
     name = models.CharField("business name", max_length=120, help_text="Shown in the navigation and in emails.")

@@ -1,6 +1,6 @@
 """Staff roles: Django groups whose permissions say who may do what.
 
-The groups are first created by a data migration (crm/migrations/0002_roles.py).
+The groups are first created by a data migration (crm/kernel/migrations/0002_roles.py).
 ROLE_PERMISSIONS below is the one table of who may do what; after every
 `migrate` (and every test-database flush) sync_roles grants what it lists,
 so a new app only adds its permissions here.

@@ -1,4 +1,4 @@
-"""The demo tells a story an owner recognises, read through the real figures (crm.loyalty) and rows.
+"""The demo tells a story an owner recognises, read through the real figures (crm.insights.loyalty) and rows.
 
 Run on any day: TEST_CLOCK=2028-02-29T12:00:00+00:00 or TEST_CLOCK=2026-12-31T23:30:00-05:00 moves "today".
 """

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from crm.kernel.models import Location, User
 from crm.inbox.tasks import record_heartbeat
+from crm.kernel.models import Location, User
 from tests.crm.factories import LocationFactory
 
 pytestmark = pytest.mark.postgres

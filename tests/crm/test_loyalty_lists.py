@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from crm.insights import loyalty
-from crm.kernel import roles
 from crm.insights.models import LoyaltyRule
+from crm.kernel import roles
 from crm.kernel.models import User
 from customers.access import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from customers.services import follow_up_create, note_create

@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from crm.kernel import confidences
 from crm.inbox import reminders
+from crm.kernel import confidences
 from customers.access import PRIVATE_FOLLOW_UP, customers_for
 from customers.models import Customer, FollowUp, Note, Suggestion
 from customers.services import follow_up_complete, follow_up_create, note_create
