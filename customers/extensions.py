@@ -1,14 +1,16 @@
-"""Where other apps plug into the customer page without customers importing them.
+"""The customer page's slots: where other apps show their parts without customers importing them.
 
-`journeys` adds its interactions to the timeline and `microcx` its gestures to
-the brief, from their AppConfig.ready(). Customers stays at the bottom of the
-dependency graph: it calls these hooks, never the apps themselves.
+One registry, `slots`, with a namespace per kind of slot. `journeys` adds its interactions to the
+timeline and its "heard of us via" field to the customer form, `microcx` its gestures to the brief,
+from their AppConfig.ready(). Customers stays at the bottom of the dependency graph: it reads the
+slots, never the apps themselves. Events (a follow-up closed, a contact recorded, a customer being
+erased) are signals, in customers/signals.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
@@ -27,10 +29,14 @@ class TimelineSource:
     load: Callable[..., dict]
     template: str
 
+    @property
+    def name(self) -> str:
+        return self.kind
+
 
 @dataclass(frozen=True)
-class BriefSection:
-    """A block on the customer's brief: context(customer, user) -> dict for `template`."""
+class Section:
+    """A block on the customer page: context(customer, user) -> dict for `template`."""
 
     name: str
     context: Callable[..., dict]
@@ -39,35 +45,64 @@ class BriefSection:
     permission: str = ""
 
 
-timeline_sources: dict[str, TimelineSource] = {}
-brief_sections: dict[str, BriefSection] = {}
-# Partials shown under the brief (forms from other apps, such as the conversation log).
-page_actions: dict[str, BriefSection] = {}
+# The brief's blocks and the actions under it are both sections.
+BriefSection = Section
 
 
-def register_timeline_source(source: TimelineSource) -> None:
-    timeline_sources[source.kind] = source
+@dataclass(frozen=True)
+class FormPart:
+    """Fields another app adds to the customer form, and how it saves them.
+
+    fields(form) -> {name: form field} (with their initial values for form.instance); `layout` is
+    the row they take in the form; save(customer=..., cleaned_data=..., by=...) runs after the
+    customer is saved, inside the same transaction (customers.services.customer_save).
+    """
+
+    name: str
+    fields: Callable[..., dict]
+    save: Callable[..., None]
+    layout: tuple[str, ...] = field(default=())
 
 
-def register_brief_section(section: BriefSection) -> None:
-    brief_sections[section.name] = section
+class Slots:
+    """The registry: slots.timeline, slots.brief, slots.actions, slots.details, slots.form.
+
+    Each namespace maps a slot's name to the slot; registering a name again replaces it (so an
+    app's ready() running twice adds nothing twice).
+    """
+
+    NAMESPACES = {
+        "timeline": TimelineSource,  # entries on the timeline
+        "brief": Section,  # blocks on the brief
+        "actions": Section,  # partials under the brief (forms from other apps, such as the conversation log)
+        "details": Section,  # rows in the details card (<dt>/<dd> pairs)
+        "form": FormPart,  # fields on the customer form
+    }
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[str, object]] = {namespace: {} for namespace in self.NAMESPACES}
+
+    def register(self, namespace: str, slot) -> None:
+        kind = self.NAMESPACES.get(namespace)
+        if kind is None:
+            raise KeyError(f"No customer-page slot namespace {namespace!r}: use one of {sorted(self.NAMESPACES)}.")
+        if not isinstance(slot, kind):
+            raise TypeError(f"A {namespace!r} slot is a {kind.__name__}, not {type(slot).__name__}.")
+        self._slots[namespace][slot.name] = slot
+
+    def __getattr__(self, namespace: str) -> list:
+        try:
+            return list(self.__dict__["_slots"][namespace].values())
+        except KeyError:
+            raise AttributeError(namespace) from None
+
+    def visible(self, namespace: str, customer, user) -> list[dict]:
+        """The sections of a namespace this user may see, each as its template and context."""
+        return [
+            {"template": section.template, **section.context(customer, user)}
+            for section in getattr(self, namespace)
+            if not section.permission or user.has_perm(section.permission)
+        ]
 
 
-def register_page_action(section: BriefSection) -> None:
-    page_actions[section.name] = section
-
-
-# Called with a follow-up once it is done or dismissed (the inbox marks its reminders done).
-follow_up_closed_hooks: list[Callable] = []
-# Called with a customer after any contact is recorded (keep-in-touch reminders are then settled).
-contact_recorded_hooks: list[Callable] = []
-# Called with a whole-location follow-up once a member of staff took it on.
-follow_up_taken_hooks: list[Callable] = []
-# Called with a list of customer ids after many contacts were recorded at once (an import).
-contacts_recorded_hooks: list[Callable] = []
-# Called with (customer, the owner erasing) inside the erase transaction: each app removes the
-# personal data and free text it holds about them (amounts and counts stay).
-erase_hooks: list[Callable] = []
-# name -> callable(customer) returning a list of plain dicts: what each app holds about a
-# customer, for the owner's privacy export.
-privacy_export_sections: dict[str, Callable] = {}
+slots = Slots()

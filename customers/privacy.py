@@ -9,7 +9,7 @@ from collections.abc import Callable
 import phonenumbers
 from django.utils import timezone
 
-from customers import extensions
+from customers import signals
 from customers.models import Customer, Note
 
 
@@ -20,7 +20,8 @@ def _iso(value):
 def customer_export(customer: Customer) -> dict:
     """Return all the data held about the customer as plain JSON-ready values.
 
-    Other apps add their part (interactions, gestures) through extensions.privacy_export_sections.
+    Other apps add their part (interactions, gestures, where they heard of us) as receivers of
+    signals.customer_exporting.
     Sensitive notes are included: the export is for the customer themself.
     """
     profile = {
@@ -35,7 +36,6 @@ def customer_export(customer: Customer) -> dict:
         "locations": [location.name for location in customer.locations.all()],
         "tags": [tag.name for tag in customer.tags.all()],
         "customer_since": _iso(customer.customer_since),
-        "heard_via": customer.heard_via.name if customer.heard_via_id else None,
         "referred_by": customer.referred_by.full_name if customer.referred_by_id else None,
         "preferences": customer.preferences,
         "consent": {
@@ -95,8 +95,12 @@ def customer_export(customer: Customer) -> dict:
             for follow_up in customer.follow_ups.order_by("created_at", "pk")
         ],
     }
-    for name, section in extensions.privacy_export_sections.items():
-        data[name] = section(customer)
+    for _receiver, sections in signals.customer_exporting.send(sender=Customer, customer=customer):
+        for name, section in (sections or {}).items():
+            if name == "profile":
+                profile.update(section)
+            else:
+                data[name] = section
     return data
 
 

@@ -113,10 +113,7 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "checked_in_at": checked_in_at(customer, check_in_location(user, customer)),
         "sections": [],
     }
-    for section in extensions.brief_sections.values():
-        if section.permission and not user.has_perm(section.permission):
-            continue
-        brief["sections"].append({"template": section.template, **section.context(customer, user)})
+    brief["sections"] = extensions.slots.visible("brief", customer, user)
     return brief
 
 
@@ -165,7 +162,7 @@ def customer_timeline(customer: Customer, user: User, page_number: int | str = 1
     the same whatever the history's length; then one query per kind loads the page.
     """
     sources = {s.kind: s for s in _builtin_sources()}
-    sources.update(extensions.timeline_sources)
+    sources.update({source.kind: source for source in extensions.slots.timeline})
     parts = [_as_rows(source.rows(customer, user), kind) for kind, source in sources.items()]
     union = parts[0].union(*parts[1:], all=True).order_by("-at", "-pk")
     page = Paginator(union, TIMELINE_PAGE_SIZE).get_page(page_number)
@@ -284,3 +281,12 @@ def recent_customers(user: User, locations: list[Location], limit: int = 10) -> 
         .select_related("last_visit_location")
         .order_by("-last_visit_at")[:limit]
     )
+
+
+def open_follow_up_like(customer: Customer, prompt: str) -> FollowUp | None:
+    """Return an open follow-up of this customer with the same prompt (compared in Python: prompts are encrypted)."""
+    wanted = prompt.strip().casefold()
+    for follow_up in customer.follow_ups.filter(status=FollowUp.Status.OPEN).order_by("pk"):
+        if follow_up.prompt.strip().casefold() == wanted:
+            return follow_up
+    return None

@@ -146,10 +146,7 @@ def customer_detail(request, pk: int):
     """The customer page: the brief on top, then what to do and the timeline."""
     customer = get_customer_for_user(request.user, pk, for_page=True)
     brief = selectors.customer_brief(customer, request.user)
-    actions = [
-        {"template": action.template, **action.context(customer, request.user)}
-        for action in extensions.page_actions.values()
-    ]
+    actions = extensions.slots.visible("actions", customer, request.user)
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")

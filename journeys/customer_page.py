@@ -1,6 +1,8 @@
 """What journeys adds to the customer page: interactions on the timeline, the conversation log form."""
 
-from customers import extensions
+from customers import signals
+from customers.extensions import Section, TimelineSource, slots
+from customers.models import Customer
 from journeys import selectors
 from journeys.forms import ConversationLogForm
 from journeys.forms_manage import PersonaAssignForm
@@ -14,42 +16,49 @@ def _journey(customer, user) -> dict:
 
 
 def register() -> None:
-    extensions.erase_hooks.append(_erase)
-    extensions.privacy_export_sections["interactions"] = _export
-    extensions.privacy_export_sections["personas"] = _export_personas
-    extensions.register_timeline_source(
-        extensions.TimelineSource(
+    """Connect journeys to the customer page's slots and to the customers floor's events."""
+    signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="journeys.customer_erasing")
+    signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="journeys.customer_exporting")
+    slots.register(
+        "timeline",
+        TimelineSource(
             kind="interaction",
             rows=lambda customer, user: Interaction.objects.filter(customer=customer).values_list("pk", "occurred_at"),
             load=lambda pks, user: Interaction.objects.select_related("touchpoint", "location", "staff").in_bulk(pks),
             template="journeys/timeline_interaction.html",
-        )
+        ),
     )
-    extensions.register_brief_section(
+    slots.register(
+        "brief",
         # Stages and personas are the managers' words; at the counter they are noise.
-        extensions.BriefSection(
+        Section(
             name="journey",
             context=_journey,
             template="journeys/_brief_journey.html",
             permission="journeys.change_persona",
-        )
+        ),
     )
-    extensions.register_page_action(
-        extensions.BriefSection(
+    slots.register(
+        "actions",
+        Section(
             name="conversation_log",
             context=lambda customer, user: {"log_form": ConversationLogForm(user=user)},
             template="journeys/_log_form.html",
-        )
+        ),
     )
 
 
-def _erase(customer, by=None) -> None:
+def _erase(sender, customer, by=None, **kwargs) -> None:
     """Keep the erased customer's interactions as anonymous counts: what was said goes, and so do the
     references (till receipts, booking ids; made-up ones hash their email) that would lead back to them."""
     Interaction.objects.filter(customer=customer).update(summary="", external_ref=None)
 
 
-def _export(customer) -> list[dict]:
+def _export(sender, customer, **kwargs) -> dict:
+    return {"interactions": _export_interactions(customer), "personas": _export_personas(customer)}
+
+
+def _export_interactions(customer) -> list[dict]:
     return [
         {
             "occurred_at": i.occurred_at.isoformat(),

@@ -1,6 +1,8 @@
 """What microcx adds to the customer page: gestures received on the brief, and "propose a gesture"."""
 
-from customers import extensions
+from customers import signals
+from customers.extensions import Section, slots
+from customers.models import Customer
 from microcx.models import Gesture
 
 
@@ -14,14 +16,13 @@ def _gestures(customer, user) -> dict:
 
 
 def register() -> None:
-    extensions.erase_hooks.append(_erase)
-    extensions.privacy_export_sections["gestures"] = _export
-    extensions.register_brief_section(
-        extensions.BriefSection(name="gestures", context=_gestures, template="microcx/_brief_gestures.html")
-    )
+    """Connect microcx to the customer page's slots and to the customers floor's events."""
+    signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="microcx.customer_erasing")
+    signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="microcx.customer_exporting")
+    slots.register("brief", Section(name="gestures", context=_gestures, template="microcx/_brief_gestures.html"))
 
 
-def _erase(customer, by) -> None:
+def _erase(sender, customer, by, **kwargs) -> None:
     """Keep the erased customer's gestures as amounts (the ledger must balance); the words and receipts go.
 
     Gestures not yet given are cancelled, so no new words or receipts can be added, and money held
@@ -47,7 +48,11 @@ def _erase(customer, by) -> None:
     )
 
 
-def _export(customer) -> list[dict]:
+def _export(sender, customer, **kwargs) -> dict:
+    return {"gestures": _export_gestures(customer)}
+
+
+def _export_gestures(customer) -> list[dict]:
     return [
         {
             "created_at": g.created_at.isoformat(),

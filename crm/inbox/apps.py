@@ -13,18 +13,12 @@ class InboxConfig(AppConfig):
     verbose_name = "Inbox and reminders"
 
     def ready(self) -> None:
-        from crm.inbox import notifications, privacy
-        from customers import extensions
+        from crm.inbox import notifications, receivers
         from microcx import signals as microcx_signals
 
-        # Erasing a customer also removes the reminders that named them and cached figures.
-        extensions.erase_hooks.append(privacy.erase_customer_traces)
-
-        # Reminders of a closed follow-up, or of a customer just contacted, are settled.
-        extensions.follow_up_closed_hooks.append(notifications.follow_up_closed)
-        extensions.contact_recorded_hooks.append(notifications.customer_contacted)
-        extensions.contacts_recorded_hooks.append(notifications.customers_contacted)
-        extensions.follow_up_taken_hooks.append(notifications.follow_up_taken)
+        # Reminders of a closed follow-up, or of a customer just contacted, are settled; erasing a
+        # customer also removes the reminders that named them and cached figures (customers' signals).
+        receivers.connect()
 
         # A gesture approved or turned down tells its proposer, in their inbox.
         microcx_signals.gesture_decided.connect(
