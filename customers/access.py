@@ -28,7 +28,7 @@ def get_customer_for_user(user: User, pk: int, *, for_page: bool = False) -> Cus
 
     With for_page, also load what the customer page reads (tags, locations, people).
     """
-    customers = customers_for(user).select_related("home_location", "referred_by", "heard_via")
+    customers = customers_for(user).select_related("home_location", "referred_by")
     if for_page:
         customers = customers.select_related("last_visit_location").prefetch_related("tags", "locations", "people")
     try:

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from crm.kernel.access import locations_for
 from crm.kernel.models import User
 from crm.kernel.uploads import CONTACT_SUFFIXES, CsvFileField
+from customers import extensions
 from customers.access import customers_for, follow_up_locations_for, referrers_for
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Tag
 from customers.services import normalise_phone
@@ -53,7 +54,6 @@ class CustomerForm(forms.ModelForm):
             "phone",
             "home_location",
             "customer_since",
-            "heard_via",
             "preferences",
             "keep_in_touch_days",
             "external_id",
@@ -68,7 +68,12 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["home_location"].queryset = locations_for(user).filter(is_active=True)
-        self.fields["heard_via"].queryset = self.fields["heard_via"].queryset.filter(is_active=True)
+        # Fields other apps add (journeys: where they first heard of us), saved by customer_save.
+        self.part_fields = []
+        for part in extensions.slots.form:
+            for name, field in part.fields(self).items():
+                self.fields[name] = field
+                self.part_fields.append(name)
         customer = self.instance
         # A referrer this user may not open stays as it is, and their contact details are not shown.
         self.hidden_referrer = None
@@ -100,7 +105,10 @@ class CustomerForm(forms.ModelForm):
             ),
             Row(Column("email", css_class="col-md-6"), Column("phone", css_class="col-md-6")),
             Row(Column("home_location", css_class="col-md-6"), Column("customer_since", css_class="col-md-6")),
-            Row(Column("heard_via", css_class="col-md-6"), Column("referred_by_lookup", css_class="col-md-6")),
+            Row(
+                *(Column(name, css_class="col-md-6") for name in self.part_fields),
+                Column("referred_by_lookup", css_class="col-md-6"),
+            ),
             "tags_text",
             "preferences",
             Fieldset("Contact consent", Row(Column("consent_email"), Column("consent_mail"), Column("consent_phone"))),

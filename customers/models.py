@@ -56,14 +56,6 @@ class Customer(models.Model):
     locations = models.ManyToManyField(Location, related_name="customers", blank=True)
     tags = models.ManyToManyField(Tag, related_name="customers", blank=True)
     customer_since = models.DateField(null=True, blank=True)
-    heard_via = models.ForeignKey(
-        "journeys.Touchpoint",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="first heard of us via",
-    )
     referred_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
     preferences = models.TextField(
         blank=True, help_text="Free form: favourite local craft beer bar: Monday Night; prefers text to calls."

@@ -107,7 +107,10 @@ def customer_create(request):
     if request.method == "POST" and already is None and form.is_valid():
         try:
             customer = services.customer_save(
-                customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
+                customer=form.save(commit=False),
+                tags=services.tags_from_text(form.cleaned_data["tags_text"]),
+                form_data=form.cleaned_data,
+                by=request.user,
             )
         except (IntegrityError, ValidationError):
             # The same form sent at the same moment: the other request saved it first.
@@ -134,7 +137,10 @@ def customer_edit(request, pk: int):
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.customer_save(
-            customer=form.save(commit=False), tags=services.tags_from_text(form.cleaned_data["tags_text"])
+            customer=form.save(commit=False),
+            tags=services.tags_from_text(form.cleaned_data["tags_text"]),
+            form_data=form.cleaned_data,
+            by=request.user,
         )
         messages.success(request, "Saved.")
         return _to_customer(customer)
@@ -159,6 +165,7 @@ def customer_detail(request, pk: int):
         "suggestions": show_suggestions(request.user, open_suggestions),
         "timeline": timeline,
         "tags": list(customer.tags.all()),
+        "details": extensions.slots.visible("details", customer, request.user),
     }
     confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
     return render(request, "customers/customer_detail.html", context)

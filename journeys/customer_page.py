@@ -1,18 +1,42 @@
 """What journeys adds to the customer page: interactions on the timeline, the conversation log form."""
 
+from django import forms
+from django.db.models import Q
+
 from customers import signals
-from customers.extensions import Section, TimelineSource, slots
+from customers.extensions import FormPart, Section, TimelineSource, slots
 from customers.models import Customer
-from journeys import selectors
+from journeys import selectors, services
 from journeys.forms import ConversationLogForm
 from journeys.forms_manage import PersonaAssignForm
-from journeys.models import CustomerPersona, Interaction
+from journeys.models import CustomerPersona, Interaction, Touchpoint
 
 
 def _journey(customer, user) -> dict:
     context = selectors.customer_journey(customer)
     context["persona_form"] = PersonaAssignForm(initial={"persona": context["persona"]})
     return context
+
+
+def _heard_via_fields(form) -> dict:
+    """The customer form's "first heard of us via": active touchpoints, and the one already recorded."""
+    current = selectors.heard_via(form.instance) if form.instance.pk else None
+    touchpoints = Touchpoint.objects.filter(Q(is_active=True) | Q(pk=current.pk if current else None))
+    return {
+        "heard_via": forms.ModelChoiceField(
+            queryset=touchpoints, required=False, label="First heard of us via", initial=current
+        )
+    }
+
+
+def _heard_via_save(*, customer, cleaned_data: dict, by=None) -> None:
+    if "heard_via" in cleaned_data:
+        services.customer_origin_set(customer=customer, touchpoint=cleaned_data["heard_via"])
+
+
+def _heard_via_detail(customer, user) -> dict:
+    # A referral says more than a touchpoint: the customers card shows it instead.
+    return {"heard_via": None if customer.referred_by_id else selectors.heard_via(customer)}
 
 
 def register() -> None:
@@ -39,6 +63,13 @@ def register() -> None:
         ),
     )
     slots.register(
+        "form", FormPart(name="heard_via", fields=_heard_via_fields, save=_heard_via_save, layout=("heard_via",))
+    )
+    slots.register(
+        "details",
+        Section(name="heard_via", context=_heard_via_detail, template="journeys/_details_heard_via.html"),
+    )
+    slots.register(
         "actions",
         Section(
             name="conversation_log",
@@ -55,7 +86,12 @@ def _erase(sender, customer, by=None, **kwargs) -> None:
 
 
 def _export(sender, customer, **kwargs) -> dict:
-    return {"interactions": _export_interactions(customer), "personas": _export_personas(customer)}
+    touchpoint = selectors.heard_via(customer)
+    return {
+        "profile": {"heard_via": touchpoint.name if touchpoint else None},
+        "interactions": _export_interactions(customer),
+        "personas": _export_personas(customer),
+    }
 
 
 def _export_interactions(customer) -> list[dict]:

@@ -33,6 +33,22 @@ class Touchpoint(models.Model):
         return self.name
 
 
+class CustomerOrigin(models.Model):
+    """Where a customer first heard of the business (search, word of mouth...): one touchpoint at most.
+
+    Kept in journeys, keyed on the customer, because customers knows nothing of touchpoints. Not the first
+    interaction's touchpoint: hearing of a shop is not a contact with it (no visit, no date, no staff).
+    """
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="origin")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.CASCADE, related_name="+", verbose_name="first heard of us via"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.customer} heard of us via {self.touchpoint}"
+
+
 class Interaction(models.Model):
     """One contact with a customer at a touchpoint: a conversation, a visit or a purchase."""
 

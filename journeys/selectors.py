@@ -12,6 +12,7 @@ from crm.kernel import snapshots
 from customers.models import Customer
 from journeys.models import (
     CustomerJourneyStat,
+    CustomerOrigin,
     CustomerPersona,
     Interaction,
     JourneyStep,
@@ -165,6 +166,13 @@ def customer_journey(customer: Customer) -> dict:
     persona = CustomerPersona.objects.filter(customer=customer).select_related("persona").first()
     return {
         "journey_first": first,
+        "heard_via": None if first else heard_via(customer),
         "journey_stages": [(label, by_stage.get(stage, 0)) for stage, label in STAGES],
         "persona": persona.persona if persona else None,
     }
+
+
+def heard_via(customer: Customer) -> Touchpoint | None:
+    """Return the touchpoint through which the customer first heard of us, if anyone recorded it."""
+    origin = CustomerOrigin.objects.filter(customer=customer).select_related("touchpoint").first()
+    return origin.touchpoint if origin else None

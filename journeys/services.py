@@ -13,7 +13,7 @@ from customers.models import Customer, FollowUp, Note
 from customers.selectors import check_in_location, checked_in_at
 from customers.services import customer_contact_record, follow_up_create, note_create
 from journeys import rollups
-from journeys.models import Interaction, Touchpoint
+from journeys.models import CustomerOrigin, Interaction, Touchpoint
 
 
 def stage_of(kind: str, touchpoint: Touchpoint) -> str:
@@ -138,3 +138,13 @@ def conversation_log(
             note=note,
         )
     return interaction, note, follow_up
+
+
+@transaction.atomic
+def customer_origin_set(*, customer: Customer, touchpoint: Touchpoint | None) -> CustomerOrigin | None:
+    """Record where the customer first heard of us (None forgets it)."""
+    if touchpoint is None:
+        CustomerOrigin.objects.filter(customer=customer).delete()
+        return None
+    origin, _ = CustomerOrigin.objects.update_or_create(customer=customer, defaults={"touchpoint": touchpoint})
+    return origin

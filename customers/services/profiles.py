@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm.kernel import audit, uploads
 from crm.kernel.models import User
-from customers import privacy, schedule, signals
+from customers import extensions, privacy, schedule, signals
 from customers.models import Customer, Note, Tag
 from customers.services.contacts import refresh_keep_in_touch, reschedule_keep_in_touch
 
@@ -50,8 +50,14 @@ def _refresh_search_document(customer: Customer, tag_names: Iterable[str]) -> No
 
 
 @transaction.atomic
-def customer_save(*, customer: Customer, tags: list[Tag] | None = None) -> Customer:
-    """Validate and save a new or changed customer; the home location always knows them."""
+def customer_save(
+    *, customer: Customer, tags: list[Tag] | None = None, form_data: dict | None = None, by: User | None = None
+) -> Customer:
+    """Validate and save a new or changed customer; the home location always knows them.
+
+    `form_data` is the customer form's cleaned data: the parts other apps added to the form
+    (customers.extensions.slots.form) save their fields from it, in this transaction.
+    """
     customer.phone = normalise_phone(customer.phone)
     customer.email = customer.email.strip().lower()
     customer.full_clean(exclude=["search_document"])
@@ -65,6 +71,9 @@ def customer_save(*, customer: Customer, tags: list[Tag] | None = None) -> Custo
     tag_list = list(customer.tags.all())
     _refresh_search_document(customer, [tag.name for tag in tag_list])
     refresh_keep_in_touch(customer, tag_list)
+    if form_data is not None:
+        for part in extensions.slots.form:
+            part.save(customer=customer, cleaned_data=form_data, by=by)
     return customer
 
 
