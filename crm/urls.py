@@ -23,6 +23,8 @@ urlpatterns = [
     path("dashboard/", insights_views.dashboard, name="loyalty-dashboard"),
     path("dashboard/customers/", insights_views.customers_behind, name="loyalty-customers"),
     path("dashboard/win-back-rule/", insights_views.win_back_rule, name="loyalty-rule"),
+    # The gestures' monthly review keeps its address under micro-CX; the insights code serves it.
+    path("microcx/review/", insights_views.monthly_review, name="monthly-review"),
     path("accounts/login/", views_security.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

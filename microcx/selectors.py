@@ -6,12 +6,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from crm.kernel.models import Location
 from crm.kernel.templatetags.crm_tags import money
-from journeys.models import Interaction
 from microcx.models import Budget, Gesture
 from microcx.services import Balance, balances, budget_for
 
@@ -132,52 +131,3 @@ def spend_report(group: str, start: datetime.date, end: datetime.date, locations
             }
         )
     return result
-
-
-def with_return(gestures: QuerySet[Gesture]) -> QuerySet[Gesture]:
-    """Annotate delivered gestures with `return_by` and whether the customer visited by then (`came_back`)."""
-    came_back = Interaction.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        kind__in=Interaction.VISIT_KINDS,
-        occurred_at__date__gt=OuterRef("delivered_on"),
-        occurred_at__date__lte=OuterRef("return_by"),
-    )
-    return gestures.annotate(
-        return_by=F("delivered_on") + datetime.timedelta(days=RETURN_WINDOW_DAYS), came_back=Exists(came_back)
-    )
-
-
-def monthly_review(month_start: datetime.date, locations: list[Location]) -> dict:
-    """One month: what each budget used, what was delivered, and whether the customer came back within 90 days."""
-    month_end = Budget.period_bounds(Budget.Period.MONTH, month_start)[1]
-    budgets = list(
-        Budget.objects.filter(
-            location__in=locations, starts_on__lte=month_end, ends_on__gte=month_start
-        ).select_related("location")
-    )
-    delivered = list(
-        with_return(
-            Gesture.objects.filter(
-                status=Gesture.Status.DELIVERED,
-                delivered_on__gte=month_start,
-                delivered_on__lte=month_end,
-                location__in=locations,
-            )
-        )
-        .select_related("customer", "proposed_by", "location")
-        .order_by("delivered_on", "pk")
-    )
-    for gesture in delivered:
-        gesture.return_outcome, gesture.days_since_delivery = return_outcome(gesture)
-    return {"budgets": budget_views(budgets), "delivered": delivered}
-
-
-def return_outcome(gesture: Gesture) -> tuple[str, int]:
-    """Say whether a delivered gesture's customer came back, did not, or whether it is too early to tell,
-    counting days in the gesture's location's own calendar; return that and the days since delivery."""
-    days = (gesture.location.local_today() - gesture.delivered_on).days
-    if gesture.came_back:
-        return "came_back", days
-    if days <= RETURN_WINDOW_DAYS:
-        return "too_early", max(days, 0)
-    return "did_not", days

@@ -16,6 +16,5 @@ urlpatterns = [
     path("microcx/budgets/<int:pk>/", views.budget_detail, name="budget-detail"),
     path("microcx/report/", views.spend_report, name="spend-report"),
     path("microcx/report.csv", views.spend_report_csv, name="spend-report-csv"),
-    path("microcx/review/", views.monthly_review, name="monthly-review"),
     path("microcx/rules/", views.discretion_rules, name="discretion-rules"),
 ]

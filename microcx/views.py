@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from crm.kernel import confidences, uploads
 from crm.kernel.access import locations_for, require_perm
 from crm.kernel.csvfiles import SafeWriter
-from crm.kernel.forms import day_from
 from crm.kernel.models import Location
 from crm.kernel.templatetags.crm_tags import money
 from customers.access import PRIVATE_NOTE, get_customer_for_user, show_follow_ups
@@ -460,27 +459,6 @@ def spend_report_csv(request):
     for row in rows:
         writer.writerow([row["group"], row["gestures"], row["delivered"], row["committed"], row["spent"]])
     return response
-
-
-@require_perm("microcx.view_spend_report")
-def monthly_review(request):
-    today = _today(request.user)
-    month = day_from(request.GET.get("month", ""), today.replace(day=1), what="month").replace(day=1)
-    review = selectors.monthly_review(month, list(locations_for(request.user)))
-    previous = (month - datetime.timedelta(days=1)).replace(day=1)
-    following = (month + datetime.timedelta(days=32)).replace(day=1)
-    return render(
-        request,
-        "microcx/review.html",
-        {
-            **review,
-            "month": month,
-            "previous": previous,
-            "following": following if following <= today else None,
-            "today": today,
-            "window": selectors.RETURN_WINDOW_DAYS,
-        },
-    )
 
 
 @require_perm("microcx.view_discretionrule")

@@ -26,8 +26,10 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    Exists,
     F,
     Func,
+    OuterRef,
     QuerySet,
     Sum,
     Value,
@@ -45,7 +47,7 @@ from journeys.models import Interaction, TouchpointMonth
 from microcx import selectors as microcx_selectors
 from microcx.models import Budget, Gesture, LedgerEntry
 
-RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS
+RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS  # how long a gesture's customer has to come back
 LIST_LIMIT = 20  # customers kept per list to act on; the link shows them all
 LIST_SHOWN = 5  # of which the dashboard shows the first
 VISIT_BUCKETS = [(1, 1), (2, 3), (4, 9), (10, 10**9)]
@@ -713,7 +715,7 @@ def gesture_return_rate(filters: Filters) -> dict:
     ).select_related("customer")
     if filters.location_ids is not None:
         delivered = delivered.filter(location_id__in=filters.location_ids)
-    delivered = microcx_selectors.with_return(delivered)  # one query, not one per customer
+    delivered = with_return(delivered)  # one query, not one per customer
     treated: dict[int, Gesture] = {}
     for gesture in delivered.order_by("delivered_on"):
         treated.setdefault(gesture.customer_id, gesture)
@@ -913,3 +915,56 @@ def refresh_snapshots() -> int:
             count += 1
     snapshots.forget_older_than(datetime.timedelta(days=1))
     return count
+
+
+# --- the gestures' monthly review: did the customer come back? ---
+
+
+def with_return(gestures: QuerySet[Gesture]) -> QuerySet[Gesture]:
+    """Annotate delivered gestures with `return_by` and whether the customer visited by then (`came_back`)."""
+    came_back = Interaction.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        kind__in=Interaction.VISIT_KINDS,
+        occurred_at__date__gt=OuterRef("delivered_on"),
+        occurred_at__date__lte=OuterRef("return_by"),
+    )
+    return gestures.annotate(
+        return_by=F("delivered_on") + datetime.timedelta(days=RETURN_DAYS), came_back=Exists(came_back)
+    )
+
+
+def monthly_review(month_start: datetime.date, locations: list[Location]) -> dict:
+    """One month of micro-CX: what each budget used, what was delivered, and whether the customer came back
+    within 90 days (a loyalty figure: it reads microcx's gestures and journeys' visits, so it lives here)."""
+    month_end = Budget.period_bounds(Budget.Period.MONTH, month_start)[1]
+    budgets = list(
+        Budget.objects.filter(
+            location__in=locations, starts_on__lte=month_end, ends_on__gte=month_start
+        ).select_related("location")
+    )
+    delivered = list(
+        with_return(
+            Gesture.objects.filter(
+                status=Gesture.Status.DELIVERED,
+                delivered_on__gte=month_start,
+                delivered_on__lte=month_end,
+                location__in=locations,
+            )
+        )
+        .select_related("customer", "proposed_by", "location")
+        .order_by("delivered_on", "pk")
+    )
+    for gesture in delivered:
+        gesture.return_outcome, gesture.days_since_delivery = return_outcome(gesture)
+    return {"budgets": microcx_selectors.budget_views(budgets), "delivered": delivered}
+
+
+def return_outcome(gesture: Gesture) -> tuple[str, int]:
+    """Say whether a delivered gesture's customer came back, did not, or whether it is too early to tell,
+    counting days in the gesture's location's own calendar; return that and the days since delivery."""
+    days = (gesture.location.local_today() - gesture.delivered_on).days
+    if gesture.came_back:
+        return "came_back", days
+    if days <= RETURN_DAYS:
+        return "too_early", max(days, 0)
+    return "did_not", days

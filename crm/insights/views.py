@@ -14,7 +14,7 @@ from crm.insights.forms import LoyaltyRangeForm, LoyaltyRuleForm
 from crm.insights.models import LoyaltyRule
 from crm.insights.services import loyalty_rule_set
 from crm.kernel import roles
-from crm.kernel.access import require_perm
+from crm.kernel.access import locations_for, require_perm
 from crm.kernel.forms import day_from
 from crm.kernel.models import Location
 
@@ -152,3 +152,30 @@ def win_back_rule(request):
         return redirect("loyalty-dashboard")
     sentence = loyalty.WinBack.current().sentence(timezone.localdate())  # the stored rule, not the bad input
     return render(request, "crm/win_back_rule.html", {"form": form, "sentence": sentence})
+
+
+@require_perm("microcx.view_spend_report")
+def monthly_review(request):
+    """One month of micro-CX gestures, and whether their customers came back (an insight: it reads visits too)."""
+    locations = list(locations_for(request.user))
+    mine = [location for location in request.user.locations.all() if location.is_active] or [
+        location for location in locations if location.is_active
+    ]
+    # Today at the user's locations (the latest of their calendars).
+    today = max((location.local_today() for location in mine), default=timezone.localdate())
+    month = day_from(request.GET.get("month", ""), today.replace(day=1), what="month").replace(day=1)
+    review = loyalty.monthly_review(month, locations)
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "microcx/review.html",
+        {
+            **review,
+            "month": month,
+            "previous": previous,
+            "following": following if following <= today else None,
+            "today": today,
+            "window": loyalty.RETURN_DAYS,
+        },
+    )

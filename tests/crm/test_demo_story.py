@@ -12,7 +12,6 @@ from django.utils import timezone
 from crm.insights import loyalty
 from customers.models import Customer, FollowUp, ImportantDate
 from journeys.models import Interaction
-from microcx import selectors as microcx_selectors
 from microcx import services as microcx_services
 from microcx.models import Budget, Gesture, LedgerEntry
 
@@ -93,7 +92,7 @@ def test_demo_customers_are_consistent_people(db):
                 assert low <= age <= high, (customer, words, age)
 
     # Gestures: delivered ones whose customer came back within 90 days, and one (over 90 days ago) that did not.
-    delivered = list(microcx_selectors.with_return(Gesture.objects.filter(status=Gesture.Status.DELIVERED)))
+    delivered = list(loyalty.with_return(Gesture.objects.filter(status=Gesture.Status.DELIVERED)))
     assert sum(g.came_back for g in delivered) >= 2
     today = timezone.localdate()
     assert any(not g.came_back and g.delivered_on <= today - datetime.timedelta(days=91) for g in delivered)

@@ -4,10 +4,10 @@ its receivers run, and a receiver connected twice (same dispatch_uid) runs once.
 import datetime
 
 import pytest
+from crm.models import Notification
 from django.apps import apps
 from django.utils import timezone
 
-from crm.models import Notification
 from customers import extensions, signals
 from customers.models import Customer, FollowUp
 from customers.services import (
