@@ -122,10 +122,6 @@ class Customer(models.Model):
         return self.preferred_name or self.first_name
 
     @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
-
-    @property
     def consented_channels(self) -> list[str]:
         """The channels the customer agreed to be contacted on: email, mail, phone."""
         given = {"email": self.consent_email_at, "mail": self.consent_mail_at, "phone": self.consent_phone_at}
@@ -384,10 +380,6 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         # Never the prompt: a follow-up's name shows up in logs, the admin and the audit trail.
         return f"Follow-up #{self.pk}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == self.Status.OPEN
 
     def clean(self):
         if self.due == self.Due.ON_DATE and not self.due_date:

@@ -62,11 +62,6 @@ def keep_in_touch_due(last_contact: datetime.date | None, cadence_days: int | No
     return last_contact + datetime.timedelta(days=cadence_days)
 
 
-def keep_in_touch_level(due_on: datetime.date, cadence_days: int, today: datetime.date) -> str:
-    """Say how overdue a touch is: "due" (amber) until half a cadence late, then "overdue" (red)."""
-    return "overdue" if (today - due_on).days > cadence_days // 2 else "due"
-
-
 def raise_due(
     month: int, day: int, lead_days: int, next_occurrence_on: datetime.date, today: datetime.date
 ) -> tuple[list[datetime.date], datetime.date, datetime.date]:

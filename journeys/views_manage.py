@@ -1,7 +1,6 @@
 """Touchpoints, personas and journey maps, metrics, interaction import and API tokens."""
 
 import csv
-import json
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -77,7 +76,6 @@ def touchpoint_detail(request, pk: int):
         "journeys/touchpoint_detail.html",
         {
             "touchpoint": touchpoint,
-            "trend_json": json.dumps(trend),
             "trend": trend,
             "form": form,
             "metrics": touchpoint.metrics.order_by("-month", "name")[:24],

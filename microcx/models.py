@@ -179,10 +179,6 @@ class Gesture(models.Model):
     def __str__(self) -> str:
         return f"{self.get_category_display()} for {self.customer}"
 
-    @property
-    def holds_money(self) -> bool:
-        return self.status in (self.Status.APPROVED, self.Status.DELIVERED)
-
 
 class LedgerEntry(models.Model):
     """One movement of budget money. Append-only: the database refuses UPDATE and DELETE.

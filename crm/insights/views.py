@@ -1,7 +1,6 @@
 """The owners' loyalty dashboard, the customers behind each figure, and the win-back rule."""
 
 import datetime
-import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -90,13 +89,6 @@ def dashboard(request):
             }
             for key, title in loyalty.LIST_TITLES.items()
         ],
-        "chart_json": json.dumps(
-            {
-                "monthly": figures["monthly"],
-                "touchpoints": figures["touchpoints"],
-                "categories": figures["microcx"]["by_category"],
-            }
-        ),
     }
     return render(request, "crm/dashboard.html", context)
 

@@ -296,6 +296,33 @@ def test_keep_in_touch_is_raised_once_to_who_knows_them_and_reset_by_any_contact
     assert customer.keep_in_touch_due_on == datetime.date(2026, 3, 4)
 
 
+@pytest.mark.parametrize(("cadence", "last_amber", "first_red"), [(30, 17, 18), (7, 5, 6), (1, 2, 3)])
+def test_keep_in_touch_turns_red_after_half_a_cadence(
+    time_at, customer, location, frontline, cadence, last_amber, first_red
+):
+    """The rule the sweep writes (the reminder's overdue day), not a copy of it: amber until half a cadence
+    late, then red. Due on 2 May here: the last contact was `cadence` days before."""
+    due = datetime.date(2026, 5, 2)
+    time_at(at(2026, 5, 2) - datetime.timedelta(days=cadence))
+    customer.keep_in_touch_days = cadence
+    customer_save(customer=customer)
+    interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=frontline,
+        kind=Interaction.Kind.VISIT,
+    )
+    customer.refresh_from_db()
+    assert customer.keep_in_touch_due_on == due
+    time_at(at(2026, 5, 2))
+    reminders.sweep()
+    notification = Notification.objects.get(kind="keep_in_touch")
+    assert notification.level(due) == "due"
+    assert notification.level(datetime.date(2026, 5, last_amber)) == "due"
+    assert notification.level(datetime.date(2026, 5, first_red)) == "overdue"
+
+
 def test_run_sweep_command_raises_synchronously_and_records_the_run(time_at, customer, frontline, capsys):
     time_at(at(2026, 6, 1))
     add_date(customer, kind="birthday", month=6, day=1)

@@ -31,12 +31,6 @@ def test_customer_since_milestones():
     assert schedule.customer_anniversary(since, datetime.date(2030, 3, 1)) is None
 
 
-def test_keep_in_touch_turns_red_after_half_a_cadence():
-    due = datetime.date(2026, 5, 1)
-    assert schedule.keep_in_touch_level(due, 30, datetime.date(2026, 5, 16)) == "due"
-    assert schedule.keep_in_touch_level(due, 30, datetime.date(2026, 5, 17)) == "overdue"
-
-
 days = st.integers(min_value=0, max_value=800)
 
 
