@@ -149,15 +149,6 @@ def find_subjects(text: str) -> list[Subject]:
     return [found[k] for k in sorted(found)]
 
 
-def find_subject(text: str) -> tuple[str | None, str | None, str | None]:
-    """Return (name, relation, species or word) of the first pet or person the note is about."""
-    subjects = find_subjects(text)
-    if not subjects:
-        return None, None, None
-    first = next((s for s in subjects if s.name), subjects[0])
-    return first.name, first.relation, first.species or first.word
-
-
 # --- dates ------------------------------------------------------------------------------------
 
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -487,12 +478,6 @@ def find_dates(text: str, written_at: datetime.datetime) -> list[When]:
             taken.append((m.start(), m.end()))
             found.append(When(when.start, when.end, when.precision, when.past, when.label, m.span(), when.after))
     return sorted(found, key=lambda w: w.span)
-
-
-def find_date(text: str, written_at: datetime.datetime) -> datetime.date | None:
-    """Return the first date mentioned in the text (its first day), or None."""
-    dates = find_dates(text, written_at)
-    return dates[0].start if dates else None
 
 
 CLAUSE_BREAK = re.compile(r"[.;!?\n]+\s*|,\s+(?!\d{4})|\s+-\s+|\s+(?:but|and then|so)\s+", re.I)

@@ -5,10 +5,16 @@ import re
 
 import pytest
 
-from customers.note_reader import find_date, read_note
+from customers.note_reader import find_dates, read_note
 
 # Sunday 22 November 2026, 10:00 in the shop.
 WRITTEN = datetime.datetime(2026, 11, 22, 10, 0, tzinfo=datetime.UTC)
+
+
+def find_date(text: str, written_at: datetime.datetime) -> datetime.date | None:
+    """The first date mentioned in the text (its first day), or None."""
+    dates = find_dates(text, written_at)
+    return dates[0].start if dates else None
 
 
 def follow_ups(text, **kwargs):
