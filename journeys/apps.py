@@ -12,5 +12,6 @@ class JourneysConfig(AppConfig):
         from journeys.catalogue import ensure_catalogue
 
         customer_page.register()
-        # Also after a test database flush, which empties what the data migration seeded.
+        # The one place the default touchpoints are seeded: after every migrate, new database or old,
+        # and after a test database flush.
         post_migrate.connect(ensure_catalogue, sender=self, dispatch_uid="journeys.ensure_catalogue")

@@ -1,6 +1,8 @@
-"""The ledger is append-only in the database itself, and the default discretion rules."""
+"""The ledger is append-only in the database itself.
 
-from decimal import Decimal
+The default discretion rules were once seeded here too; microcx.services.discretion.ensure_default_rules
+owns them now and adds any missing one after every `migrate`, through its post_migrate receiver.
+"""
 
 from django.db import migrations
 
@@ -23,11 +25,6 @@ DROP FUNCTION IF EXISTS microcx_ledger_append_only();
 
 def forwards(apps, schema_editor):
     schema_editor.execute(POSTGRES)
-    DiscretionRule = apps.get_model("microcx", "DiscretionRule")
-    for role, limit, cap in (("frontline", "25", "100"), ("manager", "75", "300"), ("owner", "500", "2000")):
-        DiscretionRule.objects.get_or_create(
-            role=role, defaults={"per_gesture_limit": Decimal(limit), "monthly_cap": Decimal(cap)}
-        )
 
 
 def backwards(apps, schema_editor):

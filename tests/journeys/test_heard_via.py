@@ -5,6 +5,7 @@ import json
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from customers.models import Customer
@@ -121,3 +122,15 @@ def test_the_migration_moves_every_heard_via_of_a_database_made_before_it(locati
             column.name for column in connection.introspection.get_table_description(cursor, "customers_customer")
         ]
     assert "heard_via_id" not in columns
+
+
+def test_no_customers_migration_depends_on_journeys():
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    upwards = [
+        (node, parent)
+        for node in graph.nodes
+        if node[0] == "customers"
+        for parent in graph.node_map[node].parents
+        if parent.key[0] in ("journeys", "microcx")
+    ]
+    assert upwards == []
