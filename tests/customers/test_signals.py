@@ -4,10 +4,10 @@ its receivers run, and a receiver connected twice (same dispatch_uid) runs once.
 import datetime
 
 import pytest
-from crm.models import Notification
 from django.apps import apps
 from django.utils import timezone
 
+from crm.inbox.models import Notification
 from customers import extensions, signals
 from customers.models import Customer, FollowUp
 from customers.services import (
@@ -137,7 +137,7 @@ def test_erasing_is_announced_once_inside_the_erase_and_every_app_removes_its_pa
 def test_apps_ready_twice_adds_no_second_receiver_nor_slot(customer, frontline):
     before = {name: len(signal.receivers) for name, signal in SIGNALS.items()}
     slots_before = {namespace: len(getattr(extensions.slots, namespace)) for namespace in extensions.Slots.NAMESPACES}
-    for label in ("crm", "journeys", "microcx"):
+    for label in ("inbox", "journeys", "microcx"):
         apps.get_app_config(label).ready()
     assert {name: len(signal.receivers) for name, signal in SIGNALS.items()} == before
     assert {n: len(getattr(extensions.slots, n)) for n in extensions.Slots.NAMESPACES} == slots_before
