@@ -2,10 +2,12 @@
 export of its till (Square, Shopify) or a phone's contacts (vCard, .vcf).
 
 The file's kind is recognised from its content (a vCard's BEGIN:VCARD, the columns the vendors document),
-so no hand-made mapping is needed; any other CSV is read by its column names (COLUMNS). Every row is
-validated with a Django form, so a bad row is reported by line number and reason; a file with any bad row
-imports nothing. Rows match existing customers on external id, then email, then phone (a contact's every
-number), so importing the same file twice changes nothing the second time.
+so no hand-made mapping is needed; any other CSV is read by its column names (COLUMNS). It is one import
+kind of the import framework (crm.kernel.imports): `check(raw, options=...)` then `commit(plan, user=...)`. Every
+row is validated with a Django form, so a bad row is reported by line number and reason; a file with any
+bad row imports nothing. Rows match existing customers (customers.matching) on external id, then email,
+then phone (a contact's every number), so importing the same file twice changes nothing the second time.
+New customers are created in bulk; the import leaves one audit entry, not one per customer.
 
 A till's marketing-email consent ("Subscribed", "yes") becomes email consent given on the import's day;
 anything else gives none (and takes none away). A birthday becomes the customer's birthday date. Till notes
@@ -14,23 +16,23 @@ anything else gives none (and takes none away). A birthday becomes the customer'
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import vobject
+from auditlog.context import disable_auditlog
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.template.defaultfilters import pluralize
+from django.utils.html import format_html
 
-from crm.kernel.csvfiles import NOT_CSV, CsvError, csv_problem, decode_csv, malformed, map_columns, open_csv
+from crm.kernel import audit, imports
+from crm.kernel.csvfiles import map_columns
 from crm.kernel.models import Location
-from customers.models import Customer, ImportantDate
-from customers.services import customer_save, important_date_save, normalise_phone, tags_from_text
+from customers.matching import CustomerKeys, match_customers
+from customers.models import Customer, ImportantDate, Tag
+from customers.services import customer_save, customers_create_bulk, important_date_save, normalise_phone
 
 MAX_ROWS = 50_000
 # Header aliases people use in their own spreadsheets, mapped to our field names.
@@ -181,116 +183,35 @@ class ImportRowForm(forms.Form):
         return cleaned
 
 
-@dataclass
-class RowResult:
-    line: int
-    data: dict
-    match: Customer | None = None
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def action(self) -> str:
-        return "update" if self.match else "create"
-
-
-@dataclass
-class ImportPlan:
-    rows: list[RowResult] = field(default_factory=list)
-    file_errors: list[str] = field(default_factory=list)
-    kind: str = GENERIC
-
-    @property
-    def summary(self) -> str:
-        """Say what the file is and how many customers it holds: "Square customer export, 3 customers"."""
-        count = len(self.rows)
-        return f"{self.kind}, {count:,} customer{'' if count == 1 else 's'}"
-
-    @property
-    def bad_rows(self) -> list[RowResult]:
-        return [row for row in self.rows if row.errors]
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.file_errors and not self.bad_rows and bool(self.rows)
-
-    @property
-    def to_create(self) -> int:
-        return sum(1 for row in self.rows if not row.errors and row.match is None)
-
-    @property
-    def to_update(self) -> int:
-        return sum(1 for row in self.rows if not row.errors and row.match is not None)
-
-
-def plan_import(raw: bytes, locations: list[Location], default_location: Location | None = None) -> ImportPlan:
-    """Read and check a customer file (CSV, a till's export or vCards) without saving anything."""
-    plan = ImportPlan()
-    by_name = {location.name.lower(): location for location in locations}
-    seen: dict[str, int] = {}
-    try:
-        for line, values in _records(raw, plan):
-            if len(plan.rows) >= MAX_ROWS:
-                plan.file_errors.append(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
-                break
-            if not any(values.values()):
-                continue
-            problem = values.pop("problem", None)
-            form = ImportRowForm(values, locations=by_name, default_location=default_location)
-            row = RowResult(line=line, data={})
-            if problem:
-                row.errors.append(problem)
-            elif not form.is_valid():
-                for name, errors in form.errors.items():
-                    label = "row" if name == "__all__" else name.replace("_", " ")
-                    row.errors += [f"{label}: {error}" for error in errors]
-            else:
-                row.data = form.cleaned_data
-                for key in ("external_id", "email", "phone"):
-                    value = row.data.get(key)
-                    if value and f"{key}:{value}" in seen:
-                        row.errors.append(f"same {key.replace('_', ' ')} as line {seen[f'{key}:{value}']}")
-                    elif value:
-                        seen[f"{key}:{value}"] = line
-            plan.rows.append(row)
-    except CsvError as error:
-        plan.file_errors.append(str(error))
-    if not plan.rows and not plan.file_errors:
-        plan.file_errors.append("The file has no customer rows.")
-    _match_existing(plan)
-    return plan
-
-
-def _records(raw: bytes, plan: ImportPlan) -> Iterator[tuple[int, dict[str, str]]]:
+def _records(lines: Iterator[str], plan: imports.Plan) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line, our field name -> cell text) for each customer in the file, recognising its kind
-    (set on the plan); a problem with the whole file goes into plan.file_errors or raises CsvError."""
-    text = decode_csv(raw) if csv_problem(raw) is None else None
-    if text is not None and text.lstrip().upper().startswith("BEGIN:VCARD"):
+    (set on the plan); a problem with the whole file raises FileProblem."""
+    first = next(lines, "")
+    lines = _again(first, lines)
+    if first.lstrip().upper().startswith("BEGIN:VCARD"):
         plan.kind = VCARD
-        yield from _vcard_records(text)
+        yield from _vcard_records(lines)
         return
-    reader = open_csv(raw)
-    if reader is None:
-        plan.file_errors.append(NOT_CSV)
-        return
-    headers = {" ".join((name or "").lower().split()): name for name in reader.fieldnames or []}
+    reader, header = imports.csv_reader(lines)
+    headers = {" ".join((name or "").lower().split()): at for at, name in enumerate(header)}
     vendor = next(((kind, columns) for kind, signature, columns in VENDOR_FORMATS if signature <= headers.keys()), None)
     if vendor:
         plan.kind = vendor[0]
-        mapping = {ours: [headers.get(name.lower()) for name in names] for ours, names in vendor[1].items()}
+        index = {
+            ours: [headers[name.lower()] for name in names if name.lower() in headers]
+            for ours, names in vendor[1].items()
+        }
     else:
-        mapping = {ours: [column] for ours, column in map_columns(reader.fieldnames, COLUMNS).items()}
-        if "first_name" not in mapping:
-            plan.file_errors.append("The first line must name the columns, including a first name column.")
-            return
-    try:
-        for record in reader:
-            values = {
-                ours: next((cell for column in columns if column and (cell := (record.get(column) or "").strip())), "")
-                for ours, columns in mapping.items()
-            }
-            yield reader.line_num, _tidy(values)
-    except csv.Error as error:
-        raise CsvError(malformed(error, reader.line_num)) from error
+        index = {ours: [header.index(column)] for ours, column in map_columns(header, COLUMNS).items()}
+        if "first_name" not in index:
+            raise imports.FileProblem("The first line must name the columns, including a first name column.")
+    for line, values in imports.csv_cells(reader, index):
+        yield line, _tidy(values)
+
+
+def _again(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
 
 
 def _tidy(values: dict[str, str]) -> dict[str, str]:
@@ -306,23 +227,26 @@ def _tidy(values: dict[str, str]) -> dict[str, str]:
     return values
 
 
-def _vcard_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _vcard_records(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line of its BEGIN:VCARD, fields) for each contact; a contact vobject cannot read is a bad row."""
     card: list[str] = []
     start = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
         if not card and not line.strip():
             continue
         if not card:
             start = number
             if line.strip().upper() != "BEGIN:VCARD":
-                raise CsvError(f"Line {number}: a contact must start with BEGIN:VCARD. Is this the right file?")
+                raise imports.FileProblem(
+                    f"Line {number}: a contact must start with BEGIN:VCARD. Is this the right file?"
+                )
         card.append(line)
         if line.strip().upper() == "END:VCARD":
             yield start, _vcard_fields("\r\n".join(card) + "\r\n")
             card = []
     if card:
-        raise CsvError(f"Line {start}: this contact has no END:VCARD; the file is cut short.")
+        raise imports.FileProblem(f"Line {start}: this contact has no END:VCARD; the file is cut short.")
 
 
 def _vcard_fields(card_text: str) -> dict[str, str]:
@@ -331,7 +255,7 @@ def _vcard_fields(card_text: str) -> dict[str, str]:
     except Exception as error:  # noqa: BLE001 - vobject raises many kinds for one broken contact
         # vobject's own line numbers count within the contact; the row's line is the contact's first.
         reason = str(error.args[0] if error.args else error)[:120]
-        return {"problem": f"row: this contact cannot be read ({reason})."}
+        return {"problem": f"this contact cannot be read ({reason})."}
     contents = card.contents
 
     def first(name: str, value=lambda item: item.value):
@@ -368,75 +292,177 @@ def _vcard_fields(card_text: str) -> dict[str, str]:
     )
 
 
-def _match_existing(plan: ImportPlan) -> None:
-    """Find which rows are customers we already have (external id, then email, then phone, then a contact's
-    other numbers). Two rows that find the same customer (a shared landline, say) are a bad row, not a merge."""
-    good = [row for row in plan.rows if not row.errors]
-    matched_at: dict[int, int] = {}
-    for start in range(0, len(good), 1000):
-        chunk = good[start : start + 1000]
-        ids = {r.data["external_id"] for r in chunk if r.data.get("external_id")}
-        emails = {r.data["email"] for r in chunk if r.data.get("email")}
-        phones = {phone for r in chunk for phone in [r.data.get("phone"), *r.data.get("other_phones", [])] if phone}
-        # Each condition is served by its own index (lower(email), phone, external id).
-        found = Customer.objects.alias(email_lower=Lower("email")).filter(
-            Q(external_id__in=ids) | Q(email_lower__in=emails) | Q(phone__in=phones), erased_at__isnull=True
-        )
-        by_id = {c.external_id: c for c in found if c.external_id}
-        by_email = {c.email: c for c in found if c.email}
-        by_phone = {c.phone: c for c in found if c.phone}
-        for row in chunk:
-            row.match = (
-                by_id.get(row.data.get("external_id") or None)
-                or by_email.get(row.data.get("email") or None)
-                or next(
-                    (by_phone[p] for p in [row.data.get("phone"), *row.data.get("other_phones", [])] if p in by_phone),
-                    None,
-                )
+class CustomerImport(imports.ImportSpec):
+    """Customers: new ones created in bulk, known ones (matched) updated where the file says more."""
+
+    kind = GENERIC
+    noun, nouns = "customer", "customers"
+    row_form = ImportRowForm
+    max_rows = MAX_ROWS
+    batch_size = 1000
+    empty = "The file has no customer rows."
+
+    def records(self, lines, plan):
+        yield from _records(lines, plan)
+
+    def context(self, options: dict) -> dict:
+        locations = Location.objects.filter(is_active=True)
+        if options.get("locations") is not None:
+            locations = locations.filter(pk__in=options["locations"])
+        by_name = {location.name.lower(): location for location in locations}
+        default = next((loc for loc in by_name.values() if loc.pk == options.get("location")), None)
+        return {"locations": by_name, "default_location": default}
+
+    def form(self, context: dict) -> ImportRowForm:
+        return ImportRowForm(**context)
+
+    def read(self, form, line, values, context) -> imports.RowResult:
+        problem = values.pop("problem", None)
+        if problem:
+            return imports.RowResult(line=line, errors={"row": [problem]})
+        row = super().read(form, line, values, context)
+        if not row.errors:
+            row.data = dict(row.data)
+        return row
+
+    def match(self, rows, context, plan) -> None:
+        """Rows naming the same customer twice are bad rows; others are matched (external id, email, phone).
+        Two rows that find the same customer (a shared landline, say) are a bad row, not a merge."""
+        seen = plan.state.setdefault("seen", {})
+        matched_at = plan.state.setdefault("matched_at", {})
+        for row in rows:
+            for key in ("external_id", "email", "phone"):
+                value = row.data.get(key)
+                if value and f"{key}:{value}" in seen:
+                    row.error("row", f"same {key.replace('_', ' ')} as line {seen[f'{key}:{value}']}")
+                elif value:
+                    seen[f"{key}:{value}"] = row.line
+        keys = [
+            CustomerKeys(
+                external_id=row.data.get("external_id", ""),
+                email=row.data.get("email", ""),
+                phones=tuple(p for p in [row.data.get("phone"), *row.data.get("other_phones", [])] if p),
             )
-            if row.match is not None and row.match.pk in matched_at:
-                row.errors.append(
-                    f"row: matches the same existing customer as line {matched_at[row.match.pk]}; "
-                    "give each row its own email or phone, or keep one of them"
+            for row in rows
+        ]
+        for row, customer_id in zip(rows, match_customers(keys), strict=True):
+            if customer_id is not None and customer_id in matched_at:
+                row.error(
+                    "row",
+                    f"matches the same existing customer as line {matched_at[customer_id]}; "
+                    "give each row its own email or phone, or keep one of them",
                 )
-                row.match = None
-            elif row.match is not None:
-                matched_at[row.match.pk] = row.line
+            elif customer_id is not None:
+                matched_at[customer_id] = row.line
+            row.customer_id = customer_id if not row.errors else None
+            row.action = "update" if row.customer_id else "create"
+
+    def ready(self, plan) -> str:
+        return format_html(
+            "<strong>{}</strong> new customer{}, <strong>{}</strong> to match existing ones",
+            plan.to_create,
+            pluralize(plan.to_create),
+            plan.to_update,
+        )
+
+    def pack(self, row):
+        data = dict(row.data)
+        data["home_location"] = data["home_location"].pk
+        return (row.line, row.action, row.customer_id, data)
+
+    def commit_start(self, plan, *, user) -> dict:
+        return {"user": user, "created": 0, "updated": 0, "tags": {}, "todays": {}}
+
+    def commit_batch(self, batch, state, plan) -> None:
+        rows = [self.unpack(packed) for packed in batch]
+        tags = _tags_named(rows, state["tags"])
+        creates = [row for row in rows if row.customer_id is None]
+        customers, birthdays = [], []
+        for row in creates:
+            data = dict(row.data)
+            birthdays.append(data.pop("birthday", None))
+            consent = data.pop("email_consent", False)
+            data.pop("other_phones", None)
+            data.pop("tags", None)
+            data["home_location_id"] = data.pop("home_location")
+            customer = Customer(**data)
+            if consent and customer.email:
+                # The till says they agreed to marketing email: consent recorded on the day it reached us.
+                customer.consent_email_at = _today(customer.home_location_id, state)
+            customers.append(customer)
+        customers_create_bulk(customers=customers, tags=[tags[row.line] or [] for row in creates], birthdays=birthdays)
+        state["created"] += len(creates)
+        updates = [row for row in rows if row.customer_id is not None]
+        # One entry for the import (commit_end), not one per customer it touched.
+        with disable_auditlog():
+            state["updated"] += _update(updates, tags, state)
+
+    def commit_end(self, state, plan) -> dict:
+        figures = {"created": state["created"], "updated": state["updated"]}
+        if state["created"] or state["updated"]:
+            audit.record_import(user=state["user"], what="customers", figures=figures)
+        return figures
 
 
-@transaction.atomic
-def run_import(plan: ImportPlan) -> tuple[int, int]:
-    """Save a checked plan, all or nothing; return (created, updated)."""
-    if not plan.is_valid:
-        raise ValidationError("The file has errors; nothing was imported.")
-    created = updated = 0
-    for row in plan.rows:
+def _today(location_id: int, state: dict) -> datetime.date:
+    todays = state["todays"]
+    if location_id not in todays:
+        todays[location_id] = Location.objects.get(pk=location_id).local_today()
+    return todays[location_id]
+
+
+def _tags_named(rows: list[imports.RowResult], known: dict[str, Tag]) -> dict[int, list[Tag] | None]:
+    """The tags each row names (None: the file says nothing), new tags created once for the batch."""
+    names_of = {}
+    for row in rows:
+        text = row.data.get("tags", "")
+        names = []
+        for name in text.replace(";", ",").split(","):
+            name = " ".join(name.split()).lower()[:40]
+            if name and name not in names:
+                names.append(name)
+        names_of[row.line] = names if text else None
+    wanted = {name for names in names_of.values() for name in names or []} - known.keys()
+    if wanted:
+        known.update({tag.name: tag for tag in Tag.objects.filter(name__in=wanted)})
+        missing = sorted(wanted - known.keys())
+        known.update({tag.name: tag for tag in Tag.objects.bulk_create([Tag(name=name) for name in missing])})
+    return {line: None if names is None else [known[name] for name in names] for line, names in names_of.items()}
+
+
+def _update(rows: list[imports.RowResult], tags: dict, state: dict) -> int:
+    """Update matched customers where the file says more; an empty cell never wipes what staff know."""
+    if not rows:
+        return 0
+    customers = Customer.objects.select_related("home_location").in_bulk([row.customer_id for row in rows])
+    with_birthday = set(
+        ImportantDate.objects.filter(
+            customer_id__in=customers, kind=ImportantDate.Kind.BIRTHDAY, person=None
+        ).values_list("customer_id", flat=True)
+    )
+    updated = 0
+    for row in rows:
+        customer = customers[row.customer_id]
         data = dict(row.data)
         birthday = data.pop("birthday", None)
         email_consent = data.pop("email_consent", False)
         data.pop("other_phones", None)
-        tag_text = data.pop("tags", "")
-        tags = tags_from_text(tag_text.replace(";", ",")) if tag_text else None
-        customer = row.match or Customer()
-        changed = customer.pk is None
+        data.pop("tags", None)
+        row_tags = tags[row.line]
+        changed = False
         for key, value in data.items():
-            if value in ("", None) and customer.pk:
-                continue  # an empty cell never wipes what staff already know
-            if getattr(customer, key if key != "home_location" else "home_location_id", None) != (
-                value.pk if key == "home_location" else value
-            ):
-                setattr(customer, key, value)
+            attname = "home_location_id" if key == "home_location" else key
+            if value in ("", None):
+                continue
+            if getattr(customer, attname) != value:
+                setattr(customer, attname, value)
                 changed = True
         if email_consent and customer.email and customer.consent_email_at is None:
-            # The till says they agreed to marketing email: consent recorded on the day it reached us.
-            customer.consent_email_at = customer.home_location.local_today()
+            customer.consent_email_at = _today(customer.home_location_id, state)
             changed = True
-        is_new = customer.pk is None
-        if changed or tags is not None:
-            customer_save(customer=customer, tags=tags)
-        if birthday and (
-            is_new or not customer.important_dates.filter(kind=ImportantDate.Kind.BIRTHDAY, person=None).exists()
-        ):
+        if changed or row_tags is not None:
+            customer_save(customer=customer, tags=row_tags)
+        if birthday and customer.pk not in with_birthday:
             year, month, day = birthday
             important_date_save(
                 important_date=ImportantDate(
@@ -444,8 +470,27 @@ def run_import(plan: ImportPlan) -> tuple[int, int]:
                 )
             )
             changed = True
-        if is_new:
-            created += 1
-        elif changed:
-            updated += 1
-    return created, updated
+        updated += changed
+    return updated
+
+
+SPEC = CustomerImport()
+
+
+def check(raw, *, options: dict, progress: imports.Progress | None = None) -> imports.Plan:
+    """Read and check a customer file (CSV, a till's export or vCards) without saving anything.
+
+    options: "location" (the pk of the location of rows without one), "locations" (the pks of the
+    locations rows may name; all active ones when left out).
+    """
+    return imports.check(SPEC, raw, options=options, progress=progress)
+
+
+def commit(plan: imports.Plan, *, user, progress: imports.Progress | None = None) -> dict[str, int]:
+    """Save a checked plan, all or nothing; return {"created": n, "updated": m}."""
+    return imports.commit(plan, user=user, progress=progress)
+
+
+def done_message(summary: dict) -> str:
+    created, updated = summary["created"], summary["updated"]
+    return f"Imported: {created} new customer{pluralize(created)}, {updated} updated."

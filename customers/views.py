@@ -9,15 +9,14 @@ from django.db import IntegrityError
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from crm.kernel import confidences, uploads
+from crm.kernel import confidences, imports
 from crm.kernel.access import locations_for, require_perm
-from customers import extensions, privacy, selectors, services
+from customers import extensions, importer, privacy, selectors, services
 from customers.access import (
     PRIVATE_NOTE,
     can_edit_note,
@@ -41,7 +40,6 @@ from customers.forms import (
     TagCadenceForm,
 )
 from customers.gesture_ideas import gesture_form_url
-from customers.importer import plan_import, run_import
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
 LIST_PAGE_SIZE = 25
@@ -560,32 +558,20 @@ def _after_follow_up(request, follow_up):
 @require_perm("customers.import_customers")
 def customer_import(request):
     """Upload a CSV, see what it would do (and every bad row by line), then import it."""
-    locations = list(locations_for(request.user).filter(is_active=True))
-    form = CustomerImportForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and "confirm" in request.POST:
-        kept = uploads.take(request, "customer_import", request.POST.get("token"))
-        if kept is None:
-            messages.error(request, "That preview has expired. Upload the file again.")
-            return redirect("customer-import")
-        raw, options = kept
-        default_location = next((loc for loc in locations if loc.pk == options.get("location")), None)
-        plan = plan_import(raw, locations, default_location)
-        if not plan.is_valid:
-            return render(request, "customers/customer_import.html", {"form": form, "plan": plan})
-        created, updated = run_import(plan)
-        uploads.discard(request, "customer_import")
-        messages.success(request, f"Imported: {created} new customer{pluralize(created)}, {updated} updated.")
-        return redirect("customer-list")
-    if request.method == "POST" and form.is_valid():
-        raw = form.cleaned_data["file"].read()
-        default_location = form.cleaned_data["default_location"]
-        plan = plan_import(raw, locations, default_location)
-        token = None
-        if plan.is_valid:
-            options = {"location": default_location.pk if default_location else None}
-            token = uploads.stash(request, "customer_import", raw, options)
-        return render(request, "customers/customer_import.html", {"form": form, "plan": plan, "token": token})
-    return render(request, "customers/customer_import.html", {"form": form})
+    locations = list(locations_for(request.user).filter(is_active=True).values_list("pk", flat=True))
+    return imports.preview_and_confirm(
+        request,
+        kind=importer,
+        name="customer_import",
+        form=CustomerImportForm(request.POST or None, request.FILES or None, user=request.user),
+        options=lambda cleaned: {
+            "location": cleaned["default_location"].pk if cleaned["default_location"] else None,
+            "locations": locations,
+        },
+        template="customers/customer_import.html",
+        done=importer.done_message,
+        back="customer-list",
+    )
 
 
 # --- marketing export ------------------------------------------------------------

@@ -59,9 +59,9 @@ def interactions(request):
         return _error(400, "Unknown fields.", {name: ["Unknown field."] for name in unknown})
     create = record.pop("create_customer", False) is True
     values = {key: "" if value is None else str(value) for key, value in record.items()}
-    plan = importer.plan_records([values], create_customers=create)
-    [row] = plan.rows
-    if row.errors:
+    plan = importer.check_records([values], options={"create": create})
+    if plan.bad_rows:
+        [row] = plan.bad_rows
         customer_only = set(row.errors) == {"customer"} and not any(
             "Give the customer" in m for m in row.errors["customer"]
         )
@@ -71,10 +71,11 @@ def interactions(request):
             "No such customer." if customer_only else "Some fields are not valid.",
             {name: list(messages) for name, messages in row.errors.items()},
         )
-    if row.duplicate:
+    [row] = plan.rows()
+    if row.action == "skip":
         existing = Interaction.objects.get(external_ref=row.data["external_ref"])
         return JsonResponse({"id": existing.pk, "external_ref": existing.external_ref, "created": False}, status=200)
-    importer.run(plan)
+    importer.commit(plan, user=None)
     created = Interaction.objects.get(external_ref=row.data["external_ref"])
     return JsonResponse(
         {"id": created.pk, "external_ref": created.external_ref, "customer_id": created.customer_id, "created": True},

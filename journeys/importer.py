@@ -1,40 +1,47 @@
 """Bring interactions in from a till, a booking system or a spreadsheet: CSV files and JSON records.
 
-One code path serves the `import_interactions` command, the managers' import
-page and the JSON endpoint. A record names its customer by email, phone or
-external id, its time, touchpoint, optional amount and external reference.
-Every bad row is reported by line; a file with a bad row imports nothing; a
-record already imported (same external reference) is skipped, so importing a
-file twice adds nothing the second time. Records without a reference get one
-made from their content, for the same reason.
+One import kind of the import framework (crm.kernel.imports) serves the `import_interactions` command, the
+managers' import page, background imports and the JSON endpoint:
+
+    plan = importer.check(raw_or_stream, options={"location": pk, "create": False}, progress=None)
+    summary = importer.commit(plan, user=user, progress=None)
+
+A record names its customer by email, phone or external id (customers.matching), its time, touchpoint,
+optional amount and external reference. Every bad row is reported by line; a file with a bad row imports
+nothing; a record already imported (same external reference) is skipped, so importing a file twice adds
+nothing the second time. Records without a reference get one made from their content (and, for identical
+rows, their occurrence in the file), for the same reason. Saving is set-based: new customers in bulk,
+interactions by COPY, rollups and visit figures in one statement a batch, one audit entry per import.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
+import functools
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db import connection
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from crm.kernel.csvfiles import NOT_CSV, CsvError, malformed, map_columns, open_csv
+from crm.kernel import audit, imports
+from crm.kernel.bulk import copy_rows
 from crm.kernel.models import Location
+from customers.matching import CustomerKeys, match_customers
 from customers.models import Customer
-from customers.services import customer_save, customers_contacts_add, normalise_phone
+from customers.services import ContactFigures, customers_create_bulk, normalise_phone
 from journeys import rollups
 from journeys.models import Interaction, Touchpoint
 from journeys.services import stage_of
 
 MAX_ROWS = 200_000
-CHUNK = 2000
+VISIT_KINDS = frozenset(Interaction.VISIT_KINDS)
 COLUMNS = {
     "email": ["email", "e-mail", "customer email"],
     "phone": ["phone", "mobile", "customer phone", "telephone"],
@@ -55,318 +62,414 @@ DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
 SENTIMENTS = {"negative": -1, "-1": -1, "neutral": 0, "0": 0, "": 0, "positive": 1, "1": 1, "+1": 1}
 
 
-@dataclass
-class Row:
-    line: int
-    data: dict = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    customer: Customer | None = None
-    duplicate: bool = False
-
-    def error(self, name: str, message: str) -> None:
-        self.errors[name].append(message)
-
-    @property
-    def messages(self) -> list[str]:
-        return [f"{name.replace('_', ' ')}: {m}" for name, msgs in self.errors.items() for m in msgs]
-
-
-@dataclass
-class Plan:
-    rows: list[Row] = field(default_factory=list)
-    file_errors: list[str] = field(default_factory=list)
-    create_customers: bool = False
-
-    @property
-    def bad_rows(self) -> list[Row]:
-        return [row for row in self.rows if row.errors]
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.file_errors and not self.bad_rows and bool(self.rows)
-
-    @property
-    def to_import(self) -> int:
-        return sum(1 for row in self.rows if not row.errors and not row.duplicate)
-
-    @property
-    def already_imported(self) -> int:
-        return sum(1 for row in self.rows if row.duplicate)
-
-    @property
-    def new_customers(self) -> int:
-        return len({row.data["customer_key"] for row in self.rows if not row.errors and row.customer is None})
-
-
 # Clocks on Earth run from UTC-12:00 to UTC+14:00 (PostgreSQL refuses anything past ±15:59).
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+TEXT = {"required": False, "strip": True}
 
 
-class Reader:
-    """Turn one record (a CSV row or a JSON object, as strings) into clean values or errors by field."""
+class InteractionRowForm(forms.Form):
+    """One interaction as a till or spreadsheet writes it (all text); clean() turns it into our values."""
 
-    def __init__(self, *, default_location: Location | None) -> None:
-        self.touchpoints = {}
-        for touchpoint in Touchpoint.objects.all():
-            self.touchpoints[touchpoint.slug] = touchpoint
-            self.touchpoints[touchpoint.name.lower()] = touchpoint
-        active = list(Location.objects.filter(is_active=True))
-        self.locations = {location.name.lower(): location for location in active}
-        # A business with one shop needs no location column.
-        self.default_location = default_location or (active[0] if len(active) == 1 else None)
-        self.kinds = {value: value for value in Interaction.Kind.values}
+    email = forms.CharField(**TEXT)
+    phone = forms.CharField(**TEXT)
+    customer_id = forms.CharField(**TEXT)
+    first_name = forms.CharField(**TEXT)
+    last_name = forms.CharField(**TEXT)
+    occurred_at = forms.CharField(**TEXT)
+    touchpoint = forms.CharField(**TEXT)
+    kind = forms.CharField(**TEXT)
+    amount = forms.CharField(**TEXT)
+    external_ref = forms.CharField(max_length=100, **TEXT)
+    location = forms.CharField(**TEXT)
+    sentiment = forms.CharField(**TEXT)
+    summary = forms.CharField(**TEXT)
+
+    def __init__(self, *args, touchpoints: dict, locations: dict, default_location: Location | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.touchpoints, self.locations, self.default_location = touchpoints, locations, default_location
+        # How often each content-made reference has been seen in this file: identical rows are real
+        # repeated purchases (two coffees), the second one of the file is "...:2".
         self.seen_content: dict[str, int] = defaultdict(int)
+        # Later than this is in the future (read once: the form serves every row of a file).
+        self.latest = timezone.now() + datetime.timedelta(days=1)
 
-    def read(self, row: Row, values: dict[str, str]) -> Row:
-        # A NUL can come in through JSON ("\u0000"); PostgreSQL cannot store or compare it.
-        for name, value in values.items():
-            if value and "\x00" in value:
-                row.error(name, "Cannot contain a NUL character.")
-        values = {name: (value or "").replace("\x00", "") for name, value in values.items()}
-        get = lambda name: (values.get(name) or "").strip()  # noqa: E731 - a tiny local helper
-        email, phone, external_id = get("email").lower(), get("phone"), get("customer_id")
-        if email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                row.error("email", "Enter a valid email address.")
-        if phone:
-            try:
-                phone = normalise_phone(phone)
-            except ValidationError as error:
-                row.error("phone", error.messages[0])
-        if not (email or phone or external_id):
-            row.error("customer", "Give the customer's email, phone or external id.")
-        row.data["customer_key"] = (
-            ("external_id", external_id) if external_id else (("email", email) if email else ("phone", phone))
-        )
-        row.data.update(email=email, phone=phone, external_id=external_id)
-        row.data["first_name"] = get("first_name")[:80]
-        row.data["last_name"] = get("last_name")[:80]
-        location_name = get("location").lower()
-        location = self.locations.get(location_name) if location_name else self.default_location
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        if email and not _is_email(email):
+            raise ValidationError("Enter a valid email address.")
+        return email
+
+    def clean_phone(self) -> str:
+        return _phone(self.cleaned_data["phone"])
+
+    def clean_first_name(self) -> str:
+        return self.cleaned_data["first_name"][:80]
+
+    def clean_last_name(self) -> str:
+        return self.cleaned_data["last_name"][:80]
+
+    def clean_summary(self) -> str:
+        return self.cleaned_data["summary"][:2000]
+
+    def clean_location(self) -> Location:
+        name = self.cleaned_data["location"]
+        location = self.locations.get(name.lower()) if name else self.default_location
         if location is None:
-            row.error("location", f"Unknown location {get('location')!r}." if location_name else "Required.")
-        row.data["location"] = location
-        row.data["occurred_at"] = self._when(row, get("occurred_at"), location)
-        touchpoint = self.touchpoints.get(get("touchpoint").lower())
-        if touchpoint is None:
-            row.error("touchpoint", f"Unknown touchpoint {get('touchpoint')!r}." if get("touchpoint") else "Required.")
-        row.data["touchpoint"] = touchpoint
-        amount = get("amount").replace(",", "").lstrip("$£€")
-        row.data["amount"] = None
-        if amount:
-            try:
-                row.data["amount"] = Decimal(amount)
-                if not row.data["amount"].is_finite() or row.data["amount"] < 0 or row.data["amount"] >= 10**8:
-                    raise InvalidOperation
-                if row.data["amount"] != row.data["amount"].quantize(Decimal("0.01")):
-                    row.error("amount", "At most 2 decimal places.")
-            except InvalidOperation:
-                row.error("amount", f"Not an amount: {amount!r}.")
-        kind = get("kind").lower()
-        if kind and kind not in self.kinds:
-            row.error("kind", f"Use one of: {', '.join(self.kinds)}.")
-        if not kind:
-            visit = touchpoint is not None and touchpoint.slug == "in-store"
-            # Any amount, $0.00 included (a free repair, a voucher spent in full), makes it a purchase.
-            kind = (
-                Interaction.Kind.PURCHASE
-                if row.data["amount"] is not None
-                else (Interaction.Kind.VISIT if visit else Interaction.Kind.CONVERSATION)
-            )
-        row.data["kind"] = kind
-        sentiment = get("sentiment").lower()
-        if sentiment not in SENTIMENTS:
-            row.error("sentiment", "Use negative, neutral or positive.")
-        row.data["sentiment"] = SENTIMENTS.get(sentiment, 0)
-        row.data["summary"] = get("summary")[:2000]
-        ref = get("external_ref")
-        if len(ref) > 100:
-            row.error("external_ref", "At most 100 characters.")
-        if not ref and not row.errors:
-            content = "|".join(
-                str(v)
-                for v in (
-                    row.data["customer_key"],
-                    row.data["occurred_at"].isoformat(),
-                    touchpoint.slug,
-                    row.data["amount"],
-                    kind,
-                    location.pk,
-                )
-            )
-            ref = "auto:" + hashlib.sha256(content.encode()).hexdigest()[:40]
-            # Identical rows are real repeated purchases (two coffees, two receipts): the second one of
-            # the file is "…:2", so each is imported once and importing the file again adds nothing.
-            self.seen_content[ref] += 1
-            if self.seen_content[ref] > 1:
-                ref = f"{ref}:{self.seen_content[ref]}"
-        row.data["external_ref"] = ref
-        return row
+            raise ValidationError(f"Unknown location {name!r}." if name else "Required.")
+        return location
 
-    def _when(self, row: Row, text: str, location: Location | None) -> datetime.datetime | None:
-        """Read a date or time; one without a zone is the row's location's local time, and a date alone is
-        a visit at noon on that local date (so a later change of zone of up to 11 hours keeps its day)."""
+    def clean_touchpoint(self) -> Touchpoint:
+        name = self.cleaned_data["touchpoint"]
+        touchpoint = self.touchpoints.get(name.lower())
+        if touchpoint is None:
+            raise ValidationError(f"Unknown touchpoint {name!r}." if name else "Required.")
+        return touchpoint
+
+    def clean_amount(self) -> Decimal | None:
+        text = self.cleaned_data["amount"].replace(",", "").lstrip("$£€")
         if not text:
-            row.error("occurred_at", "Give the date or time.")
             return None
         try:
-            parsed = datetime.datetime.fromisoformat(text)
+            amount = Decimal(text)
+            if not amount.is_finite() or amount < 0 or amount >= 10**8:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ValidationError(f"Not an amount: {text!r}.") from None
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError("At most 2 decimal places.")
+        return amount
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"].lower()
+        if kind and kind not in Interaction.Kind.values:
+            raise ValidationError(f"Use one of: {', '.join(Interaction.Kind.values)}.")
+        return kind
+
+    def clean_sentiment(self) -> int:
+        sentiment = self.cleaned_data["sentiment"].lower()
+        if sentiment not in SENTIMENTS:
+            raise ValidationError("Use negative, neutral or positive.")
+        return SENTIMENTS[sentiment]
+
+    def clean(self) -> dict:
+        data = self.cleaned_data
+        keys = CustomerKeys(
+            external_id=data.get("customer_id", ""), email=data.get("email", ""), phones=_phones(data.get("phone"))
+        )
+        if not keys and not {"email", "phone"} & set(self.errors):
+            self.add_error("customer", "Give the customer's email, phone or external id.")
+        data["keys"] = keys
+        when, problem = read_when(data.get("occurred_at", ""), data.get("location"), latest=self.latest)
+        if problem:
+            self.add_error("occurred_at", problem)
+        data["occurred_at"] = when
+        if not data.get("kind") and "kind" not in self.errors:
+            data["kind"] = default_kind(data.get("amount"), data.get("touchpoint"))
+        if not data.get("external_ref") and not self.errors:
+            data["external_ref"] = self._content_ref(data)
+        return data
+
+    def add_error(self, field, error):
+        # "customer" is not a field of the form: its errors go under its own name, for the API.
+        if field == "customer":
+            self._errors.setdefault("customer", self.error_class()).append(error)
+            return
+        super().add_error(field, error)
+
+    def _content_ref(self, data: dict) -> str:
+        content = "|".join(
+            str(value)
+            for value in (
+                data["keys"].key,
+                data["occurred_at"].isoformat(),
+                data["touchpoint"].slug,
+                data["amount"],
+                data["kind"],
+                data["location"].pk,
+            )
+        )
+        ref = "auto:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+        self.seen_content[ref] += 1
+        seen = self.seen_content[ref]
+        return ref if seen == 1 else f"{ref}:{seen}"
+
+
+@functools.lru_cache(maxsize=50_000)
+def _is_email(email: str) -> bool:
+    """Django's email check, remembered: a file names each customer on many rows."""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=50_000)
+def _phone(text: str) -> str:
+    """normalise_phone, remembered (a ValidationError is raised again each time: not cached)."""
+    return normalise_phone(text)
+
+
+def _phones(phone: str | None) -> tuple[str, ...]:
+    return (phone,) if phone else ()
+
+
+def default_kind(amount: Decimal | None, touchpoint: Touchpoint | None) -> str:
+    """Any amount, $0.00 included (a free repair, a voucher spent in full), makes a purchase; else an
+    in-store row is a visit and anything else a conversation."""
+    if amount is not None:
+        return Interaction.Kind.PURCHASE
+    if touchpoint is not None and touchpoint.slug == "in-store":
+        return Interaction.Kind.VISIT
+    return Interaction.Kind.CONVERSATION
+
+
+def read_when(
+    text: str, location: Location | None, *, latest: datetime.datetime | None = None
+) -> tuple[datetime.datetime | None, str | None]:
+    """Read a date or time; return (moment, None) or (None, the problem).
+
+    One without a zone is the row's location's local time, and a date alone is a visit at noon on that
+    local date (so a later change of zone of up to 11 hours keeps its day)."""
+    if not text:
+        return None, "Give the date or time."
+    parsed = _parse_when(text)
+    if parsed is None:
+        return None, f"Not a date or time: {text!r} (use 2026-11-02 or 2026-11-02 14:30)."
+    if timezone.is_naive(parsed):
+        if _is_date_only(text):
+            parsed = parsed.replace(hour=12)
+        zone = location.tzinfo if location is not None else timezone.get_current_timezone()
+        parsed = timezone.make_aware(parsed, zone)
+    elif abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+        return None, f"The UTC offset of {text!r} is beyond ±14:00, which no place on Earth uses."
+    if parsed > (latest or timezone.now() + datetime.timedelta(days=1)):
+        return parsed, "This is in the future."
+    return parsed, None
+
+
+def _parse_when(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for fmt in TIME_FORMATS + DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware by the caller
         except ValueError:
-            parsed = None
-            for fmt in TIME_FORMATS + DATE_FORMATS:
-                try:
-                    parsed = datetime.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware just below
-                    break
-                except ValueError:
-                    continue
-        if parsed is None:
-            row.error("occurred_at", f"Not a date or time: {text!r} (use 2026-11-02 or 2026-11-02 14:30).")
-            return None
-        if timezone.is_naive(parsed):
-            if _is_date_only(text):
-                parsed = parsed.replace(hour=12)
-            zone = location.tzinfo if location is not None else timezone.get_current_timezone()
-            parsed = timezone.make_aware(parsed, zone)
-        elif abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
-            row.error("occurred_at", f"The UTC offset of {text!r} is beyond ±14:00, which no place on Earth uses.")
-            return None
-        if parsed > timezone.now() + datetime.timedelta(days=1):
-            row.error("occurred_at", "This is in the future.")
-        return parsed
+            continue
+    return None
 
 
 def _is_date_only(text: str) -> bool:
     return len(text) <= 10 and ":" not in text
 
 
-def plan_file(raw: bytes, *, default_location: Location | None = None, create_customers: bool = False) -> Plan:
-    """Read and check a CSV file of interactions without saving anything."""
-    plan = Plan(create_customers=create_customers)
-    try:
-        reader = open_csv(raw)
-    except CsvError as error:
-        plan.file_errors.append(str(error))
-        return plan
-    if reader is None:
-        plan.file_errors.append(NOT_CSV)
-        return plan
-    mapping = map_columns(reader.fieldnames, COLUMNS)
-    missing = [name for name in ("occurred_at", "touchpoint") if name not in mapping]
-    if not {"email", "phone", "customer_id"} & set(mapping):
-        missing.append("email, phone or customer id")
-    if missing:
-        plan.file_errors.append(f"The first line must name the columns; missing: {', '.join(missing)}.")
-        return plan
-    record_reader = Reader(default_location=default_location)
-    try:
-        for record in reader:
-            if len(plan.rows) >= MAX_ROWS:
-                plan.file_errors.append(f"More than {MAX_ROWS:,} rows: split the file.")
-                break
-            values = {ours: record.get(column) for ours, column in mapping.items()}
-            if not any((v or "").strip() for v in values.values()):
-                continue
-            plan.rows.append(record_reader.read(Row(line=reader.line_num), values))
-    except csv.Error as error:
-        plan.file_errors.append(malformed(error, reader.line_num))
-    if not plan.rows and not plan.file_errors:
-        plan.file_errors.append("The file has no rows.")
-    _resolve(plan)
-    return plan
+class InteractionImport(imports.ImportSpec):
+    """Interactions (visits, purchases, conversations): matched on customer, skipped when already imported."""
 
+    kind = "CSV file"
+    noun, nouns = "interaction", "interactions"
+    columns = COLUMNS
+    required = ("occurred_at", "touchpoint", ("email", "phone", "customer_id"))
+    row_form = InteractionRowForm
+    max_rows = MAX_ROWS
+    batch_size = 5000
 
-def plan_records(records: list[dict], *, create_customers: bool = False) -> Plan:
-    """Check JSON records (the API): the same rules as a file, line numbers counting records from 1."""
-    plan = Plan(create_customers=create_customers)
-    reader = Reader(default_location=None)
-    for number, record in enumerate(records, start=1):
-        plan.rows.append(reader.read(Row(line=number), record))
-    _resolve(plan)
-    return plan
+    def context(self, options: dict) -> dict:
+        touchpoints = {}
+        for touchpoint in Touchpoint.objects.all():
+            touchpoints[touchpoint.slug] = touchpoint
+            touchpoints[touchpoint.name.lower()] = touchpoint
+        active = list(Location.objects.filter(is_active=True))
+        chosen = next((loc for loc in active if loc.pk == options.get("location")), None)
+        return {
+            "touchpoints": touchpoints,
+            "locations": {location.name.lower(): location for location in active},
+            # A business with one shop needs no location column.
+            "default_location": chosen or (active[0] if len(active) == 1 else None),
+        }
 
+    def form(self, context: dict) -> InteractionRowForm:
+        return InteractionRowForm(**context)
 
-def _resolve(plan: Plan) -> None:
-    """Match customers, spot references already imported and repeated within the file."""
-    good = [row for row in plan.rows if not row.errors]
-    seen_refs: dict[str, int] = {}
-    for row in good:
-        ref = row.data["external_ref"]
-        if ref in seen_refs:
-            row.error("external_ref", f"Same reference as line {seen_refs[ref]}.")
-        else:
-            seen_refs[ref] = row.line
-    good = [row for row in good if not row.errors]
-    for start in range(0, len(good), CHUNK):
-        chunk = good[start : start + CHUNK]
-        keys = defaultdict(set)
-        for row in chunk:
-            for kind in ("external_id", "email", "phone"):
-                if row.data[kind]:
-                    keys[kind].add(row.data[kind])
-        customers = (
-            Customer.objects.filter(erased_at__isnull=True)
-            .alias(email_lower=Lower("email"))
-            .filter(
-                Q(external_id__in=keys["external_id"]) | Q(email_lower__in=keys["email"]) | Q(phone__in=keys["phone"])
-            )
-        )
-        by = {"external_id": {}, "email": {}, "phone": {}}
-        for customer in customers:
-            for kind, value in (
-                ("external_id", customer.external_id),
-                ("email", customer.email.lower()),
-                ("phone", customer.phone),
-            ):
-                if value:
-                    by[kind].setdefault(value, customer)
-        existing = set(
-            Interaction.objects.filter(external_ref__in=[row.data["external_ref"] for row in chunk]).values_list(
-                "external_ref", flat=True
-            )
-        )
-        for row in chunk:
-            row.customer = next(
-                (by[kind][row.data[kind]] for kind in ("external_id", "email", "phone") if row.data[kind] in by[kind]),
-                None,
-            )
-            row.duplicate = row.data["external_ref"] in existing
-            if row.customer is None and not plan.create_customers and not row.duplicate:
+    def match(self, rows: list[imports.RowResult], context: dict, plan: imports.Plan) -> None:
+        """Spot references repeated in the file and already imported; match customers; note new ones."""
+        refs = plan.state.setdefault("refs", {})
+        new = plan.state.setdefault("new", {})
+        figures = plan.state.setdefault("new_figures", ContactFigures())
+        create = plan.options.get("create", False)
+        for row in rows:
+            ref = row.data["external_ref"]
+            if ref in refs:
+                row.error("external_ref", f"Same reference as line {refs[ref]}.")
+            else:
+                refs[ref] = row.line
+        rows = [row for row in rows if not row.errors]
+        customer_ids = match_customers([row.data["keys"] for row in rows])
+        existing = _imported_refs([row.data["external_ref"] for row in rows])
+        for row, customer_id in zip(rows, customer_ids, strict=True):
+            row.customer_id = customer_id
+            if row.data["external_ref"] in existing:
+                row.action = "skip"
+            elif customer_id is None and not create:
                 row.error("customer", "No such customer (allow creating unknown customers, or add them first).")
+            elif customer_id is None:
+                data = row.data
+                key = data["keys"].key
+                if key not in new:
+                    new[key] = (data["first_name"], data["last_name"], data["keys"], data["location"].pk)
+                # A new customer is created with their visit figures: their row is written once.
+                figures.add(key, data["location"].pk, data["occurred_at"], data["kind"] in VISIT_KINDS)
 
+    def new_customers(self, plan: imports.Plan) -> int:
+        return len(plan.state.get("new", {}))
 
-@transaction.atomic
-def run(plan: Plan) -> dict[str, int]:
-    """Import a checked plan, all or nothing; return what it did."""
-    if not plan.is_valid:
-        raise ValidationError("The file has errors; nothing was imported.")
-    rows = [row for row in plan.rows if not row.duplicate]
-    created_customers = _create_customers(rows)
-    # Plain tuples, not model instances: building 100,000 of those costs seconds.
-    interactions = [
-        (
-            row.customer.pk,
-            row.data["touchpoint"].pk,
-            row.data["location"].pk,
-            row.data["kind"],
-            stage_of(row.data["kind"], row.data["touchpoint"]),
-            row.data["occurred_at"],
-            row.data["summary"],
-            row.data["sentiment"],
-            row.data["amount"],
-            row.data["external_ref"],
+    def ready(self, plan: imports.Plan) -> str:
+        said = [format_html("<strong>{}</strong> interaction{} to import", plan.to_import, pluralize(plan.to_import))]
+        if plan.already_imported:
+            said.append(format_html("{} already imported (skipped)", plan.already_imported))
+        if plan.new_customers:
+            said.append(format_html("{} new customer{}", plan.new_customers, pluralize(plan.new_customers)))
+        return format_html_join(", ", "{}", ((part,) for part in said))
+
+    def pack(self, row: imports.RowResult) -> tuple:
+        data = row.data
+        return (
+            row.line,
+            row.action,
+            row.customer_id,
+            None if row.customer_id else data["keys"].key,
+            data["touchpoint"].pk,
+            data["location"].pk,
+            data["kind"],
+            stage_of(data["kind"], data["touchpoint"]),
+            data["occurred_at"],
+            data["summary"],
+            data["sentiment"],
+            data["amount"],
+            data["external_ref"],
         )
-        for row in rows
-    ]
-    _insert(interactions)
-    rollups.add((i[0], i[1], i[2], i[4], i[7], i[5]) for i in interactions)
-    customers_contacts_add([(i[0], i[2], i[5], i[3] in Interaction.VISIT_KINDS) for i in interactions])
-    return {
-        "imported": len(interactions),
-        "already_imported": plan.already_imported,
-        "customers_created": created_customers,
-    }
+
+    def unpack(self, packed: tuple) -> imports.RowResult:
+        line, action, customer_id, key, touchpoint, location, kind, stage, at, summary, sentiment, amount, ref = packed
+        data = {
+            "customer_key": key,
+            "touchpoint_id": touchpoint,
+            "location_id": location,
+            "kind": kind,
+            "stage": stage,
+            "occurred_at": at,
+            "summary": summary,
+            "sentiment": sentiment,
+            "amount": amount,
+            "external_ref": ref,
+        }
+        return imports.RowResult(line=line, action=action, customer_id=customer_id, data=data)
+
+    def commit_start(self, plan: imports.Plan, *, user) -> dict:
+        """Create the customers the file names that we did not know, all at once, with their visit figures."""
+        new = plan.state.get("new", {})
+        figures = plan.state["new_figures"].per_customer if new else {}
+        customers, places = [], []
+        for key, (first, last, keys, location_id) in new.items():
+            visits, first_visit, last_visit, last_location, contact, locations = figures[key]
+            customers.append(
+                Customer(
+                    first_name=first or "Unknown",
+                    last_name=last,
+                    email=keys.email,
+                    phone=keys.phones[0] if keys.phones else "",
+                    external_id=keys.external_id,
+                    home_location_id=location_id,
+                    visit_count=visits,
+                    first_visit_at=first_visit,
+                    last_visit_at=last_visit,
+                    last_visit_location_id=last_location,
+                    last_contact_at=contact,
+                )
+            )
+            places.append(locations)
+        created = customers_create_bulk(customers=customers, locations=places)
+        ids = {key: customer.pk for key, customer in zip(new, created, strict=True)}
+        return {
+            "user": user,
+            "ids": ids,
+            "imported": 0,
+            "now": timezone.now(),
+            "rollups": rollups.Sums(),
+            "contacts": ContactFigures(),
+        }
+
+    def commit_batch(self, batch: list, state: dict, plan: imports.Plan) -> None:
+        ids = state["ids"]
+        # Packed rows: (line, action, customer id, new customer's key, then the interaction's columns).
+        batch = [packed for packed in batch if packed[1] != "skip"]
+        rows = [(packed[2] or ids[packed[3]], *packed[4:]) for packed in batch]
+        _insert(rows, state["now"])
+        # Summed over the whole file and written once at the end: a customer's row is updated once
+        # (and a new customer's figures were written with them).
+        state["rollups"].add((r[0], r[1], r[2], r[4], r[7], r[5]) for r in rows)
+        contacts = state["contacts"]
+        for packed, r in zip(batch, rows, strict=True):
+            if packed[2]:
+                contacts.add(r[0], r[2], r[5], r[3] in VISIT_KINDS)
+        state["imported"] += len(rows)
+
+    def commit_end(self, state: dict, plan: imports.Plan) -> dict:
+        state["rollups"].save()
+        state["contacts"].save()
+        summary = {
+            "imported": state["imported"],
+            "already_imported": plan.already_imported,
+            "customers_created": len(state["ids"]),
+        }
+        if state["imported"] or state["ids"]:
+            audit.record_import(user=state["user"], what="interactions", figures=summary)
+        return summary
+
+
+SPEC = InteractionImport()
+
+
+def check(raw, *, options: dict, progress: imports.Progress | None = None) -> imports.Plan:
+    """Read and check a CSV file of interactions without saving anything.
+
+    options: "location" (the pk of the location of rows without one), "create" (create unknown customers).
+    """
+    return imports.check(SPEC, raw, options=options, progress=progress)
+
+
+def check_records(records: list[dict], *, options: dict | None = None) -> imports.Plan:
+    """Check JSON records (the API): the same rules as a file, line numbers counting records from 1."""
+    return imports.check_records(SPEC, records, options=options or {})
+
+
+def commit(plan: imports.Plan, *, user, progress: imports.Progress | None = None) -> dict[str, int]:
+    """Import a checked plan, all or nothing; return what it did."""
+    return imports.commit(plan, user=user, progress=progress)
+
+
+def done_message(summary: dict) -> str:
+    """What the page says after an import."""
+    imported, already, created = summary["imported"], summary["already_imported"], summary["customers_created"]
+    return (
+        f"Imported {imported} interaction{pluralize(imported)}; "
+        f"{already} {'was' if already == 1 else 'were'} already there; "
+        f"{created} new customer{pluralize(created)}."
+    )
+
+
+def _imported_refs(refs: list[str]) -> set[str]:
+    """Which of these references are imported already: one query, the references as one array."""
+    if not refs:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT external_ref FROM {Interaction._meta.db_table} WHERE external_ref = ANY(%s)",  # noqa: S608
+            [refs],
+        )
+        return {ref for (ref,) in cursor.fetchall()}
 
 
 COPY_FIELDS = [
@@ -384,35 +487,8 @@ COPY_FIELDS = [
 ]
 
 
-def _insert(interactions: list[tuple]) -> None:
+def _insert(interactions: list[tuple], now: datetime.datetime) -> None:
     """Insert interaction rows (in COPY_FIELDS order, without created_at) with COPY."""
-    now = timezone.now()
-    columns = ", ".join(Interaction._meta.get_field(name).column for name in COPY_FIELDS)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY journeys_interaction ({columns}) FROM STDIN") as copy,
-    ):
-        for row in interactions:
-            copy.write_row((*row, now))
-
-
-def _create_customers(rows: list[Row]) -> int:
-    """Create the unknown customers of the plan (once each) and point their rows at them."""
-    created: dict[tuple, Customer] = {}
-    for row in rows:
-        if row.customer is not None:
-            continue
-        key = row.data["customer_key"]
-        if key not in created:
-            created[key] = customer_save(
-                customer=Customer(
-                    first_name=row.data["first_name"] or "Unknown",
-                    last_name=row.data["last_name"],
-                    email=row.data["email"],
-                    phone=row.data["phone"],
-                    external_id=row.data["external_id"],
-                    home_location=row.data["location"],
-                )
-            )
-        row.customer = created[key]
-    return len(created)
+    columns = [Interaction._meta.get_field(name).column for name in COPY_FIELDS]
+    with connection.cursor() as cursor:
+        copy_rows(cursor, Interaction._meta.db_table, columns, ((*row, now) for row in interactions))

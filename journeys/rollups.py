@@ -47,36 +47,54 @@ def _month(at: datetime.datetime) -> datetime.date:
 
 def add(rows: Iterable[tuple], connection=None) -> None:
     """Add interactions to the rollups: rows of (customer_id, touchpoint_id, location_id, stage, sentiment, at)."""
-    connection = connection or default_connection
-    stats: dict[tuple, list] = {}
-    months: dict[tuple, list] = defaultdict(lambda: [0, 0])
-    for customer_id, touchpoint_id, location_id, stage, sentiment, at in rows:
-        key = (customer_id, touchpoint_id, stage)
-        if key in stats:
-            stat = stats[key]
-            stat[0] += 1
-            stat[1] += sentiment
-            stat[2] = min(stat[2], at)
-            stat[3] = max(stat[3], at)
-        else:
-            stats[key] = [1, sentiment, at, at]
-        month = months[(touchpoint_id, location_id, stage, _month(at))]
-        month[0] += 1
-        month[1] += sentiment
-    ops = connection.ops
-    stat_rows = [
-        (*key, count, sentiment, ops.adapt_datetimefield_value(first), ops.adapt_datetimefield_value(last))
-        for key, (count, sentiment, first, last) in stats.items()
-    ]
-    month_rows = [
-        (touchpoint, location, stage, ops.adapt_datefield_value(month), count, sentiment)
-        for (touchpoint, location, stage, month), (count, sentiment) in months.items()
-    ]
-    if len(stat_rows) > CHUNK:
-        _upsert_by_copy(connection, stat_rows, month_rows)
-        return
-    _upsert(connection, STAT_SQL, stat_rows, 7)
-    _upsert(connection, MONTH_SQL, month_rows, 6)
+    sums = Sums()
+    sums.add(rows)
+    sums.save(connection)
+
+
+class Sums:
+    """Rollup increments summed as interactions come (an import's batches), then saved in one upsert each."""
+
+    def __init__(self) -> None:
+        self.stats: dict[tuple, list] = {}
+        self.months: dict[tuple, list] = defaultdict(lambda: [0, 0])
+
+    def add(self, rows: Iterable[tuple]) -> None:
+        """Rows of (customer_id, touchpoint_id, location_id, stage, sentiment, at)."""
+        stats, months = self.stats, self.months
+        for customer_id, touchpoint_id, location_id, stage, sentiment, at in rows:
+            key = (customer_id, touchpoint_id, stage)
+            stat = stats.get(key)
+            if stat is not None:
+                stat[0] += 1
+                stat[1] += sentiment
+                if at < stat[2]:
+                    stat[2] = at
+                if at > stat[3]:
+                    stat[3] = at
+            else:
+                stats[key] = [1, sentiment, at, at]
+            month = months[(touchpoint_id, location_id, stage, _month(at))]
+            month[0] += 1
+            month[1] += sentiment
+
+    def save(self, connection=None) -> None:
+        connection = connection or default_connection
+        ops = connection.ops
+        stat_rows = [
+            (*key, count, sentiment, ops.adapt_datetimefield_value(first), ops.adapt_datetimefield_value(last))
+            for key, (count, sentiment, first, last) in self.stats.items()
+        ]
+        month_rows = [
+            (touchpoint, location, stage, ops.adapt_datefield_value(month), count, sentiment)
+            for (touchpoint, location, stage, month), (count, sentiment) in self.months.items()
+        ]
+        self.__init__()
+        if len(stat_rows) > CHUNK:
+            _upsert_by_copy(connection, stat_rows, month_rows)
+            return
+        _upsert(connection, STAT_SQL, stat_rows, 7)
+        _upsert(connection, MONTH_SQL, month_rows, 6)
 
 
 def _upsert(connection, sql: str, rows: list[tuple], width: int) -> None:

@@ -1,19 +1,14 @@
 """Touchpoints, personas and journey maps, metrics, interaction import and API tokens."""
 
-import csv
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
-from crm.kernel import uploads
+from crm.kernel import imports
 from crm.kernel.access import require_perm
-from crm.kernel.csvfiles import NOT_CSV, CsvError, malformed, open_csv
 from customers.access import get_customer_for_user
-from journeys import importer, selectors, services_manage
-from journeys.access import get_api_token, get_persona, get_step, get_touchpoint, import_locations_for
+from journeys import importer, metrics_import, selectors, services_manage
+from journeys.access import get_api_token, get_persona, get_step, get_touchpoint
 from journeys.forms_manage import (
     ApiTokenForm,
     InteractionImportForm,
@@ -24,7 +19,7 @@ from journeys.forms_manage import (
     PersonaForm,
     TouchpointForm,
 )
-from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint, TouchpointMetric
+from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint
 
 # --- touchpoints ---------------------------------------------------------------------
 
@@ -85,66 +80,17 @@ def touchpoint_detail(request, pk: int):
 
 @require_perm("journeys.add_touchpointmetric")
 def metric_import(request):
-    """Import monthly figures (open rate, bounce rate, waiting time...) from CSV, all or nothing."""
-    form = MetricImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        rows, errors = _read_metrics(form.cleaned_data["file"].read())
-        if not errors:
-            imported = services_manage.metrics_import(rows=rows)
-            messages.success(request, f"Imported {imported} figures.")
-            return redirect("touchpoint-list")
-    return render(request, "journeys/metric_import.html", {"form": form, "errors": errors})
-
-
-def _read_metrics(raw: bytes):
-    import datetime
-
-    names = {value: value for value in TouchpointMetric.Name.values}
-    names.update({label.lower(): value for value, label in TouchpointMetric.Name.choices})
-    touchpoints = {t.slug: t for t in Touchpoint.objects.all()} | {t.name.lower(): t for t in Touchpoint.objects.all()}
-    try:
-        reader = open_csv(raw)
-    except CsvError as error:
-        return [], [str(error)]
-    if reader is None:
-        return [], [NOT_CSV]
-    rows, errors = [], []
-    try:
-        records = [(reader.line_num, record) for record in reader]
-    except csv.Error as error:
-        return [], [malformed(error, reader.line_num)]
-    for line, record in records:
-        get = lambda key, record=record: (record.get(key) or "").strip()  # noqa: E731
-        touchpoint = touchpoints.get(get("touchpoint").lower())
-        name = names.get(get("metric").lower())
-        try:
-            month = datetime.date.fromisoformat(get("month")[:7] + "-01")
-        except ValueError:
-            month = None
-        try:
-            value = Decimal(get("value"))
-            if not value.is_finite() or abs(value) >= 10**10:
-                raise InvalidOperation
-        except InvalidOperation:
-            value = None
-        problems = [
-            message
-            for ok, message in (
-                (touchpoint, f"unknown touchpoint {get('touchpoint')!r}"),
-                (name, f"unknown metric {get('metric')!r}"),
-                (month, f"month {get('month')!r} is not like 2026-10"),
-                (value is not None, f"value {get('value')!r} is not a number"),
-            )
-            if not ok
-        ]
-        if problems:
-            errors.append(f"Line {line}: {'; '.join(problems)}.")
-        else:
-            rows.append((touchpoint, month, name, value))
-    if not rows and not errors:
-        errors.append("The file has no rows (columns: touchpoint, month, metric, value).")
-    return rows, errors
+    """Import monthly figures (open rate, bounce rate, waiting time...) from CSV: preview, then all or nothing."""
+    return imports.preview_and_confirm(
+        request,
+        kind=metrics_import,
+        name="metric_import",
+        form=MetricImportForm(request.POST or None, request.FILES or None),
+        options=lambda cleaned: {},
+        template="journeys/metric_import.html",
+        done=metrics_import.done_message,
+        back="touchpoint-list",
+    )
 
 
 # --- personas and journey maps ----------------------------------------------------------
@@ -236,40 +182,19 @@ def persona_assign(request, pk: int):
 @require_perm("journeys.import_interactions")
 def interaction_import(request):
     """Upload a CSV of visits or purchases, see every bad row by line, then import it all at once."""
-    form = InteractionImportForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and "confirm" in request.POST:
-        kept = uploads.take(request, "interaction_import", request.POST.get("token"))
-        if kept is None:
-            messages.error(request, "That preview has expired. Upload the file again.")
-            return redirect("interaction-import")
-        raw, options = kept
-        plan = importer.plan_file(
-            raw,
-            default_location=import_locations_for(request.user).filter(pk=options.get("location")).first(),
-            create_customers=options.get("create", False),
-        )
-        if not plan.is_valid:
-            return render(request, "journeys/import.html", {"form": form, "plan": plan})
-        result = importer.run(plan)
-        uploads.discard(request, "interaction_import")
-        messages.success(
-            request,
-            f"Imported {result['imported']} interaction{pluralize(result['imported'])}; "
-            f"{result['already_imported']} {'was' if result['already_imported'] == 1 else 'were'} already there; "
-            f"{result['customers_created']} new customer{pluralize(result['customers_created'])}.",
-        )
-        return redirect("interaction-import")
-    context = {"form": form}
-    if request.method == "POST" and form.is_valid():
-        raw = form.cleaned_data["file"].read()
-        location = form.cleaned_data["default_location"]
-        create = form.cleaned_data["create_customers"]
-        plan = importer.plan_file(raw, default_location=location, create_customers=create)
-        context["plan"] = plan
-        if plan.is_valid:
-            options = {"location": location.pk if location else None, "create": create}
-            context["token"] = uploads.stash(request, "interaction_import", raw, options)
-    return render(request, "journeys/import.html", context)
+    return imports.preview_and_confirm(
+        request,
+        kind=importer,
+        name="interaction_import",
+        form=InteractionImportForm(request.POST or None, request.FILES or None, user=request.user),
+        options=lambda cleaned: {
+            "location": cleaned["default_location"].pk if cleaned["default_location"] else None,
+            "create": cleaned["create_customers"],
+        },
+        template="journeys/import.html",
+        done=importer.done_message,
+        back="interaction-import",
+    )
 
 
 @require_perm("journeys.add_apitoken")

@@ -12,6 +12,26 @@ def copy_into_temp(cursor, name: str, columns: str, rows: Iterable[tuple]) -> No
     """Create (or empty) a temporary table `name` with `columns` and COPY `rows` into it."""
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DROP")
     cursor.execute(f"TRUNCATE {name}")
-    with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def next_ids(cursor, table: str, count: int) -> list[int]:
+    """Take `count` ids from the table's id sequence at once (rows written by COPY get them up front)."""
+    if not count:
+        return []
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        [table, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """COPY rows (tuples in `columns` order) into a table."""
+    names = ", ".join(f'"{column}"' for column in columns)
+    # Django's own error types (IntegrityError, DatabaseError), as for any other statement.
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

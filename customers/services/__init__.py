@@ -2,6 +2,7 @@
 
 - profiles: the customer record (save, tags, archive, restore, erase) and phone numbers;
 - contacts: contacts recorded with customers, the visit figures and the keep-in-touch schedule;
+- bulk: many new customers at once (an import), by COPY;
 - people: people, pets and important dates;
 - notes: personal notes;
 - follow_ups: follow-ups, taken on, completed, dismissed;
@@ -11,7 +12,9 @@ The names are re-exported here so `from customers.services import note_create` k
 two dozen modules and tests that use it.
 """
 
+from customers.services.bulk import customers_create_bulk
 from customers.services.contacts import (
+    ContactFigures,
     customer_contact_record,
     customers_contacts_add,
     keep_in_touch_cadence,
@@ -43,12 +46,14 @@ from customers.services.suggestions import (
 
 __all__ = [
     "GIST_LENGTH",
+    "ContactFigures",
     "customer_archive",
     "customer_contact_record",
     "customer_erase",
     "customer_restore",
     "customer_save",
     "customers_contacts_add",
+    "customers_create_bulk",
     "follow_up_complete",
     "follow_up_create",
     "follow_up_dismiss",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -62,38 +63,56 @@ def customer_contact_record(
 
 
 @transaction.atomic
-def customers_contacts_add(contacts: list[tuple[int, int, datetime.datetime, bool]]) -> int:
+def customers_contacts_add(contacts: Iterable[tuple[int, int, datetime.datetime, bool]]) -> int:
     """Record many contacts at once (an import): (customer id, location id, when, is it a visit).
 
     The same effect as customer_contact_record for each, in a few statements per thousand customers.
     """
-    per_customer: dict[int, dict] = {}
-    for customer_id, location_id, at, is_visit in contacts:
-        seen = per_customer.setdefault(
-            customer_id,
-            {"visits": 0, "first": None, "last": None, "last_location": None, "contact": at, "locations": set()},
-        )
-        seen["contact"] = max(seen["contact"], at)
+    figures = ContactFigures()
+    for contact in contacts:
+        figures.add(*contact)
+    return figures.save()
+
+
+class ContactFigures:
+    """Visit figures of many contacts, summed per customer as they come (an import's batches), then
+    saved in a few set-based statements: each customer's row is written once, however many rows name them."""
+
+    def __init__(self) -> None:
+        self.per_customer: dict[int, list] = {}
+
+    def add(self, customer_id: int, location_id: int, at: datetime.datetime, is_visit: bool) -> None:
+        # [visits, first visit, last visit, last visit's location, last contact, locations]
+        seen = self.per_customer.get(customer_id)
+        if seen is None:
+            seen = self.per_customer[customer_id] = [0, None, None, None, at, set()]
+        if at > seen[4]:
+            seen[4] = at
         if is_visit:
-            seen["visits"] += 1
-            seen["locations"].add(location_id)
-            if seen["first"] is None or at < seen["first"]:
-                seen["first"] = at
-            if seen["last"] is None or at >= seen["last"]:
-                seen["last"], seen["last_location"] = at, location_id
-    ids = sorted(per_customer)
-    Through = Customer.locations.through
-    size = 10_000
-    for start in range(0, len(ids), size):
-        chunk = ids[start : start + size]
-        _add_contact_figures_in_sql(chunk, per_customer)
-        Through.objects.bulk_create(
-            [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in per_customer[cid]["locations"]],
-            ignore_conflicts=True,
-        )
-        _refresh_keep_in_touch_of(chunk)
-        signals.contacts_recorded.send(sender=Customer, customer_ids=chunk)
-    return len(ids)
+            seen[0] += 1
+            seen[5].add(location_id)
+            if seen[1] is None or at < seen[1]:
+                seen[1] = at
+            if seen[2] is None or at >= seen[2]:
+                seen[2], seen[3] = at, location_id
+
+    @transaction.atomic
+    def save(self) -> int:
+        """Write the figures; return how many customers they touched."""
+        ids = sorted(self.per_customer)
+        Through = Customer.locations.through
+        size = 10_000
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            _add_contact_figures_in_sql(chunk, self.per_customer)
+            Through.objects.bulk_create(
+                [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in self.per_customer[cid][5]],
+                ignore_conflicts=True,
+            )
+            _refresh_keep_in_touch_of(chunk)
+            signals.contacts_recorded.send(sender=Customer, customer_ids=chunk)
+        self.per_customer = {}
+        return len(ids)
 
 
 CONTACT_FIGURES_SQL = """
@@ -110,12 +129,9 @@ WHERE c.id = v.id
 """
 
 
-def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, dict]) -> None:
+def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, list]) -> None:
     """PostgreSQL does the arithmetic (LEAST and GREATEST skip NULLs) for the chunk in one UPDATE."""
-    rows = []
-    for customer_id in chunk:
-        seen = per_customer[customer_id]
-        rows.append((customer_id, seen["visits"], seen["first"], seen["last"], seen["last_location"], seen["contact"]))
+    rows = [(customer_id, *per_customer[customer_id][:5]) for customer_id in chunk]
     with connection.cursor() as cursor:
         copy_into_temp(
             cursor,

@@ -33,3 +33,23 @@ def test_manager_imports_a_phones_contacts_and_then_a_square_export(page, log_in
     page.get_by_role("button", name="Import 3 rows").click()
     expect(page.get_by_text("Imported: 1 new customer, 2 updated.")).to_be_visible()
     assert Customer.objects.count() == 4
+
+
+def test_manager_previews_monthly_figures_on_a_phone_before_they_are_saved(page, log_in, screenshot, manager):
+    from journeys.models import TouchpointMetric
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(manager)
+    page.goto("/journeys/metrics/import/")
+    figures = "touchpoint,month,metric,value\nemail,2026-10,email_open_rate,44.2\nphone,2026-10,call_waiting,95\n"
+    page.get_by_label("CSV of figures").set_input_files(
+        {"name": "figures.csv", "mimeType": "text/csv", "buffer": figures.encode()}
+    )
+    page.get_by_role("button", name="Preview").click()
+    preview = page.get_by_test_id("import-preview")
+    expect(preview.get_by_test_id("import-ready")).to_have_text("Ready: 2 figures to import.")
+    screenshot("metric-import-preview-phone")
+    assert not TouchpointMetric.objects.exists()
+    preview.get_by_role("button", name="Import 2 rows").click()
+    expect(page.get_by_text("Imported 2 figures.")).to_be_visible()
+    assert TouchpointMetric.objects.count() == 2

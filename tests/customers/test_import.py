@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from customers.importer import plan_import, run_import
+from customers import importer
 from customers.models import Customer
 
 pytestmark = pytest.mark.postgres
@@ -24,6 +24,22 @@ Fay,Fone,fay@example.com,12,Downtown
 Gus,Again,anna@example.com,,Downtown
 Hal,NoContact,,,Downtown
 """
+
+
+def plan_import(raw: bytes, locations, default_location=None):
+    """Check a file as the import page does for a member of staff with these locations."""
+    return importer.check(
+        raw,
+        options={
+            "location": default_location.pk if default_location else None,
+            "locations": [loc.pk for loc in locations],
+        },
+    )
+
+
+def run_import(plan) -> tuple[int, int]:
+    summary = importer.commit(plan, user=None)
+    return summary["created"], summary["updated"]
 
 
 def test_valid_file_previews_then_imports(location):
@@ -48,7 +64,7 @@ def test_reimporting_the_same_file_adds_nothing(location):
 
 def test_bad_rows_are_reported_by_line_and_reason_and_nothing_is_imported(location):
     plan = plan_import(BAD.encode(), [location])
-    errors = {row.line: " ".join(row.errors) for row in plan.bad_rows}
+    errors = {row.line: " ".join(row.messages) for row in plan.bad_rows}
     assert sorted(errors) == [3, 4, 5, 6, 7, 8]
     assert "first name: This field is required" in errors[3]
     assert "email: Enter a valid email address" in errors[4]
@@ -100,3 +116,39 @@ def test_a_stale_or_forged_confirmation_imports_nothing(client, manager, locatio
     client.force_login(manager)
     response = client.post(reverse("customer-import"), {"confirm": "1", "token": "../../etc/passwd"})
     assert response.status_code == 302 and Customer.objects.count() == 0
+
+
+def test_a_customer_import_failing_halfway_through_its_commit_leaves_nothing_half_saved(location, monkeypatch):
+    from django.db import DatabaseError, connection
+
+    monkeypatch.setattr(importer.SPEC, "batch_size", 2)
+    rows = "".join(f"Name{i},name{i}@example.com,regular\n" for i in range(7))
+    plan = plan_import(f"first name,email,tags\n{rows}".encode(), [location], default_location=location)
+    assert plan.is_valid and plan.spool.batches == 4
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE FUNCTION test_refuse_email() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.email = 'name5@example.com' THEN RAISE EXCEPTION 'injected failure'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_email BEFORE INSERT ON customers_customer
+                FOR EACH ROW EXECUTE FUNCTION test_refuse_email();
+            """
+        )
+    with pytest.raises(DatabaseError, match="injected failure"):
+        run_import(plan)
+    assert not Customer.objects.exists() and not Customer.tags.through.objects.exists()
+
+
+def test_an_import_of_many_customers_leaves_one_audit_entry(location):
+    from auditlog.models import LogEntry
+
+    run_import(plan_import(GOOD.encode(), [location], default_location=location))
+    entries = LogEntry.objects.count()
+    changed = GOOD.replace("2019-04-02", "2018-01-01").replace("Ben,Carter", "Benjamin,Carter")
+    assert run_import(plan_import(changed.encode(), [location], default_location=location)) == (0, 2)
+    assert LogEntry.objects.count() == entries + 1
+    assert LogEntry.objects.latest("pk").additional_data == {"import": "customers", "created": 0, "updated": 2}
+    assert Customer.objects.get(email="ben@example.com").first_name == "Benjamin"

@@ -33,9 +33,9 @@ def anna(location):
 
 
 def test_a_good_file_imports_with_visit_figures_and_rollups(anna, location):
-    plan = importer.plan_file(VISITS.encode())
+    plan = importer.check(VISITS.encode(), options={})
     assert plan.is_valid and plan.to_import == 3
-    assert importer.run(plan) == {"imported": 3, "already_imported": 0, "customers_created": 0}
+    assert importer.commit(plan, user=None) == {"imported": 3, "already_imported": 0, "customers_created": 0}
     purchase = Interaction.objects.get(external_ref="R-1001")
     assert (purchase.kind, purchase.stage, purchase.amount) == ("purchase", "during", Decimal("129.00"))
     assert Interaction.objects.get(external_ref="R-1002").kind == "conversation"
@@ -53,33 +53,36 @@ def test_a_good_file_imports_with_visit_figures_and_rollups(anna, location):
 
 
 def test_reimporting_the_same_file_adds_nothing(anna):
-    importer.run(importer.plan_file(VISITS.encode()))
-    again = importer.plan_file(VISITS.encode())
+    importer.commit(importer.check(VISITS.encode(), options={}), user=None)
+    again = importer.check(VISITS.encode(), options={})
     assert again.is_valid and again.to_import == 0 and again.already_imported == 3
-    importer.run(again)
+    importer.commit(again, user=None)
     assert Interaction.objects.count() == 3
 
 
 def test_rows_without_a_reference_are_not_imported_twice_either(anna):
     text = "email,date,touchpoint\nanna@example.com,2026-10-01,in-store\n"
-    importer.run(importer.plan_file(text.encode()))
-    importer.run(importer.plan_file(text.encode()))
+    importer.commit(importer.check(text.encode(), options={}), user=None)
+    importer.commit(importer.check(text.encode(), options={}), user=None)
     assert Interaction.objects.count() == 1
 
 
 def test_identical_rows_without_a_reference_are_real_repeated_purchases_imported_once_each(anna):
     text = "email,date,touchpoint,amount\n" + "anna@example.com,2026-10-01 10:00,in-store,4.50\n" * 2
-    plan = importer.plan_file(text.encode())
+    plan = importer.check(text.encode(), options={})
     assert plan.is_valid and plan.to_import == 2
-    importer.run(plan)
-    again = importer.plan_file(text.encode())
+    importer.commit(plan, user=None)
+    again = importer.check(text.encode(), options={})
     assert again.is_valid and again.to_import == 0 and again.already_imported == 2
-    importer.run(again)
+    importer.commit(again, user=None)
     assert Interaction.objects.filter(kind="purchase").count() == 2
 
 
 def test_a_zero_amount_is_a_purchase(anna):
-    importer.run(importer.plan_file(b"email,date,touchpoint,amount\nanna@example.com,2026-10-01 10:00,in-store,0.00\n"))
+    importer.commit(
+        importer.check(b"email,date,touchpoint,amount\nanna@example.com,2026-10-01 10:00,in-store,0.00\n", options={}),
+        user=None,
+    )
     interaction = Interaction.objects.get()
     assert (interaction.kind, interaction.amount) == ("purchase", Decimal("0.00"))
 
@@ -98,9 +101,9 @@ def test_times_without_a_zone_are_the_rows_locations_and_a_date_alone_keeps_its_
         "mere@example.com,2026-10-01 09:15,in-store,A-1,Auckland\n"
         "mere@example.com,2026-10-02,in-store,A-2,Auckland\n"
     )
-    plan = importer.plan_file(text.encode())
+    plan = importer.check(text.encode(), options={})
     assert plan.is_valid, [row.messages for row in plan.bad_rows]
-    importer.run(plan)
+    importer.commit(plan, user=None)
     zone = zoneinfo.ZoneInfo("Pacific/Auckland")
     timed = Interaction.objects.get(external_ref="A-1").occurred_at.astimezone(zone)
     assert (timed.date(), timed.hour, timed.minute) == (datetime.date(2026, 10, 1), 9, 15)
@@ -120,7 +123,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(anna):
         "anna@example.com,,2026-10-05,in-store,,R-1001,Downtown\n"
         "anna@example.com,,2026-10-06,in-store,,R-1008,Atlantis\n"
     )
-    plan = importer.plan_file(bad.encode())
+    plan = importer.check(bad.encode(), options={})
     errors = {row.line: "; ".join(row.messages) for row in plan.bad_rows}
     assert sorted(errors) == [5, 6, 7, 8, 9, 10]
     assert "No such customer" in errors[5]
@@ -130,15 +133,15 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(anna):
     assert "Same reference as line 2" in errors[9]
     assert "Unknown location 'Atlantis'" in errors[10]
     with pytest.raises(Exception, match="nothing was imported"):
-        importer.run(plan)
+        importer.commit(plan, user=None)
     assert not Interaction.objects.exists()
 
 
 def test_unknown_customers_are_created_by_option(location):
     text = "email,first name,date,touchpoint,location\nnew@example.com,Nia,2026-10-01,in-store,Downtown\n"
-    plan = importer.plan_file(text.encode(), create_customers=True)
+    plan = importer.check(text.encode(), options={"create": True})
     assert plan.new_customers == 1
-    importer.run(plan)
+    importer.commit(plan, user=None)
     assert Customer.objects.get(email="new@example.com").first_name == "Nia"
 
 
@@ -255,3 +258,87 @@ def test_the_command_and_the_api_give_the_same_result(client, anna, token, tmp_p
 def test_the_openapi_description_is_valid(client, db):
     validate(OPENAPI)
     assert client.get(reverse("api-openapi")).json()["paths"]["/api/v1/interactions"]["post"]
+
+
+# --- the framework's promises: all or nothing, streams, progress, one audit entry ----------------------
+
+FAIL_ON_REF = """
+CREATE FUNCTION test_refuse_ref() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.external_ref = %s THEN RAISE EXCEPTION 'injected failure on %%', NEW.external_ref; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER test_refuse_ref BEFORE INSERT ON journeys_interaction FOR EACH ROW EXECUTE FUNCTION test_refuse_ref();
+"""
+
+
+def purchases(count: int, customers: int, prefix: str = "P") -> bytes:
+    lines = ["email,first name,date,touchpoint,amount,reference,location"]
+    for i in range(count):
+        who = i % customers
+        lines.append(
+            f"new{who}@example.com,New{who},2026-10-{1 + i % 28:02d} 10:00,in-store,5.00,{prefix}-{i},Downtown"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_an_import_failing_halfway_through_its_commit_leaves_nothing_half_saved(location, monkeypatch):
+    from auditlog.models import LogEntry
+    from django.db import DatabaseError, connection
+
+    monkeypatch.setattr(importer.SPEC, "batch_size", 10)
+    plan = importer.check(purchases(60, 20), options={"create": True})
+    assert plan.is_valid and plan.spool.batches == 6 and plan.new_customers == 20
+    with connection.cursor() as cursor:
+        cursor.execute(FAIL_ON_REF, ["P-45"])  # a row of the fifth batch: four are written by then
+    entries = LogEntry.objects.count()
+    with pytest.raises(DatabaseError, match="injected failure on P-45"):
+        importer.commit(plan, user=None)
+    assert not Customer.objects.exists() and not Interaction.objects.exists()
+    assert not CustomerJourneyStat.objects.exists() and not TouchpointMonth.objects.exists()
+    assert LogEntry.objects.count() == entries
+
+
+def test_new_customers_are_created_once_with_their_visit_figures_and_one_audit_entry(location):
+    from auditlog.models import LogEntry
+
+    entries = LogEntry.objects.count()
+    summary = importer.commit(importer.check(purchases(12, 3), options={"create": True}), user=None)
+    assert summary == {"imported": 12, "already_imported": 0, "customers_created": 3}
+    customer = Customer.objects.get(email="new0@example.com")
+    assert (customer.first_name, customer.visit_count, customer.home_location) == ("New0", 4, location)
+    assert customer.first_visit_at.day == 1 and customer.last_visit_at.day == 10
+    assert customer.last_contact_at == customer.last_visit_at and list(customer.locations.all()) == [location]
+    assert "new0" in customer.search_document
+    assert LogEntry.objects.count() == entries + 1  # one for the import, none per customer
+    assert LogEntry.objects.latest("pk").additional_data == {"import": "interactions", **summary}
+    # Known now: the same people's next purchases add to their figures, with no new customer.
+    again = importer.commit(importer.check(purchases(3, 3, prefix="Q"), options={}), user=None)
+    assert again["customers_created"] == 0
+    customer.refresh_from_db()
+    assert customer.visit_count == 5 and Customer.objects.count() == 3
+
+
+def test_a_file_is_read_as_a_stream_with_progress_reported(location, anna, tmp_path, monkeypatch):
+    from crm.kernel import imports
+
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(importer.SPEC, "batch_size", 3)
+    path = tmp_path / "visits.csv"
+    path.write_bytes(VISITS.encode() + b"anna@example.com,,2026-10-21,in-store,,R-1004,Downtown\n")
+    checked, saved = [], []
+    with path.open("rb") as stream:
+        plan = importer.check(stream, options={}, progress=lambda done, total: checked.append((done, total)))
+    assert plan.is_valid and plan.to_import == 4
+    assert checked[0] == (2, 4) and checked[-1] == (4, 4)
+    importer.commit(plan, user=None, progress=lambda done, total: saved.append((done, total)))
+    assert saved == [(3, 4), (4, 4), (4, 4)]
+    assert Interaction.objects.count() == 4
+
+
+def test_a_file_saved_by_excel_in_windows_encoding_is_read(anna):
+    text = "email,date,touchpoint,notes\nanna@example.com,2026-10-01,in-store,Caf\xe9 cr\xe8me\n"
+    plan = importer.check(text.encode("cp1252"), options={})
+    assert plan.is_valid, plan.file_errors
+    importer.commit(plan, user=None)
+    assert Interaction.objects.get().summary == "Café crème"

@@ -131,12 +131,16 @@ def test_metrics_are_entered_and_imported_by_line(client, manager, time_at):
         reverse("touchpoint-detail", args=[email.pk]), {"month": "2026-09", "name": "email_open_rate", "value": "41.5"}
     )
     good = "touchpoint,month,metric,value\nemail,2026-10,email_open_rate,44.2\nphone,2026-10,call_waiting,95\n"
-    client.post(reverse("metric-import"), {"file": SimpleUploadedFile("m.csv", good.encode())})
+    preview = client.post(reverse("metric-import"), {"file": SimpleUploadedFile("m.csv", good.encode())})
+    assert preview.context["plan"].to_import == 2 and TouchpointMetric.objects.count() == 1  # nothing saved yet
+    client.post(reverse("metric-import"), {"confirm": "1", "token": preview.context["token"]})
     assert TouchpointMetric.objects.count() == 3
     bad = "touchpoint,month,metric,value\nemail,October,email_open_rate,44\nfax,2026-10,happiness,x\n"
     page = client.post(reverse("metric-import"), {"file": SimpleUploadedFile("m.csv", bad.encode())})
-    errors = page.context["errors"]
-    assert errors[0].startswith("Line 2: month 'October'") and errors[1].startswith("Line 3: unknown touchpoint")
+    errors = {row.line: "; ".join(row.messages) for row in page.context["plan"].bad_rows}
+    assert errors[2].startswith("month: Month 'October'") and errors[3].startswith("touchpoint: Unknown touchpoint")
+    assert "Unknown metric 'happiness'" in errors[3] and "Value 'x' is not a number" in errors[3]
+    assert "token" not in page.context
     assert TouchpointMetric.objects.count() == 3
     trend = client.get(reverse("touchpoint-detail", args=[email.pk])).context["trend"]
     assert 41.5 in trend["metrics"]["Email open rate (%)"]

@@ -25,16 +25,17 @@ class Command(BaseCommand):
             location = Location.objects.filter(name__iexact=options["location"]).first()
             if location is None:
                 raise CommandError(f"No location called {options['location']!r}.")
-        plan = importer.plan_file(
-            path.read_bytes(), default_location=location, create_customers=options["create_customers"]
-        )
+        with path.open("rb") as stream:  # read as a stream: memory stays flat however big the file
+            plan = importer.check(
+                stream, options={"location": location.pk if location else None, "create": options["create_customers"]}
+            )
         for error in plan.file_errors:
             self.stderr.write(error)
-        for row in plan.bad_rows[:500]:
+        for row in plan.bad_rows:
             self.stderr.write(f"line {row.line}: {'; '.join(row.messages)}")
         if not plan.is_valid:
-            raise CommandError(f"Nothing imported: {len(plan.bad_rows)} bad row(s).")
-        result = importer.run(plan)
+            raise CommandError(f"Nothing imported: {plan.bad_count} bad row(s).")
+        result = importer.commit(plan, user=None)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {result['imported']} interactions ({result['already_imported']} already there, "
