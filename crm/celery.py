@@ -35,6 +35,8 @@ def schedule_sweeps(sender, **kwargs) -> None:
         # Hourly: a renewal is due from the first hour of the new period, and it is idempotent.
         "renew-budgets": {"task": "microcx.tasks.renew_budgets", "schedule": 3600.0},
         "loyalty-snapshots": {"task": "crm.tasks.refresh_loyalty_snapshots", "schedule": every},
+        # Every 15 minutes: its outcomes are known weeks after the fact, and it takes tens of seconds at scale.
+        "loyalty-impact": {"task": "crm.insights.tasks.refresh_impact_snapshot", "schedule": 900.0},
         "journey-maps": {"task": "journeys.tasks.refresh_journey_maps", "schedule": every},
         # Hourly and idempotent: notes past the business's retention period are removed.
         "purge-expired-notes": {"task": "crm.tasks.purge_expired_notes", "schedule": 3600.0},

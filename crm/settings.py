@@ -45,6 +45,12 @@ def setting(name, expects, read):
         raise ConfigurationError(name, expects) from exc
 
 
+def _percent(value: int) -> int:
+    if not 0 <= value <= 50:
+        raise ValueError(value)
+    return value
+
+
 def strict_bool(name: str, default: bool) -> bool:
     """Read a true/false variable, refusing anything that is neither."""
     raw = env.str(name, default=str(default)).strip().lower()
@@ -382,6 +388,11 @@ REMINDER_SWEEP_SECONDS = setting(
 # How many due rows one raise task handles.
 REMINDER_BATCH_SIZE = setting(
     "REMINDER_BATCH_SIZE", "must be a whole number", lambda: env.int("REMINDER_BATCH_SIZE", default=500)
+)
+# The share of customers (0-50 %, stable per customer and rule) that rule-driven prompts leave out, so the
+# loyalty dashboard can measure what the birthday and win-back prompts really change (crm/kernel/holdout.py).
+HOLD_OUT_PERCENT = setting(
+    "HOLD_OUT_PERCENT", "must be a whole number from 0 to 50", lambda: _percent(env.int("HOLD_OUT_PERCENT", default=10))
 )
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task whose worker died is delivered again after this long (it is idempotent).

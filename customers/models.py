@@ -416,3 +416,32 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"Suggestion #{self.pk}"
+
+
+class RuleExposure(models.Model):
+    """A customer a rule picked on a day (a birthday prompt, the win-back list), and whether they were held out.
+
+    Held-out customers got nothing from the rule; comparing who came back on each side measures the
+    rule's real effect (crm/insights/impact.py). One row per rule, customer and occasion (the birthday, or the
+    last visit day a win-back episode started from), so a sweep that runs twice records nothing new.
+    """
+
+    class Rule(models.TextChoices):
+        BIRTHDAY = "birthday", "Birthday prompts"
+        WIN_BACK = "win_back", "Win-back list"
+
+    rule = models.CharField(max_length=12, choices=Rule.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    occasion = models.DateField(help_text="The birthday, or the last visit day before the quiet weeks.")
+    picked_on = models.DateField(help_text="The location's local day the rule picked them.")
+    held_out = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "customer", "occasion"], name="rule_exposure_once"),
+        ]
+        indexes = [models.Index(fields=["rule", "picked_on"], name="rule_exposure_picked")]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()}: customer {self.customer_id} on {self.picked_on}"

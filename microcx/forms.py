@@ -58,6 +58,12 @@ class GestureForm(forms.Form):
     amount = AmountField(min_value=0, help_text="Zero is fine for a favour or a handwritten card.")
     location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
     inspired_by = forms.ChoiceField(label="Inspired by", required=False)
+    occasion = forms.ChoiceField(
+        label="Why this gesture?",
+        required=False,
+        choices=[("", "Not sure"), *Gesture.Occasion.choices],
+        help_text="Putting right a bad experience and delighting are measured apart on the loyalty dashboard.",
+    )
     genuine = forms.BooleanField(
         required=False, label="Yes, this is genuine for this customer", widget=forms.CheckboxInput()
     )

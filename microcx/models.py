@@ -130,6 +130,11 @@ class Gesture(models.Model):
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Occasion(models.TextChoices):
+        # Shown apart in "did the gestures help?": putting a bad experience right is a different bet from delight.
+        RECOVERY = "recovery", "Putting right a bad experience"
+        DELIGHT = "delight", "To delight"
+
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="gestures")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="gestures")
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="gestures")
@@ -140,6 +145,14 @@ class Gesture(models.Model):
     note = models.ForeignKey(Note, on_delete=models.SET_NULL, null=True, blank=True, related_name="gestures")
     follow_up = models.ForeignKey(FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="gestures")
     status = models.CharField(max_length=10, choices=Status.choices)
+    occasion = models.CharField(
+        max_length=8,
+        choices=Occasion.choices,
+        blank=True,
+        # Blank: not said. The loyalty figures then call it a recovery when the customer had an unhappy
+        # interaction in the 30 days before the gesture, else a delight (crm/insights/impact.py, one place).
+        help_text="Recovery: after a bad experience (a complaint or an unhappy visit). Delight: anything else.",
+    )
     # The first day of the proposing location's local month: whose monthly cap the gesture counts against.
     month = models.DateField(editable=False)
     # Why it waits for a manager, with the figures, as the proposer was told ("$60 is over your $50 ...").

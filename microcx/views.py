@@ -119,6 +119,7 @@ def gesture_propose(request, pk: int):
                 amount=data["amount"],
                 idempotency_key=data["idempotency_key"],
                 confirmed_genuine=data["genuine"],
+                occasion=data["occasion"],
                 **data["inspired_by"],
             )
         except services.NeedsConfirmation as warning:

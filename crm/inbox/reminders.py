@@ -29,9 +29,9 @@ from crm.kernel.confidences import PRIVATE_FOLLOW_UP
 from crm.kernel.models import Location, User
 from customers import schedule
 from customers.gesture_ideas import GestureIdea
-from customers.models import Customer, FollowUp, ImportantDate, Person
+from customers.models import Customer, FollowUp, ImportantDate, Person, RuleExposure
 from customers.selectors import ordinal
-from customers.services import keep_in_touch_cadence
+from customers.services import keep_in_touch_cadence, rule_exposures_record
 from journeys.models import Interaction
 
 MAX_REMINDERS = 3  # then the follow-up is escalated to the location's managers
@@ -186,11 +186,20 @@ def raise_dates(ids: list[int], today: datetime.date, recipients: Recipients | N
     recipients = recipients or Recipients()
     partners = _partners({row.customer_id for row in rows if row.kind == ImportantDate.Kind.WEDDING})
     notifications = []
+    birthdays = []
     for row in rows:
         occurrences, row.next_occurrence_on, row.next_prompt_on = schedule.raise_due(
             row.month, row.day, row.lead_days, row.next_occurrence_on or row.next_occurrence(today), today
         )
-        for occurrence in occurrences:
+        row.due_occurrences = occurrences
+        if row.kind == ImportantDate.Kind.BIRTHDAY:
+            birthdays += [(row.customer_id, row.customer.home_location_id, day) for day in occurrences]
+    # Birthday prompts are sent by rule: a stable hold-out gets none, so the dashboard can measure them.
+    held_out = rule_exposures_record(rule=RuleExposure.Rule.BIRTHDAY, picks=birthdays, picked_on=today)
+    for row in rows:
+        if row.kind == ImportantDate.Kind.BIRTHDAY and row.customer_id in held_out:
+            continue
+        for occurrence in row.due_occurrences:
             notifications += _notify(
                 recipients.staff(row.customer.home_location_id),
                 kind=Kind.IMPORTANT_DATE,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -38,11 +38,13 @@ from django.db.models import (
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
+from crm.insights import impact
 from crm.insights.models import LoyaltyRule
-from crm.kernel import confidences, snapshots
-from crm.kernel.models import Location, User
+from crm.kernel import confidences, holdout, snapshots
+from crm.kernel.models import Location, Snapshot, User
 from customers.access import PRIVATE_NOTE, customers_for, show_follow_ups
-from customers.models import Customer, FollowUp, Note
+from customers.models import Customer, FollowUp, Note, RuleExposure
+from customers.services import rule_exposures_record
 from journeys.models import Interaction, TouchpointMonth
 from microcx import selectors as microcx_selectors
 from microcx.models import Budget, Gesture, LedgerEntry
@@ -50,7 +52,6 @@ from microcx.models import Budget, Gesture, LedgerEntry
 RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS  # how long a gesture's customer has to come back
 LIST_LIMIT = 20  # customers kept per list to act on; the link shows them all
 LIST_SHOWN = 5  # of which the dashboard shows the first
-VISIT_BUCKETS = [(1, 1), (2, 3), (4, 9), (10, 10**9)]
 # The four lists to act on, in the order the dashboard shows them.
 ACTION_LISTS = ("drifting", "at_risk", "win_back", "never_back")
 
@@ -61,6 +62,7 @@ LIST_TITLES = {
     "never_back": "New customers who never came back",
 }
 NOTES_PER_CUSTOMER = 2
+HELD_OUT = "win_back_held_out"  # the win-back rule's hold-out: left off the list, measured on the impact card
 
 # How each figure is counted, shown beside it on the dashboard.
 DEFINITIONS = {
@@ -85,9 +87,7 @@ DEFINITIONS = {
     "and past their date today; median days from creation to done.",
     "word_of_mouth": "Customers first seen in the range who were referred by another customer, and who referred most.",
     "microcx": "Budget allocated for periods overlapping the range against what was spent and is held; gestures "
-    "approved or delivered in the range by category; return rate: gesture recipients who visited within 90 "
-    "days after delivery, against customers of the same location and visit history who received none, over "
-    "the same 90 days.",
+    "approved or delivered in the range by category.",
     "touchpoints": "Interactions in the months of the range, by touchpoint and stage.",
 }
 
@@ -481,6 +481,11 @@ def action_members(filters: Filters, counted: VisitDays | None = None) -> dict[s
             members[name].append(history)
     for name, histories in members.items():
         histories.sort(key=_LIST_ORDER[name])
+    # The win-back list is a rule staff act on: its stable hold-out is left off it, and measured against it.
+    members[HELD_OUT] = [h for h in members["win_back"] if holdout.held_out(RuleExposure.Rule.WIN_BACK, h.customer_id)]
+    if members[HELD_OUT]:
+        held = {h.customer_id for h in members[HELD_OUT]}
+        members["win_back"] = [h for h in members["win_back"] if h.customer_id not in held]
     return members
 
 
@@ -521,6 +526,8 @@ def action_lists(filters: Filters, counted: VisitDays | None = None) -> dict:
         }
 
     lists = {name: {"count": len(members[name]), "customers": [row(h) for h in shown[name]]} for name in ACTION_LISTS}
+    lists["win_back"]["held_out"] = len(members[HELD_OUT])
+    lists["win_back"]["hold_out_percent"] = holdout.percent()
     lists["win_back"]["rule"] = rule.sentence(as_of)
     lists["win_back"]["parameters"] = {
         "visit_days": rule.visit_days,
@@ -670,7 +677,6 @@ def microcx(filters: Filters) -> dict:
         "spent": str(sums["spent"]),
         "held": str(sums["held"]),
         "by_category": by_category,
-        "return_rate": gesture_return_rate(filters),
     }
 
 
@@ -694,82 +700,6 @@ def week(lists: dict, follow_ups: dict, gestures: dict) -> dict:
         "drifting_more": max(0, drifting["count"] - len(names)),
         "overdue": follow_ups["overdue"],
         "gestures": gestures,
-    }
-
-
-def _bucket(visit_count: int) -> int:
-    return next(i for i, (low, high) in enumerate(VISIT_BUCKETS) if low <= visit_count <= high)
-
-
-def gesture_return_rate(filters: Filters) -> dict:
-    """Did gesture recipients come back within 90 days more often than similar customers who got none?
-
-    Only gestures delivered in the range at least 90 days ago count (the outcome must be known).
-    Similar customers: same home location and visit-count band, no gesture ever, who visited in
-    the 90 days before the delivery day; their return is a visit in the 90 days after it.
-    """
-    window = datetime.timedelta(days=RETURN_DAYS)
-    latest = min(filters.end, timezone.localdate() - window)
-    delivered = Gesture.objects.filter(
-        status=Gesture.Status.DELIVERED, delivered_on__gte=filters.start, delivered_on__lte=latest
-    ).select_related("customer")
-    if filters.location_ids is not None:
-        delivered = delivered.filter(location_id__in=filters.location_ids)
-    delivered = with_return(delivered)  # one query, not one per customer
-    treated: dict[int, Gesture] = {}
-    for gesture in delivered.order_by("delivered_on"):
-        treated.setdefault(gesture.customer_id, gesture)
-    if not treated:
-        return {
-            "with_gesture": {"customers": 0, "returned": 0, "rate": None},
-            "without_gesture": {"customers": 0, "returned": 0, "rate": None},
-        }
-    returned = sum(1 for gesture in treated.values() if gesture.came_back)
-    # Controls: one group per (location, band, delivery day).
-    groups = Counter(
-        (g.customer.home_location_id, _bucket(max(1, g.customer.visit_count)), g.delivered_on) for g in treated.values()
-    )
-    ever_gifted = set(Gesture.objects.values_list("customer_id", flat=True))
-    control_total = control_returned = 0
-    seen_controls: set[int] = set()
-    for (location_id, band, delivered_on), _n in groups.items():
-        low, high = VISIT_BUCKETS[band]
-        day = _midnight(delivered_on)
-        candidates = (
-            Interaction.objects.filter(
-                kind__in=Interaction.VISIT_KINDS,
-                occurred_at__gte=day - window,
-                occurred_at__lt=day + datetime.timedelta(days=1),
-                customer__home_location_id=location_id,
-                customer__visit_count__gte=low,
-                customer__visit_count__lte=high,
-            )
-            .order_by()
-            .values_list("customer_id", flat=True)
-            .distinct()
-        )
-        ids = sorted({pk for pk in candidates if pk not in seen_controls and pk not in ever_gifted})
-        seen_controls.update(ids)
-        came_back = (
-            Interaction.objects.filter(
-                customer_id__in=ids,
-                kind__in=Interaction.VISIT_KINDS,
-                occurred_at__gte=day + datetime.timedelta(days=1),
-                occurred_at__lt=day + window + datetime.timedelta(days=1),
-            )
-            .values("customer_id")
-            .distinct()
-            .count()
-        )
-        control_total += len(ids)
-        control_returned += came_back
-    return {
-        "with_gesture": {"customers": len(treated), "returned": returned, "rate": _pct(returned, len(treated))},
-        "without_gesture": {
-            "customers": control_total,
-            "returned": control_returned,
-            "rate": _pct(control_returned, control_total),
-        },
     }
 
 
@@ -802,11 +732,11 @@ def monthly_visits(filters: Filters, counted: VisitDays | None = None) -> list[d
     return (counted or visit_days(filters)).monthly
 
 
-def compute(filters: Filters) -> dict:
+def compute(filters: Filters, counted: VisitDays | None = None) -> dict:
     """Every figure of the dashboard and the report, for one range and location."""
     if filters.win_back is None:  # read the stored rule once, not once per list
         filters = Filters(filters.start, filters.end, filters.location, filters.allowed, WinBack.current())
-    counted = visit_days(filters)  # one scan of the visits for the headline and the lists
+    counted = counted or visit_days(filters)  # one scan of the visits for the headline and the lists
     lists = action_lists(filters, counted)
     follow_ups = follow_up_figures(filters)
     return {
@@ -911,8 +841,12 @@ def refresh_snapshots() -> int:
     for start, end in standard_ranges(today).values():
         for location in locations:
             filters = Filters(start, end, location, win_back=rule)
-            snapshots.store(snapshot_key(filters), compute(filters))
+            counted = visit_days(filters)
+            snapshots.store(snapshot_key(filters), compute(filters, counted))
             count += 1
+            if location is None and (start, end) == standard_ranges(today)["Last 12 months"]:
+                # Today's win-back list, as staff see it: who is on it and whom its hold-out leaves off.
+                record_win_back(filters, action_members(filters, counted))
     snapshots.forget_older_than(datetime.timedelta(days=1))
     return count
 
@@ -968,3 +902,34 @@ def return_outcome(gesture: Gesture) -> tuple[str, int]:
     if days <= RETURN_DAYS:
         return "too_early", max(days, 0)
     return "did_not", days
+
+
+def refresh_impact() -> int:
+    """Recompute the matched comparison and the hold-outs for the last 12 months (the page sums the rows
+    for any range and location); returns how many recipients it compared. Its own task: tens of seconds at scale."""
+    today = timezone.localdate()
+    figures = impact.compute(today, standard_ranges(today)["Last 12 months"][0])
+    snapshots.store(IMPACT_KEY, figures)
+    return len(figures["recipients"])
+
+
+IMPACT_KEY = "impact"
+
+
+def record_win_back(filters: Filters, members: dict[str, list[History]]) -> None:
+    """Record who is on the win-back list today and who its hold-out leaves off (RuleExposure)."""
+    histories = members["win_back"] + members[HELD_OUT]
+    homes = dict(
+        Customer.objects.filter(pk__in=[h.customer_id for h in histories]).values_list("pk", "home_location_id")
+    )
+    rule_exposures_record(
+        rule=RuleExposure.Rule.WIN_BACK,
+        picks=[(h.customer_id, homes[h.customer_id], h.last_day) for h in histories],
+        picked_on=filters.as_of,
+    )
+
+
+def impact_figures(filters: Filters) -> dict:
+    """Did the gestures and the rules help, for this range: summed from the snapshot task's rows (one query)."""
+    stored = Snapshot.objects.filter(key=IMPACT_KEY).values_list("figures", flat=True).first()
+    return impact.summary(stored, filters.start, filters.end, filters.location_ids)

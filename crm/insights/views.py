@@ -68,6 +68,7 @@ def dashboard(request):
     )
     context |= {
         "f": figures,
+        "impact": loyalty.impact_figures(filters),
         "query": _query(filters),
         "as_of": datetime.datetime.fromisoformat(figures["computed_at"]),
         "as_of_day": datetime.date.fromisoformat(figures["filters"]["as_of"]),

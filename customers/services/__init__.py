@@ -6,7 +6,8 @@
 - people: people, pets and important dates;
 - notes: personal notes;
 - follow_ups: follow-ups, taken on, completed, dismissed;
-- suggestions: what the note reader proposes, taken up or ignored, and a note captured with its follow-up.
+- suggestions: what the note reader proposes, taken up or ignored, and a note captured with its follow-up;
+- holdouts: whom a rule-driven prompt picked, and whether its hold-out left them out.
 
 The names are re-exported here so `from customers.services import note_create` keeps working for the
 two dozen modules and tests that use it.
@@ -26,6 +27,7 @@ from customers.services.follow_ups import (
     follow_up_location_for,
     follow_up_take,
 )
+from customers.services.holdouts import rule_exposures_record
 from customers.services.notes import GIST_LENGTH, note_create, note_gist, note_location_for, note_update
 from customers.services.people import important_date_delete, important_date_save, person_delete, person_save
 from customers.services.profiles import (
@@ -70,6 +72,7 @@ __all__ = [
     "note_update",
     "person_delete",
     "person_save",
+    "rule_exposures_record",
     "suggestion_accept",
     "suggestion_ignore",
     "suggestion_opens_form",

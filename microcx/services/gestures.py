@@ -50,6 +50,7 @@ def gesture_propose(
     note: Note | None = None,
     follow_up: FollowUp | None = None,
     confirmed_genuine: bool = False,
+    occasion: str | None = None,
 ) -> tuple[Gesture, bool]:
     """Propose a gesture: approved at once within the proposer's discretion, otherwise waiting for a manager.
 
@@ -83,6 +84,7 @@ def gesture_propose(
         note=note,
         follow_up=follow_up,
         flags=flags,
+        occasion=occasion or "",
         status=Gesture.Status.PENDING,
         month=month,
         approval_reason="" if allowed else f"Needs a manager: {why}."[:300],

@@ -65,3 +65,31 @@ def test_owner_reads_the_dashboard_on_a_phone(page, log_in, screenshot):
     expect(page.get_by_test_id("range-problem")).to_be_visible()
     expect(page.get_by_test_id("week-line")).to_have_count(0)
     screenshot("loyalty-dashboard-reversed-range")
+
+
+def test_owner_reads_whether_gestures_helped_and_how_it_is_worked_out_on_a_phone(page, log_in, settings):
+    from crm.insights import loyalty
+
+    settings.HOLD_OUT_PERCENT = 10
+    call_command("seed_demo")
+    log_in(User.objects.get(username="owner"), password="microcx-demo")  # the page is 390 x 844
+    page.goto("/dashboard/")
+    card = page.get_by_test_id("impact")
+    expect(card).to_contain_text("Not worked out yet")  # the page never computes it
+    loyalty.refresh_impact()  # what the Celery task does every 15 minutes
+    page.reload()
+    expect(card).to_contain_text("Recovery gestures (after a bad experience)")
+    expect(card).to_contain_text("Delight gestures")
+    # a demo shop has a handful of gestures: no number that would mostly be chance
+    expect(card).to_contain_text("Not enough data yet")
+    expect(card).to_contain_text("from 20 on each side")
+    expect(page.get_by_test_id("hold-out-rule")).to_contain_text("leave out 10 % of customers")
+    page.get_by_text("How this is worked out").click()
+    expect(page.get_by_test_id("impact-method")).to_contain_text("95 % interval")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= 391")
+    from tests.browser.conftest import SCREENSHOTS
+
+    page.evaluate(
+        "() => { for (const el of document.querySelectorAll('.sticky-top, .fixed-top')) el.style.position = 'static'; }"
+    )
+    card.screenshot(path=str(SCREENSHOTS / "loyalty-impact-phone.png"))  # the card, not the whole long page

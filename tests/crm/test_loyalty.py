@@ -175,12 +175,10 @@ def test_word_of_mouth(business):
     assert w["referred"] == 1 and w["top_referrers"][0]["referrals"] == 1
 
 
-def test_gesture_return_rate_against_similar_customers(business):
+def test_micro_cx_budget_figures(business):
     m = loyalty.compute(loyalty.Filters(START, END, business["location"]))["microcx"]
     assert (m["allocated"], m["spent"]) == ("100.00", "5.00")
-    assert m["return_rate"]["with_gesture"] == {"customers": 1, "returned": 1, "rate": 100.0}
-    # Ann and Gus: same location and visit history, visited in the 90 days before; Gus came back
-    assert m["return_rate"]["without_gesture"] == {"customers": 2, "returned": 1, "rate": 50.0}
+    # whether the gestures helped is the snapshot task's matched comparison: tests/crm/test_impact.py
 
 
 def test_the_report_prints_the_dashboards_figures(business, client, owner):

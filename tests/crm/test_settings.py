@@ -50,6 +50,7 @@ def test_check_deploy_passes_with_production_settings():
         ({"EMAIL_URL": "fax://555"}, "EMAIL_URL"),
         ({"CSRF_TRUSTED_ORIGINS": "crm.example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
+        ({"HOLD_OUT_PERCENT": "60"}, "HOLD_OUT_PERCENT"),
         ({k: v for k, v in PRODUCTION.items() if k != "FIELD_ENCRYPTION_KEYS"}, "FIELD_ENCRYPTION_KEYS is required"),
         ({**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS must"),
         ({"FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "FIELD_ENCRYPTION_KEYS must"),

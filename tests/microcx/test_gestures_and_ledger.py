@@ -130,6 +130,24 @@ def test_the_same_form_sent_twice_makes_one_gesture(client, frontline, customer,
     assert first.url == second.url == reverse("gesture-detail", args=[Gesture.objects.get().pk])
 
 
+def test_staff_say_whether_a_gesture_puts_right_a_bad_experience(client, frontline, customer, location, budget):
+    client.force_login(frontline)
+    data = {"category": "card", "description": "Sorry about the wait", "amount": "0", "location": location.pk}
+    client.post(
+        reverse("gesture-propose", args=[customer.pk]),
+        {**data, "occasion": "recovery", "idempotency_key": str(uuid.uuid4())},
+    )
+    client.post(reverse("gesture-propose", args=[customer.pk]), {**data, "idempotency_key": str(uuid.uuid4())})
+    # Not said: blank, and the loyalty figures decide by the customer's last 30 days (crm/insights/impact.py).
+    assert sorted(Gesture.objects.values_list("occasion", flat=True)) == ["", "recovery"]
+    response = client.post(
+        reverse("gesture-propose", args=[customer.pk]),
+        {**data, "occasion": "bribe", "idempotency_key": str(uuid.uuid4())},
+    )
+    assert "not one of the available choices" in str(response.context["form"].errors["occasion"])
+    assert Gesture.objects.count() == 2
+
+
 def test_bad_input_in_the_form_shows_beside_the_field(client, frontline, customer, location, budget):
     client.force_login(frontline)
     response = client.post(

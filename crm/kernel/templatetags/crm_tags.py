@@ -13,6 +13,12 @@ SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "€", "GBP": 
 
 
 @register.filter
+def thousands(number: int | None) -> str:
+    """A count with thousands separators: 171,090."""
+    return "" if number is None else f"{number:,}"
+
+
+@register.filter
 def money(amount: Decimal | str | None) -> str:
     """Show an amount in the business's currency: $20.00, €1,250.00, 300.00 CHF."""
     if amount is None or amount == "":

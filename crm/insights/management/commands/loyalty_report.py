@@ -28,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", default=end.isoformat())
         parser.add_argument("--location", help="a location's name (default: the whole business)")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help="compute every figure now instead of reading the snapshot the Celery task keeps (seconds at scale)",
+        )
 
     def handle(self, *args, **options):
         start, end = _date(options["start"]), _date(options["end"])
@@ -39,7 +44,11 @@ class Command(BaseCommand):
             location = Location.objects.filter(name__iexact=options["location"]).first()
             if location is None:
                 raise CommandError(f"No location called {options['location']!r}.")
-        figures = loyalty.compute(loyalty.Filters(start, end, location))
+        filters = loyalty.Filters(start, end, location)
+        # The dashboard's own snapshot when it is fresh (the standard ranges always are), else computed now.
+        figures = loyalty.compute(filters) if options["fresh"] else dict(loyalty.figures(filters))
+        # The matched comparison is the snapshot task's (minutes of SQL at scale): read, never recomputed here.
+        figures["impact"] = loyalty.impact_figures(filters)
         if options["json"]:
             self.stdout.write(json.dumps(figures, indent=2, default=str))
             return
@@ -54,7 +63,8 @@ def _or_dash(value, unit: str = "") -> str:
 def render_text(f: dict) -> str:
     h, fu, w, m = f["headline"], f["follow_ups"], f["word_of_mouth"], f["microcx"]
     lines = [
-        f"Loyalty report {f['filters']['from']} to {f['filters']['to']}, location: {f['filters']['location']}",
+        f"Loyalty report {f['filters']['from']} to {f['filters']['to']}, location: {f['filters']['location']} "
+        f"(as of {f['computed_at']})",
         "",
         f"Active customers        {h['active']}",
         f"New customers           {h['new']}",
@@ -88,12 +98,37 @@ def render_text(f: dict) -> str:
         + ", ".join(f"{r['name']} ({r['referrals']})" for r in w["top_referrers"]),
         f"Micro-CX: {m['spent']} spent and {m['held']} held of {m['allocated']} allocated",
     ]
-    rr = m["return_rate"]
-    lines.append(
-        f"  came back within 90 days: {_or_dash(rr['with_gesture']['rate'], '%')} of {rr['with_gesture']['customers']} "
-        f"customers with a gesture, {_or_dash(rr['without_gesture']['rate'], '%')} of "
-        f"{rr['without_gesture']['customers']} similar without"
-    )
+    lines += impact_lines(f["impact"])
     lines += ["", "Interactions by touchpoint (before / during / after):"]
     lines += [f"  {t['touchpoint']:<24} {t['before']:>6} {t['during']:>6} {t['after']:>6}" for t in f["touchpoints"]]
     return "\n".join(lines)
+
+
+def _effect(e: dict, ours: str, theirs: str) -> str:
+    if not e["enough"]:
+        return f"not enough data yet (fewer than {e.get('min_per_side', '')} customers on a side)".replace(" ()", "")
+    low, high = e["interval"]
+    return f"{e['difference']:+} points (95 % interval {low:+} to {high:+}); {ours} against {theirs}"
+
+
+def impact_lines(impact: dict) -> list[str]:
+    """Did the gestures and the rules help: the snapshot task's matched comparison and hold-outs, in words."""
+    if not impact["ready"]:
+        return ["  Did gestures help: not computed yet (the snapshot task computes it every few minutes)"]
+    lines = [f"  Did gestures help (came back within {impact['window_days']} days, as of {impact['computed_at']}):"]
+    for k in impact["kinds"]:
+        lines.append(
+            f"    {k['title']}: {k['compared']} recipients compared, {k['controls']} look-alikes without; "
+            + _effect(
+                {**k, "min_per_side": impact["min_per_side"]},
+                f"{k['rate']}%",
+                f"{k['control_rate']}%",
+            )
+        )
+    for r in impact["rules"]:
+        lines.append(
+            f"    {r['title']} ({impact['hold_out_percent']} % held out): {r['prompted']} prompted, "
+            f"{r['held_out']} held out; "
+            + _effect({**r, "min_per_side": impact["min_per_side"]}, f"{r['rate']}%", f"{r['held_out_rate']}%")
+        )
+    return lines
