@@ -290,6 +290,7 @@ def test_the_dashboard_reads_the_comparison_from_the_snapshot_in_constant_querie
     page = response.content.decode()
     assert "+45.0 points" in page and "95 % interval 28.9 to 61.1" in page
     assert "How this is worked out" in page and "leave out <strong>0 %</strong>" in page
+    assert "0 % of customers are held out of this list to measure it" in page  # beside the win-back rule
     assert response.context["impact"]["kinds"][1]["compared"] == 40
 
 
