@@ -7,12 +7,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from crm.kernel.access import locations_for
-from crm.kernel.models import User
+from crm.kernel.models import Location, User
 from crm.kernel.uploads import CONTACT_SUFFIXES, CsvFileField
 from customers import extensions
 from customers.access import customers_for, follow_up_locations_for, referrers_for
@@ -67,7 +68,12 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["home_location"].queryset = locations_for(user).filter(is_active=True)
+        # A customer whose home is another location keeps it: staff here may edit them (they visited here)
+        # without the form blanking or moving their home location.
+        home = Q(pk__in=locations_for(user).filter(is_active=True).values("pk"))
+        if self.instance.pk and self.instance.home_location_id:
+            home |= Q(pk=self.instance.home_location_id)
+        self.fields["home_location"].queryset = Location.objects.filter(home).order_by("name")
         # Fields other apps add (journeys: where they first heard of us), saved by customer_save.
         self.part_fields = []
         for part in extensions.slots.form:

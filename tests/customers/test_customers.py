@@ -302,3 +302,23 @@ def test_a_customers_own_cadence_wins_over_their_tags(frontline, location):
     customer = CustomerFactory.build(home_location=location, keep_in_touch_days=60)
     customer = customer_save(customer=customer, tags=[tag])
     assert (customer.keep_in_touch_due_on - customer.created_at.date()).days in (59, 60)
+
+
+def test_editing_a_visitor_from_another_location_keeps_their_home_location(
+    client, frontline, other_customer, location, other_location
+):
+    interaction_record(
+        customer=other_customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=frontline,
+        kind=Interaction.Kind.VISIT,
+    )
+    client.force_login(frontline)
+    form = client.get(reverse("customer-edit", args=[other_customer.pk])).context["form"]
+    assert form["home_location"].value() == other_location.pk
+    assert set(form.fields["home_location"].queryset) == {location, other_location}
+    data = customer_form(other_location, first_name="Ruben", last_name="Ortega", email="", phone="")
+    assert client.post(reverse("customer-edit", args=[other_customer.pk]), data).status_code == 302
+    other_customer.refresh_from_db()
+    assert other_customer.home_location == other_location
