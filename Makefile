@@ -66,7 +66,7 @@ lint: install
 ## (pip-audit; .ci/audit_dependencies.py says loudly when no vulnerability service was reachable,
 ## and fails then too with REQUIRE_DEPENDENCY_AUDIT=true).
 security: install
-	$(VENV)/bin/bandit --quiet --recursive --severity-level high --confidence-level low crm customers journeys microcx
+	$(VENV)/bin/bandit --quiet --recursive --severity-level high --confidence-level low crm customers journeys microcx outreach
 	$(PY) .ci/audit_dependencies.py requirements.lock
 
 format: install

@@ -32,6 +32,7 @@ def schedule_sweeps(sender, **kwargs) -> None:
         "heartbeat": {"task": "crm.tasks.record_heartbeat", "schedule": 60.0},
         "sweep-reminders": {"task": "crm.tasks.sweep_reminders", "schedule": every},
         "sweep-digests": {"task": "crm.tasks.sweep_digests", "schedule": every},
+        "sweep-messages": {"task": "outreach.tasks.sweep_messages", "schedule": every},
         # Hourly: a renewal is due from the first hour of the new period, and it is idempotent.
         "renew-budgets": {"task": "microcx.tasks.renew_budgets", "schedule": 3600.0},
         "loyalty-snapshots": {"task": "crm.tasks.refresh_loyalty_snapshots", "schedule": every},

@@ -7,6 +7,7 @@ with one line naming it and what it expects.
 """
 
 import datetime
+import os
 import sys
 import warnings
 import zoneinfo
@@ -140,6 +141,7 @@ INSTALLED_APPS = [
     "customers",
     "journeys",
     "microcx",
+    "outreach",
     "crm.inbox",
     "crm.insights",
     "crm.demo",
@@ -343,6 +345,17 @@ _email = setting(
     lambda: env.email_url("EMAIL_URL", default="consolemail://"),
 )
 globals().update({key: value for key, value in _email.items() if key.startswith("EMAIL_")})
+# Or a provider's API through django-anymail: EMAIL_PROVIDER=mailgun (postmark, amazon_ses, sendgrid,
+# brevo...) with its settings as ANYMAIL_<SETTING> variables, e.g. ANYMAIL_MAILGUN_API_KEY.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip()
+if EMAIL_PROVIDER:
+    if not EMAIL_PROVIDER.replace("_", "").isalnum():
+        raise ConfigurationError("EMAIL_PROVIDER", "must name an anymail backend such as mailgun or postmark")
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+# Seconds a newly queued customer email waits before the sweep sends it in case queueing its task failed
+# (Redis down): the task queued on commit normally sends it well before.
+OUTREACH_SWEEP_GRACE_SECONDS = env.int("OUTREACH_SWEEP_GRACE_SECONDS", default=120)
 # Where links in emails point.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{BUSINESS_NAME} CRM <crm@localhost>")

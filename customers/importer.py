@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from crm.kernel import audit, imports
 from crm.kernel.csvfiles import map_columns
 from crm.kernel.models import Location
+from customers import signals
 from customers.matching import CustomerKeys, match_customers
 from customers.models import Customer, ImportantDate, Tag
 from customers.services import customer_save, customers_create_bulk, important_date_save, normalise_phone
@@ -377,6 +378,10 @@ class CustomerImport(imports.ImportSpec):
         rows = [self.unpack(packed) for packed in batch]
         tags = _tags_named(rows, state["tags"])
         creates = [row for row in rows if row.customer_id is None]
+        # An erased customer's address stays suppressed: an import cannot make them reachable again.
+        suppressed = signals.suppressed_addresses(
+            [row.data.get("email", "") for row in creates if row.data.get("email_consent")]
+        )
         customers, birthdays = [], []
         for row in creates:
             data = dict(row.data)
@@ -386,7 +391,7 @@ class CustomerImport(imports.ImportSpec):
             data.pop("tags", None)
             data["home_location_id"] = data.pop("home_location")
             customer = Customer(**data)
-            if consent and customer.email:
+            if consent and customer.email and customer.email.lower() not in suppressed:
                 # The till says they agreed to marketing email: consent recorded on the day it reached us.
                 customer.consent_email_at = _today(customer.home_location_id, state)
             customers.append(customer)
@@ -440,6 +445,9 @@ def _update(rows: list[imports.RowResult], tags: dict, state: dict) -> int:
             customer_id__in=customers, kind=ImportantDate.Kind.BIRTHDAY, person=None
         ).values_list("customer_id", flat=True)
     )
+    suppressed = signals.suppressed_addresses(
+        [customers[row.customer_id].email for row in rows if row.data.get("email_consent")]
+    )
     updated = 0
     for row in rows:
         customer = customers[row.customer_id]
@@ -457,7 +465,13 @@ def _update(rows: list[imports.RowResult], tags: dict, state: dict) -> int:
             if getattr(customer, attname) != value:
                 setattr(customer, attname, value)
                 changed = True
-        if email_consent and customer.email and customer.consent_email_at is None:
+        if (
+            email_consent
+            and customer.email
+            and customer.consent_email_at is None
+            # An erased customer's address stays suppressed: an import cannot make them reachable again.
+            and customer.email.lower() not in suppressed
+        ):
             customer.consent_email_at = _today(customer.home_location_id, state)
             changed = True
         if changed or row_tags is not None:

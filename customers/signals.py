@@ -27,3 +27,31 @@ customer_erasing = Signal()
 # The owner exports what the business holds about a customer: customer=Customer. Each receiver
 # returns {section name: plain JSON-ready data}; the key "profile" adds fields to the profile.
 customer_exporting = Signal()
+
+# Another app on floor 3 made a contact at a touchpoint (outreach: an email sent, a card posted):
+# customer=Customer, touchpoint_slug, location, staff, occurred_at, summary, external_ref. Journeys records
+# it as an interaction, once per external_ref, and returns the interaction's id (None: no such touchpoint).
+contact_made = Signal()
+
+# Which of these email addresses are on a do-not-send list (an erased customer's, kept only as a hash)?
+# addresses=list[str]. A receiver returns the set of those it holds, lower-cased. Importers ask once per
+# batch before they record consent.
+address_suppression_asked = Signal()
+
+
+def suppressed_addresses(addresses: list[str]) -> set[str]:
+    """The addresses (lower-cased) that some app keeps on its do-not-send list."""
+    wanted = [address.strip().lower() for address in addresses if address and address.strip()]
+    if not wanted:
+        return set()
+    from customers.models import Customer
+
+    found: set[str] = set()
+    for _receiver, answer in address_suppression_asked.send(sender=Customer, addresses=wanted):
+        found |= set(answer or ())
+    return found
+
+
+def address_suppressed(address: str) -> bool:
+    """Whether some app keeps this address on its do-not-send list."""
+    return bool(suppressed_addresses([address]))

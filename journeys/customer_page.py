@@ -39,9 +39,31 @@ def _heard_via_detail(customer, user) -> dict:
     return {"heard_via": None if customer.referred_by_id else selectors.heard_via(customer)}
 
 
+def _record_contact(
+    *, customer, touchpoint_slug: str, location, staff, occurred_at, summary: str, external_ref: str, **kwargs
+) -> int | None:
+    """A contact another app made (outreach's email or card) as an interaction at its touchpoint; once per ref."""
+    touchpoint = Touchpoint.objects.filter(slug=touchpoint_slug).first()
+    if touchpoint is None:
+        return None
+    already = Interaction.objects.filter(external_ref=external_ref).values_list("pk", flat=True).first()
+    if already is not None:
+        return already
+    return services.interaction_record(
+        customer=customer,
+        touchpoint=touchpoint,
+        location=location,
+        staff=staff,
+        occurred_at=occurred_at,
+        summary=summary,
+        external_ref=external_ref,
+    ).pk
+
+
 def register() -> None:
     """Connect journeys to the customer page's slots and to the customers floor's events."""
     signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="journeys.customer_erasing")
+    signals.contact_made.connect(_record_contact, sender=Customer, dispatch_uid="journeys.contact_made")
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="journeys.customer_exporting")
     slots.register(
         "timeline",

@@ -29,6 +29,7 @@ from journeys.models import CustomerPersona, Interaction, JourneyStep, Persona, 
 from journeys.services import interaction_record
 from microcx.models import Budget, Gesture, LedgerEntry
 from microcx.services import budget_create, ensure_default_rules, gesture_propose
+from outreach.models import ContactPreference, Message
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory, ImportantDateFactory, PersonFactory
 
@@ -74,6 +75,8 @@ class World:
     step: JourneyStep
     lockout: AccessAttempt
     manager_b: User
+    message_b: Message
+    card_b: Message
 
 
 @pytest.fixture
@@ -159,6 +162,20 @@ def world(location, other_location, frontline, settings, tmp_path):
             failures_since_start=9,
         ),
         manager_b=manager_b,
+        message_b=_message(customer_b, staff_b, other_location, "email"),
+        card_b=_message(customer_b, staff_b, other_location, "mail"),
+    )
+
+
+def _message(customer: Customer, sender: User, location: Location, channel: str) -> Message:
+    return Message.objects.create(
+        customer=customer,
+        location=location,
+        sender=sender,
+        channel=channel,
+        occasion="congratulations",
+        subject="Congratulations",
+        body="Dear Bella, congratulations!",
     )
 
 
@@ -283,7 +300,39 @@ PROBES: dict[str, list[Probe]] = {
     "gesture-deliver": [Probe(lambda w: {"pk": w.gesture_b.pk}, lambda w: {"delivered_on": "2026-01-02"})],
     "gesture-cancel": [Probe(lambda w: {"pk": w.gesture_b.pk})],
     "budget-detail": [Probe(lambda w: {"pk": w.budget_b.pk}, lambda w: {"amount": "-150", "reason": "Taken"})],
+    # outreach
+    "outreach-compose": [Probe(customer_b, lambda w: outreach_form(w))],
+    "outreach-contact-preferences": [
+        Probe(customer_b, lambda w: {"postal_address": "Planted", "do_not_contact": "on"})
+    ],
+    "outreach-message": [Probe(lambda w: {"pk": w.message_b.pk})],
+    "outreach-message-stop": [Probe(lambda w: {"pk": w.message_b.pk})],
+    "outreach-card-print": [Probe(lambda w: {"pk": w.card_b.pk})],
+    "outreach-card-posted": [Probe(lambda w: {"pk": w.card_b.pk})],
+    # The customer's own links carry a signed token, not an id: one signed for another purpose is refused.
+    "outreach-unsubscribe": [Probe(lambda w: {"token": forged_token(w)})],
+    "outreach-preferences": [Probe(lambda w: {"token": forged_token(w)}, lambda w: {"nothing": "on"})],
 }
+
+
+def outreach_form(w: World, **changes) -> dict:
+    data = {
+        "channel": "email",
+        "occasion": "congratulations",
+        "subject": "Hello",
+        "body": "Planted message",
+        "template_body": "",
+        "idempotency_key": str(uuid.uuid4()),
+        "send": "1",
+    }
+    return {**data, **changes}
+
+
+def forged_token(w: World) -> str:
+    from django.core import signing
+
+    return signing.dumps({"c": w.customer_b.pk, "m": w.message_b.pk}, salt="outreach.other", compress=True)
+
 
 # URL names outside this matrix: the Django admin is for superusers and has its own checks.
 SKIPPED_NAMESPACES = {"admin"}
@@ -328,6 +377,8 @@ def database_state() -> dict:
         LedgerEntry,
         AccessAttempt,
         TOTPDevice,
+        Message,
+        ContactPreference,
     ]
     state = {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
     state["users"] = list(User.objects.order_by("pk").values("pk", "username", "is_active", "first_name"))
@@ -528,3 +579,25 @@ def test_the_probed_ids_are_real_pages_for_location_bs_own_staff(client, world, 
         url = reverse(name, kwargs=probe.kwargs(world))
         # follow: the gesture form first redirects to its own address with its key (?form=...)
         assert client.get(url, follow=True).status_code == 200, url
+
+
+def test_a_message_cannot_start_from_another_locations_follow_up_or_suggestion(fran, world):
+    url = reverse("outreach-compose", args=[world.customer_a.pk])
+    before = database_state()
+    assert fran.get(url, {"source": "follow_up", "source_id": world.follow_up_b.pk}).status_code == 404
+    assert fran.get(url, {"source": "suggestion", "source_id": world.suggestion_b.pk}).status_code == 404
+    data = outreach_form(world, source="follow_up", source_id=world.follow_up_b.pk)
+    assert fran.post(url, data).status_code == 404
+    assert database_state() == before
+
+
+def test_a_message_form_resent_with_another_messages_key_does_not_touch_that_message(fran, world):
+    Customer.objects.filter(pk=world.customer_a.pk).update(consent_email_at=datetime.date(2026, 1, 1))
+    before = database_state()
+    response = fran.post(
+        reverse("outreach-compose", args=[world.customer_a.pk]),
+        outreach_form(world, idempotency_key=str(world.message_b.idempotency_key)),
+    )
+    assert response.status_code == 200
+    assert "Dear Bella" not in response.content.decode()
+    assert database_state() == before

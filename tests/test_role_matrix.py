@@ -202,6 +202,18 @@ MATRIX = [
             "owner-monthly_cap": "2000",
         },
     ),
+    # outreach: staff write and post cards; owners set the contact limit; the customer's own links need no login
+    Row("outreach-compose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("outreach-contact-preferences", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
+    Row("outreach-message", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["message"].pk}),
+    Row("outreach-message-stop", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["message"].pk}, method="post"),
+    Row("outreach-card-print", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["card"].pk}),
+    Row("outreach-card-posted", LOGIN, 302, 302, 302, kwargs=lambda w: {"pk": w["card"].pk}, method="post"),
+    Row("outreach-cards", LOGIN, 200, 200, 200),
+    Row("outreach-settings", LOGIN, 403, 403, 200),
+    Row("outreach-unsubscribe", 200, 200, 200, 200, kwargs=lambda w: {"token": w["unsubscribe_token"]}),
+    Row("outreach-unsubscribe", 200, 200, 200, 200, kwargs=lambda w: {"token": w["unsubscribe_token"]}, method="post"),
+    Row("outreach-preferences", 200, 200, 200, 200, kwargs=lambda w: {"token": w["preferences_token"]}),
 ]
 
 # URL names outside the matrix: the Django admin is for superusers and has its own checks.
@@ -259,7 +271,26 @@ def world(location, other_location, users_by_role, customer):
     lockout = AccessAttempt.objects.create(
         username="someone", ip_address="203.0.113.9", user_agent="test", failures_since_start=9
     )
+    from outreach import emails
+    from outreach.models import Message
+
+    def message(channel):
+        return Message.objects.create(
+            customer=customer,
+            location=location,
+            sender=users_by_role["frontline"],
+            channel=channel,
+            occasion="congratulations",
+            subject="Congratulations",
+            body="Dear Anna, congratulations!",
+        )
+
+    email, card = message("email"), message("mail")
     return {
+        "message": email,
+        "card": card,
+        "unsubscribe_token": emails.unsubscribe_token(email),
+        "preferences_token": emails.preferences_token(customer.pk),
         "lockout": lockout,
         "touchpoint": touchpoint,
         "persona": persona,

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = {"customers", "journeys", "microcx", "crm/kernel", "crm/inbox", "crm/insights", "crm/demo"}
+APPS = {"customers", "journeys", "microcx", "outreach", "crm/kernel", "crm/inbox", "crm/insights", "crm/demo"}
 VIEW_MODULES = sorted(
     path
     for pattern in ("*/views*.py", "*/api.py", "crm/*/views*.py", "crm/*/api.py")

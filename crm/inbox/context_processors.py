@@ -23,6 +23,8 @@ def site(request):
                 item["count"] = SimpleLazyObject(lambda: microcx_selectors.awaiting_approval(user).count())
                 item["count_label"] = "gestures waiting for approval"
             nav.append(item)
+        if user.has_perm("outreach.print_cards"):
+            nav.append({"url_name": "outreach-cards", "label": "Cards", "icon": "envelope-paper"})
         if user.has_perm("crm.view_loyalty_dashboard"):
             nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):

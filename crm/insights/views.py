@@ -124,6 +124,8 @@ def customers_behind(request):
     )
     context |= {
         "page": page,
+        # The win-back lists offer a "we miss you" message to each customer (outreach/).
+        "write_back": "miss_you" if figure in loyalty.LIST_TITLES else "",
         "title": loyalty.LIST_TITLES.get(figure, figure),
         "definition": loyalty.DEFINITIONS.get(
             {"repeat": "repeat_rate", "referred": "word_of_mouth", "gesture": "microcx", "cohort": "cohorts"}.get(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-CACHE_KEY = "crm:business-settings:v1"
+CACHE_KEY = "crm:business-settings:v2"
 CACHE_SECONDS = 60
 
 
@@ -21,6 +21,7 @@ class Business:
     name: str
     currency: str
     timezone: str
+    postal_address: str = ""
 
 
 def current() -> Business:
@@ -30,7 +31,7 @@ def current() -> Business:
         from crm.kernel.models import BusinessSettings
 
         row = BusinessSettings.current()
-        found = Business(name=row.name, currency=row.currency, timezone=row.timezone)
+        found = Business(name=row.name, currency=row.currency, timezone=row.timezone, postal_address=row.postal_address)
         cache.set(CACHE_KEY, found, CACHE_SECONDS)
     return found
 

@@ -154,7 +154,8 @@ class BusinessSettingsForm(forms.ModelForm):
         from crm.kernel.models import BusinessSettings
 
         model = BusinessSettings
-        fields = ["name", "currency", "timezone"]
+        fields = ["name", "currency", "timezone", "postal_address"]
+        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -159,6 +159,11 @@ class BusinessSettings(models.Model):
         choices=timezone_choices,
         help_text="Given to new locations; each location keeps its own.",
     )
+    postal_address = models.TextField(
+        blank=True,
+        max_length=400,
+        help_text="The business's postal address, printed in the footer of every email to customers.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

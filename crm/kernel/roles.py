@@ -44,6 +44,10 @@ _FRONTLINE = [
     "journeys.add_customerpersona",
     "microcx.view_budget",
     "microcx.add_gesture",
+    "outreach.add_message",
+    "outreach.view_message",
+    "outreach.print_cards",
+    "outreach.change_contactpreference",
 ]
 _MANAGER = [
     *_FRONTLINE,
@@ -86,6 +90,7 @@ ROLE_PERMISSIONS = {
         "customers.erase_customer",
         "microcx.adjust_budget",
         "microcx.change_discretionrule",
+        "outreach.change_outreachsettings",
     ],
 }
 

@@ -64,13 +64,18 @@ def security_policy_save(*, policy: SecurityPolicy, by: User) -> SecurityPolicy:
 
 
 @transaction.atomic
-def business_settings_save(*, by: User, name: str, currency: str, timezone: str) -> BusinessSettings:
-    """Set the business's name, currency and default time zone (audited); every page reads the new values."""
+def business_settings_save(
+    *, by: User, name: str, currency: str, timezone: str, postal_address: str | None = None
+) -> BusinessSettings:
+    """Set the business's name, currency, default time zone and postal address (audited); every page reads
+    the new values. A postal_address of None keeps the saved one."""
     row = BusinessSettings.current()
     row.name, row.currency, row.timezone = name.strip(), currency.upper(), timezone
+    if postal_address is not None:
+        row.postal_address = postal_address.strip()
     row.updated_by = by
     row.full_clean()
-    row.save(update_fields=["name", "currency", "timezone", "updated_by", "updated_at"])
+    row.save(update_fields=["name", "currency", "timezone", "postal_address", "updated_by", "updated_at"])
     business.forget()
     # Again once committed: a read between this save and the commit may have cached the old values.
     transaction.on_commit(business.forget)
