@@ -2,6 +2,7 @@
 previewed as she will see it, and sent; once the worker sends it, it is on her timeline."""
 
 import datetime
+import re
 
 from playwright.sync_api import expect
 
@@ -28,13 +29,15 @@ def test_frontline_congratulates_a_customer_on_her_engagement_from_a_note(
     expect(suggestion).to_contain_text("accepted")
 
     # The brief refreshes: the follow-up is there, with a "Write" beside it.
-    write = page.get_by_test_id("outreach-brief").get_by_test_id("write-about").first
+    expect(page.get_by_test_id("ask-about")).to_contain_text("Congratulate them on the engagement")
+    row = page.get_by_test_id("outreach-brief").locator("div.d-flex", has_text=re.compile(r"^\s*Congratulate them"))
+    write = row.first.get_by_test_id("write-about")
     expect(write).to_be_visible()
     screenshot("outreach-brief-write")
     write.click()
     expect(page.get_by_test_id("about")).to_contain_text("Congratulate them on the engagement")
     body = page.get_by_label("Message")
-    expect(body).to_have_value(__import__("re").compile("Dear Anna,"))
+    expect(body).to_have_value(re.compile("Dear Anna,"))
     assert page.get_by_test_id("send").bounding_box()["height"] >= 44
 
     # Sending the template as it is asks for a change or a confirmation.
