@@ -1,21 +1,9 @@
 """Celery tasks for messages: they take ids and call a service (outreach.services)."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from crm.kernel.tasks import COMMON
 from outreach import services
-
-TRANSIENT = (OperationalError, InterfaceError)
-COMMON = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 8,
-    "ignore_result": True,
-}
 
 
 @shared_task(bind=True, **COMMON, soft_time_limit=50, time_limit=60)
