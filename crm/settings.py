@@ -18,11 +18,13 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # A .env file beside manage.py is optional; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# This machine's scratch files (the development broker and database, beat's schedule). Nothing a web
+# request needs lives here: imports wait in the database, sessions and the cache are shared.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 class ConfigurationError(SystemExit):
@@ -270,6 +272,29 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions live in PostgreSQL, so any web machine behind the load balancer serves any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# The shared cache (business settings, the security policy, whether an owner exists): every web process
+# and worker sees one cache, so a change made through one machine is seen by all at once. CACHE_URL
+# redis://host:6379/1 in production (clearing it removes only its own keys, but a database of its own is tidier);
+# without it, REDIS_URL if set (tests), else a table in PostgreSQL (crm_cache, made by a migration).
+_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="") or "db://"
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "crm.kernel.cache.SharedRedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "crm-cache",
+            "TIMEOUT": 300,
+            # A Redis that is down costs a page half a second at most (then a miss: crm/kernel/cache.py).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+elif _cache_url == "db://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "crm_cache"}}
+else:
+    raise ConfigurationError("CACHE_URL", "must be redis://host:port/db or db:// (a table in PostgreSQL)")
 
 # Two-factor (django-otp, TOTP): optional for managers and owners; owners must use it once
 # the business turns it on (Security page).
@@ -318,6 +343,25 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Receipts (the only files kept) go to object storage when MEDIA_BUCKET names a bucket (django-storages'
+# S3 backend, for AWS S3 or any S3-compatible store: MEDIA_ENDPOINT_URL, MEDIA_REGION; the credentials
+# come from boto3's usual AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Needed with more than one web
+# machine; without it they stay under MEDIA_ROOT on this machine. The bucket stays private: a receipt is
+# still sent only through the app's download view, never by a public link.
+MEDIA_BUCKET = env.str("MEDIA_BUCKET", default="")
+if MEDIA_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_BUCKET,
+            "endpoint_url": env.str("MEDIA_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_REGION", default="") or None,
+            "location": "media",
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 # Uploads (crm/kernel/uploads.py). A CSV import over UPLOAD_MAX_BYTES is refused by its form with a message; a
 # request far larger is refused (400) before it is read to disk. Receipts: 5 MB at most. Nothing under
 # MEDIA_ROOT is served by a URL: a receipt is sent back only as a download, to staff who may see its gesture.
@@ -331,6 +375,13 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# An import of more rows than this is checked and imported by a Celery task, with a progress page
+# (crm/kernel/import_jobs.py); smaller files are checked and imported within the request.
+IMPORT_BACKGROUND_ROWS = setting(
+    "IMPORT_BACKGROUND_ROWS",
+    "must be a whole number of rows",
+    lambda: env.int("IMPORT_BACKGROUND_ROWS", default=500),
+)
 # Form fields other than files: 2.5 MB (Django's default) is far more than any form of ours sends.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 5

@@ -5,7 +5,7 @@ from django.urls import include, path
 from crm.inbox import views as inbox_views
 from crm.insights import views as insights_views
 from crm.kernel import views as kernel_views
-from crm.kernel import views_security
+from crm.kernel import views_imports, views_security
 
 urlpatterns = [
     path("", inbox_views.home, name="home"),
@@ -18,6 +18,10 @@ urlpatterns = [
     path("inbox/", inbox_views.inbox, name="inbox"),
     path("inbox/badge/", inbox_views.inbox_badge, name="inbox-badge"),
     path("inbox/<int:pk>/", inbox_views.notification_mark, name="notification-mark"),
+    path("imports/<int:pk>/", views_imports.import_job, name="import-job"),
+    path("imports/<int:pk>/progress/", views_imports.import_job_progress, name="import-job-progress"),
+    path("imports/<int:pk>/confirm/", views_imports.import_job_confirm, name="import-job-confirm"),
+    path("imports/<int:pk>/cancel/", views_imports.import_job_cancel, name="import-job-cancel"),
     path("accounts/profile/", kernel_views.profile, name="profile"),
     path("operations/", inbox_views.operations, name="operations"),
     path("dashboard/", insights_views.dashboard, name="loyalty-dashboard"),

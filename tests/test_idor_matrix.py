@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.inbox.models import Notification
-from crm.kernel.models import Location, User
+from crm.kernel.models import ImportJob, Location, User
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
 from customers.services import follow_up_create, note_create
 from journeys.models import CustomerPersona, Interaction, JourneyStep, Persona, Touchpoint
@@ -77,6 +77,7 @@ class World:
     manager_b: User
     message_b: Message
     card_b: Message
+    import_job_b: ImportJob
 
 
 @pytest.fixture
@@ -147,6 +148,16 @@ def world(location, other_location, frontline, settings, tmp_path):
             occurrence=other_location.local_today(),
             customer=customer_b,
             title="Ask Bella how Rex is",
+        ),
+        import_job_b=ImportJob.objects.create(
+            token=uuid.uuid4(),
+            created_by=manager_b,
+            location=other_location,
+            kind="customer_import",
+            raw=b"first_name,email\nBella,bella@example.com\n",
+            options={"location": other_location.pk, "locations": [other_location.pk]},
+            state=ImportJob.State.CHECKED,
+            rows_total=1,
         ),
         persona=persona,
         touchpoint=touchpoint,
@@ -245,6 +256,11 @@ PROBES: dict[str, list[Probe]] = {
         )
     ],
     "notification-mark": [Probe(lambda w: {"pk": w.notification_b.pk}, lambda w: {"action": "done"})],
+    # An import job is its creator's, and its location's managers' and owners'.
+    "import-job": [Probe(lambda w: {"pk": w.import_job_b.pk})],
+    "import-job-progress": [Probe(lambda w: {"pk": w.import_job_b.pk})],
+    "import-job-confirm": [Probe(lambda w: {"pk": w.import_job_b.pk})],
+    "import-job-cancel": [Probe(lambda w: {"pk": w.import_job_b.pk})],
     # Owner-only security records (a login lockout, a member of staff's authenticator): business-wide,
     # refused to frontline staff by permission whatever the id.
     "lockout-unlock": [Probe(lambda w: {"pk": w.lockout.pk})],

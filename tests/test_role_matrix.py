@@ -59,6 +59,11 @@ MATRIX = [
         method="post",
         data={"action": "read"},
     ),
+    # An import job (made by the manager here): its creator's, and its location's managers' and owners'.
+    Row("import-job", LOGIN, 404, 200, 200, kwargs=lambda w: {"pk": w["import_job"].pk}),
+    Row("import-job-progress", LOGIN, 404, 200, 200, kwargs=lambda w: {"pk": w["import_job"].pk}),
+    Row("import-job-confirm", LOGIN, 404, 302, 302, kwargs=lambda w: {"pk": w["import_job"].pk}, method="post"),
+    Row("import-job-cancel", LOGIN, 404, 302, 302, kwargs=lambda w: {"pk": w["import_job"].pk}, method="post"),
     Row("profile", LOGIN, 200, 200, 200),
     # Two-factor: without a device the code page sends you on; managers and owners may set one up.
     Row("two-factor-verify", LOGIN, 302, 302, 302),
@@ -286,7 +291,21 @@ def world(location, other_location, users_by_role, customer):
         )
 
     email, card = message("email"), message("mail")
+
+    from crm.kernel.models import ImportJob
+
+    import_job = ImportJob.objects.create(
+        token=uuid.uuid4(),
+        created_by=users_by_role["manager"],
+        location=location,
+        kind="customer_import",
+        raw=b"first_name,email\nZoe,zoe@example.com\n",
+        options={"location": location.pk, "locations": [location.pk]},
+        state=ImportJob.State.CHECKED,
+        rows_total=1,
+    )
     return {
+        "import_job": import_job,
         "message": email,
         "card": card,
         "unsubscribe_token": emails.unsubscribe_token(email),

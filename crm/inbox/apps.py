@@ -20,6 +20,12 @@ class InboxConfig(AppConfig):
         # customer also removes the reminders that named them and cached figures (customers' signals).
         receivers.connect()
 
+        # A background import's check or import finished tells its person, in their inbox.
+        from crm.kernel import signals as kernel_signals
+
+        kernel_signals.import_job_finished.connect(
+            notifications.import_job_finished, dispatch_uid="crm.inbox.notifications.import_job_finished"
+        )
         # A gesture approved or turned down tells its proposer, in their inbox.
         microcx_signals.gesture_decided.connect(
             notifications.gesture_decided, dispatch_uid="crm.inbox.notifications.gesture_decided"

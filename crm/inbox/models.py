@@ -47,6 +47,8 @@ class Notification(models.Model):
         GESTURE_APPROVED = "gesture_approved", "Gesture approved"
         GESTURE_REJECTED = "gesture_rejected", "Gesture not approved"
         MESSAGE = "message", "Message"
+        IMPORT_CHECKED = "import_checked", "Import checked"
+        IMPORT_FINISHED = "import_finished", "Import finished"
 
     FOLLOW_UP_KINDS = _FOLLOW_UP_KINDS
     GESTURE_KINDS = _GESTURE_KINDS
@@ -66,6 +68,9 @@ class Notification(models.Model):
     gesture = models.ForeignKey(
         "microcx.Gesture", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    import_job = models.ForeignKey(
+        "crm.ImportJob", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     gesture_idea = models.CharField(max_length=200, blank=True, help_text="A suggestion, never sent by itself.")
@@ -83,7 +88,16 @@ class Notification(models.Model):
         constraints = [
             # NULLs count as equal here: two keep-in-touch reminders of one customer on one day collide.
             models.UniqueConstraint(
-                fields=["kind", "customer", "follow_up", "important_date", "gesture", "occurrence", "recipient"],
+                fields=[
+                    "kind",
+                    "customer",
+                    "follow_up",
+                    "important_date",
+                    "gesture",
+                    "import_job",
+                    "occurrence",
+                    "recipient",
+                ],
                 name="notification_once",
                 nulls_distinct=False,
             ),
@@ -109,7 +123,13 @@ class Notification(models.Model):
         """ "overdue" (red) from its overdue day, "due" (amber) for things to act on, else "info"."""
         if self.overdue_on and today >= self.overdue_on:
             return "overdue"
-        if self.kind in (self.Kind.IMPORTANT_DATE, self.Kind.CUSTOMER_SINCE, self.Kind.MESSAGE, *self.GESTURE_KINDS):
+        if self.kind in (
+            self.Kind.IMPORTANT_DATE,
+            self.Kind.CUSTOMER_SINCE,
+            self.Kind.MESSAGE,
+            self.Kind.IMPORT_FINISHED,
+            *self.GESTURE_KINDS,
+        ):
             return "info"
         return "due"
 

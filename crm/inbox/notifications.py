@@ -135,3 +135,21 @@ def gesture_decided(sender, *, gesture, title: str, body: str = "", **kwargs) ->
             )
         ]
     )
+
+
+def import_job_finished(sender, *, job, stage: str, title: str, **kwargs) -> None:
+    """Tell an import's person its background check or import is done (the kernel's import_job_finished)."""
+    from django.urls import reverse
+
+    notifications_raise(
+        notifications=[
+            Notification(
+                recipient_id=job.created_by_id,
+                kind=Notification.Kind.IMPORT_CHECKED if stage == "checked" else Notification.Kind.IMPORT_FINISHED,
+                occurrence=job.location.local_today() if job.location_id else timezone.localdate(),
+                import_job_id=job.pk,
+                title=title,
+                url=reverse("import-job", args=[job.pk]),
+            )
+        ]
+    )

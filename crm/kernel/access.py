@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
 from django.http import Http404
 
-from crm.kernel.models import Location, User
+from crm.kernel.models import ImportJob, Location, User
 
 
 def require_perm(perm: str):
@@ -29,3 +29,20 @@ def get_location_for_user(user: User, pk: int) -> Location:
         return locations_for(user).get(pk=pk)
     except (Location.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such location") from None
+
+
+def get_import_job_for_user(user: User, pk: int) -> ImportJob:
+    """Return an import job its creator may see, or a manager or owner of its location; else 404."""
+    from crm.kernel import roles
+
+    try:
+        job = ImportJob.objects.select_related("location", "created_by").get(pk=pk)
+    except (ImportJob.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such import") from None
+    if job.created_by_id == user.pk:
+        return job
+    if roles.is_manager_or_owner(user) and (
+        job.location_id is None or locations_for(user).filter(pk=job.location_id).exists()
+    ):
+        return job
+    raise Http404("No such import")

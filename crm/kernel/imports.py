@@ -521,12 +521,20 @@ def preview_and_confirm(
         if not plan.is_valid:
             return render(request, template, {**context, "plan": plan})
         summary = kind.commit(plan, user=request.user)
-        uploads.discard(request, name)
+        uploads.discard(request, name, imported=True)
         messages.success(request, done(summary))
         return redirect(back)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         chosen = options(form.cleaned_data)
+        upload.seek(0)
+        # A big file is checked and imported by a worker (crm.kernel.import_jobs); its page shows the progress.
+        from crm.kernel import views_imports
+
+        if big := views_imports.start_if_big(
+            request, kind=name, raw=upload.read(), file_name=upload.name, options=chosen
+        ):
+            return big
         upload.seek(0)
         plan = kind.check(upload, options=chosen)
         context["plan"] = plan

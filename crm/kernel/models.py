@@ -198,3 +198,67 @@ class BusinessSettings(models.Model):
             "currency": settings.BUSINESS_CURRENCY,
             "timezone": settings.BUSINESS_TIMEZONE,
         }
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way in: checked, then (once the person confirms) imported.
+
+    The file's bytes live here, not on a web machine's disk, so the preview may be shown by one web
+    process and confirmed on another, and a Celery worker can read it. Big files are checked and
+    imported by a task; the state only moves forward through conditional updates (crm.kernel.import_jobs),
+    so a retried or duplicated task never imports twice. The bytes are dropped once the job ends.
+    """
+
+    class State(models.TextChoices):
+        CHECKING = "checking", "Checking"
+        CHECKED = "checked", "Checked"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATES = (State.CHECKING, State.CHECKED, State.IMPORTING)
+    ENDED_STATES = (State.DONE, State.FAILED, State.CANCELLED)
+
+    token = models.UUIDField(unique=True, editable=False, help_text="What a confirmation form sends back.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="import_jobs",
+        help_text="The location rows without one go to.",
+    )
+    kind = models.CharField(max_length=40)
+    file_name = models.CharField(max_length=255, blank=True)
+    raw = models.BinaryField(default=bytes, editable=False)
+    options = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CHECKING)
+    background = models.BooleanField(default=False, help_text="Checked and imported by a Celery task.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    preview = models.JSONField(default=list, blank=True, help_text="What the import would do, line by line of text.")
+    bad_rows = models.JSONField(default=list, blank=True, help_text="[{line, messages}] of rows that cannot go in.")
+    summary = models.JSONField(default=dict, blank=True, help_text="What the import did.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the import itself started.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "created_at"], name="importjob_state_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def may_confirm(self) -> bool:
+        return self.state == self.State.CHECKED and not self.bad_rows

@@ -56,13 +56,17 @@ class AuditlogMiddleware(_AuditlogMiddleware):
 
 
 def owners_must_use_two_factor() -> bool:
-    """Whether the business requires two-factor for owners (cached briefly: it is read at each login)."""
+    """Whether the business requires two-factor for owners, read at each login through the shared cache.
+
+    Every web machine reads the one cache (crm/settings.py CACHES) and saving the policy deletes the
+    key (crm.kernel.services.security_policy_save), so a change is seen everywhere at once, not after a delay.
+    """
     from crm.kernel.models import SecurityPolicy
 
     required = cache.get(POLICY_CACHE_KEY)
     if required is None:
         required = SecurityPolicy.current().require_owner_two_factor
-        cache.set(POLICY_CACHE_KEY, required, 30)
+        cache.set(POLICY_CACHE_KEY, required, 300)
     return required
 
 

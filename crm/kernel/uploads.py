@@ -1,7 +1,8 @@
 """Uploads: the checks every upload form makes, and keeping a CSV between its preview and its import.
 
 A CSV import is read into memory, checked (size, a .csv name, text and not binary) and parsed; between
-preview and confirmation it waits under var/imports, outside MEDIA_ROOT, and is never served. A receipt
+preview and confirmation it waits in the database (crm.kernel.models.ImportJob), on no web machine's disk,
+and is never served. A receipt
 is checked the same way (size, a photo or PDF by its name *and* its first bytes), stored under a random
 name and only ever sent back as a download (microcx's gesture_receipt view), never shown inline.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +23,6 @@ from django.core.files.uploadhandler import FileUploadHandler
 
 from crm.kernel.csvfiles import csv_problem, decode_csv
 
-UPLOAD_DIR = Path(settings.VAR_DIR) / "imports"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # The customer import also reads a phone's contacts (vCard); the same size and text checks apply.
 CONTACT_SUFFIXES = (*CSV_SUFFIXES, ".vcf")
@@ -140,14 +139,37 @@ class RequestSizeLimit(FileUploadHandler):
 def stash(request, name: str, raw: bytes, options: dict | None = None) -> str:
     """Keep the file for this user's session; return the token the confirmation form sends back.
 
-    A file stashed before under the same name goes: one waiting file per import and session.
+    It is kept in the database (an ImportJob waiting for its confirmation), not on this machine's
+    disk, so any web process may take the confirmation. A file stashed before under the same name
+    goes: one waiting file per import and session.
     """
+    from crm.kernel.models import ImportJob
+
     discard(request, name)
-    token = uuid.uuid4().hex
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    (UPLOAD_DIR / f"{token}.csv").write_bytes(raw)
-    request.session[name] = {"token": token, "options": options or {}}
-    return token
+    job = ImportJob.objects.create(
+        token=uuid.uuid4(),
+        created_by=request.user,
+        kind=name,
+        raw=raw,
+        options=options or {},
+        state=ImportJob.State.CHECKED,
+    )
+    request.session[name] = {"token": job.token.hex}
+    return job.token.hex
+
+
+def _waiting(request, token: str | None):
+    from crm.kernel.models import ImportJob
+
+    try:
+        token_id = uuid.UUID(hex=str(token))
+    except ValueError:
+        return None
+    return (
+        ImportJob.objects.filter(token=token_id, created_by=request.user, state=ImportJob.State.CHECKED)
+        .exclude(raw=b"")
+        .first()
+    )
 
 
 def take(request, name: str, token: str | None) -> tuple[bytes, dict] | None:
@@ -155,32 +177,34 @@ def take(request, name: str, token: str | None) -> tuple[bytes, dict] | None:
     kept = request.session.get(name) or {}
     if not token or kept.get("token") != token:
         return None
-    path = UPLOAD_DIR / f"{token}.csv"
-    if not path.exists():
+    job = _waiting(request, token)
+    if job is None or job.kind != name:
         return None
-    return path.read_bytes(), kept.get("options", {})
+    return bytes(job.raw), job.options
 
 
-def discard(request, name: str) -> None:
+def discard(request, name: str, *, imported: bool = False) -> None:
+    """Drop this session's waiting file: it was imported (`imported`), replaced or abandoned."""
+    from crm.kernel import import_jobs
+
     kept = request.session.pop(name, None) or {}
-    if kept.get("token"):
-        (UPLOAD_DIR / f"{kept['token']}.csv").unlink(missing_ok=True)
+    job = _waiting(request, kept.get("token")) if kept.get("token") else None
+    if job is not None:
+        import_jobs.import_jobs_discard(job_ids=[job.pk], imported=imported)
 
 
 def discard_waiting_holding(row_matches: Callable[[list[str]], bool]) -> int:
-    """Delete every waiting import file with a row for which `row_matches(cells)` is true (erasing a
+    """Drop every waiting import file with a row for which `row_matches(cells)` is true (erasing a
     customer: their previews go too); return how many went. A file that cannot be read as CSV any
     more is judged on its raw text, one line per row."""
-    removed = 0
-    for path in UPLOAD_DIR.glob("*.csv") if UPLOAD_DIR.exists() else []:
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:  # confirmed or discarded meanwhile
-            continue
-        if any(row_matches(cells) for cells in _rows_of(raw)):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    from crm.kernel import import_jobs
+
+    holding = [
+        job_id
+        for job_id, raw in import_jobs.jobs_waiting().values_list("pk", "raw").iterator(chunk_size=20)
+        if any(row_matches(cells) for cells in _rows_of(bytes(raw)))
+    ]
+    return import_jobs.import_jobs_discard(job_ids=holding) if holding else 0
 
 
 def _rows_of(raw: bytes):
@@ -199,12 +223,8 @@ def _rows_of(raw: bytes):
 STASH_MAX_AGE_SECONDS = 6 * 3600
 
 
-def forget_abandoned(now: float | None = None) -> int:
-    """Delete waiting import files older than STASH_MAX_AGE_SECONDS; return how many went."""
-    now = now if now is not None else time.time()
-    removed = 0
-    for path in UPLOAD_DIR.glob("*.csv") if UPLOAD_DIR.exists() else []:
-        if now - path.stat().st_mtime > STASH_MAX_AGE_SECONDS:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+def forget_abandoned() -> int:
+    """Drop the files of imports left unconfirmed for STASH_MAX_AGE_SECONDS; return how many went."""
+    from crm.kernel import import_jobs
+
+    return import_jobs.import_jobs_forget_abandoned(max_age_seconds=STASH_MAX_AGE_SECONDS)

@@ -61,7 +61,8 @@ def test_source_strings_become_foreign_keys_and_orphans_are_dropped(customer, fr
                 )
     finally:
         migrate(AFTER)
-    found = {n.title: n for n in Notification.objects.all()}
+    # Columns later migrations add (crm 0012's import_job) are not there yet at 0010.
+    found = {n.title: n for n in Notification.objects.defer("import_job")}
     assert set(found) == {
         f"follow_up:{follow_up.pk}",
         f"untaken:{follow_up.pk}",

@@ -267,12 +267,20 @@ def test_an_upload_that_is_not_a_contacts_file_is_refused_beside_the_field(
     assert response.status_code == 200 and message in response.context["form"].errors["file"][0]
 
 
-def test_erasing_a_customer_discards_a_waiting_vcard_preview_about_them(location, tmp_path, settings, monkeypatch):
-    monkeypatch.setattr(uploads, "UPLOAD_DIR", tmp_path)
-    (tmp_path / "waiting.csv").write_bytes(VCARD_FILE.encode())
+def test_erasing_a_customer_discards_a_waiting_vcard_preview_about_them(location, manager):
+    import uuid
+
+    from crm.kernel.models import ImportJob
+
+    def waiting():
+        return ImportJob.objects.create(
+            token=uuid.uuid4(), created_by=manager, kind="customer_import", raw=VCARD_FILE.encode(), state="checked"
+        )
+
+    waiting()
     grace = Customer(first_name="Grace", last_name="Okafor", email="grace@example.com", home_location=location)
     assert uploads.discard_waiting_holding(privacy.row_matcher(grace)) == 1
-    (tmp_path / "other.csv").write_bytes(VCARD_FILE.encode())
+    waiting()
     stranger = Customer(first_name="Zed", email="zed@example.com", home_location=location)
     assert uploads.discard_waiting_holding(privacy.row_matcher(stranger)) == 0
 

@@ -106,11 +106,11 @@ class Processes:
     def __init__(self, logs: Path) -> None:
         self.logs, self.running = logs, {}
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.running[name] = subprocess.Popen(  # noqa: S603 - our own app, fixed arguments
             [sys.executable, *args],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -47,3 +47,9 @@ def ago(moment: datetime.datetime | None) -> str:
 @register.filter
 def notification_level(notification, today: datetime.date) -> str:
     return notification.level(today)
+
+
+@register.filter
+def count(number: int | None) -> str:
+    """Write a count with thousands separators: 12500 -> "12,500"."""
+    return f"{number or 0:,}"
