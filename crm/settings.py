@@ -380,7 +380,7 @@ FILE_UPLOAD_HANDLERS = [
 IMPORT_BACKGROUND_ROWS = setting(
     "IMPORT_BACKGROUND_ROWS",
     "must be a whole number of rows",
-    lambda: env.int("IMPORT_BACKGROUND_ROWS", default=500),
+    lambda: env.int("IMPORT_BACKGROUND_ROWS", default=2000),
 )
 # Form fields other than files: 2.5 MB (Django's default) is far more than any form of ours sends.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
