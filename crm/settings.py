@@ -91,6 +91,10 @@ elif DEBUG:
 else:
     raise ConfigurationError("FIELD_ENCRYPTION_KEYS", "is required when DEBUG is off (comma-separated Fernet keys)")
 
+# benchmarks/http_load.py only: serves the bare "floor" view (/bench/floor/<pk>/) the pages are measured
+# against. Off everywhere else: the URL does not exist unless this is on.
+BENCHMARK_VIEWS = strict_bool("BENCHMARK_VIEWS", default=False)
+
 ALLOWED_HOSTS = setting(
     "ALLOWED_HOSTS",
     "must be a comma-separated list of host names",

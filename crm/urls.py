@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -53,6 +54,11 @@ urlpatterns = [
     path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCHMARK_VIEWS:
+    from crm import views_benchmark
+
+    urlpatterns.append(path("bench/floor/<int:pk>/", views_benchmark.floor, name="bench-floor"))
 
 # A database outage met before a view runs (loading the session) is a 503 page too.
 handler400 = "crm.kernel.middleware.bad_request"
