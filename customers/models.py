@@ -2,9 +2,10 @@ import calendar
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Reverse
 from simple_history.models import HistoricalRecords
 
 from crm.kernel import confidences
@@ -84,6 +85,28 @@ class Customer(models.Model):
 
     # Lower-cased names, email, phone digits and tags, searched with a trigram index.
     search_document = models.TextField(blank=True, editable=False)
+    # The short fields search reads (customers.selectors.search_customers), kept by PostgreSQL itself on
+    # every write, bulk ones and raw SQL included. search_name: "first last preferred", lower case and
+    # unaccented (crm_fold, migration 0014), under a trigram index: the typo path compares a short name,
+    # not a long document, so a misspelt name leaves few candidates at any table size.
+    search_name = models.GeneratedField(
+        expression=models.Func(
+            models.F("first_name"),
+            models.F("last_name"),
+            models.F("preferred_name"),
+            function="crm_search_name",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    # The phone's digits, national (a US number without its leading 1): exact and "ends with" through
+    # an index on its reverse.
+    phone_digits = models.GeneratedField(
+        expression=models.Func(models.F("phone"), function="crm_phone_digits", output_field=models.TextField()),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -102,6 +125,10 @@ class Customer(models.Model):
         ]
         indexes = [
             # The trigram (GIN) index on search_document, customer_search_trgm, is made by migration 0003.
+            GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="customer_search_name_trgm"),
+            models.Index(
+                OpClass(Reverse("phone_digits"), name="text_pattern_ops"), name="customer_phone_digits_reversed"
+            ),
             models.Index(Lower("email"), name="customer_email_lower"),
             models.Index(fields=["phone"], name="customer_phone"),
             models.Index(fields=["external_id"], name="customer_external_id"),
