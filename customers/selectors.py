@@ -215,10 +215,8 @@ def search_customers(
             .order_by("first_name", "last_name", "pk")[:limit]
         )
     if "@" in query:
-        # An address: exact (its index on lower(email)), else the name path below (a name typed with an @).
-        by_email = customers.with_email(query)
-        if by_email.exists():
-            return by_email.order_by("pk")[:limit]
+        # An address matches exactly, through the index on lower(email).
+        return customers.with_email(query).order_by("pk")[:limit]
     tag = Tag.objects.filter(name=query).only("pk").first()
     if tag is not None:
         return customers.filter(tags=tag).order_by("first_name", "last_name", "pk")[:limit]

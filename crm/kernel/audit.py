@@ -23,7 +23,9 @@ HIDDEN = "(hidden)"
 
 # model label -> auditlog register() options. Passwords and login times of staff stay out.
 AUDITED = {
-    "customers.Customer": {"exclude_fields": ["search_document", "updated_at", "email_lower"]},
+    "customers.Customer": {
+        "exclude_fields": ["search_document", "search_name", "phone_digits", "updated_at", "email_lower"]
+    },
     "customers.Person": {},
     "customers.ImportantDate": {"exclude_fields": ["next_prompt_on"]},
     "customers.Note": {"mask_fields": ["text"], "exclude_fields": ["updated_at"]},

@@ -284,7 +284,16 @@ def _change_rows(entry: LogEntry, names: dict | None = None) -> list[tuple[str, 
 
 
 # Fields an audit reader does not need to see changing.
-NOT_SHOWN = {"id", "idempotency_key", "created_at", "updated_at", "flags", "search_document"}
+NOT_SHOWN = {
+    "id",
+    "idempotency_key",
+    "created_at",
+    "updated_at",
+    "flags",
+    "search_document",
+    "search_name",
+    "phone_digits",
+}
 
 
 def _shown(value, field=None) -> str:
