@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramDistance, TrigramWordDistance
-from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Reverse
 from django.utils import timezone
 
+from crm.kernel.access import own_active_locations
 from crm.kernel.models import Location, User
 from customers import extensions
 from customers.access import customers_for, show_follow_ups, visible_notes
@@ -78,7 +78,8 @@ CHECK_IN_MINUTES = 10
 def check_in_location(user: User, customer: Customer) -> Location:
     """Where a check-in by this member of staff happens: their (first active) location, else the
     customer's home location."""
-    return user.locations.filter(is_active=True).first() or customer.home_location
+    own = own_active_locations(user)
+    return own[0] if own else customer.home_location
 
 
 def checked_in_at(customer: Customer, location: Location) -> datetime.datetime | None:
@@ -154,17 +155,43 @@ def _shown_follow_ups(user: User, by_pk: dict[int, FollowUp]) -> dict[int, Follo
     return by_pk
 
 
-def customer_timeline(customer: Customer, user: User, page_number: int | str = 1) -> Page:
+@dataclass
+class TimelinePage:
+    """One page of the timeline: whether there is a newer and an older page, no count of them all
+    (counting would read the whole history on every customer page)."""
+
+    number: int
+    object_list: list
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def customer_timeline(customer: Customer, user: User, page_number: int | str = 1) -> TimelinePage:
     """Return one page of everything that happened with the customer, newest first.
 
-    One UNION query lists (kind, pk, time) across all sources, so paging costs
-    the same whatever the history's length; then one query per kind loads the page.
+    One UNION query lists (kind, pk, time) across all sources, one row past the page to learn
+    whether an older page exists; then one query per kind loads the page.
     """
+    try:
+        number = max(1, int(page_number))
+    except (TypeError, ValueError):
+        number = 1
     sources = {s.kind: s for s in _builtin_sources()}
     sources.update({source.kind: source for source in extensions.slots.timeline})
     parts = [_as_rows(source.rows(customer, user), kind) for kind, source in sources.items()]
     union = parts[0].union(*parts[1:], all=True).order_by("-at", "-pk")
-    page = Paginator(union, TIMELINE_PAGE_SIZE).get_page(page_number)
+    offset = (number - 1) * TIMELINE_PAGE_SIZE
+    rows = list(union[offset : offset + TIMELINE_PAGE_SIZE + 1])
+    page = TimelinePage(number, rows[:TIMELINE_PAGE_SIZE], has_next=len(rows) > TIMELINE_PAGE_SIZE)
     by_kind: dict[str, list[int]] = {}
     for kind, pk, _at in page.object_list:
         by_kind.setdefault(kind, []).append(pk)

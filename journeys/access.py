@@ -10,7 +10,7 @@ so a view never loads an object by id any other way.
 from django.db.models import QuerySet
 from django.http import Http404
 
-from crm.kernel.access import locations_for
+from crm.kernel.access import locations_for, own_active_locations, per_request
 from crm.kernel.models import Location, User
 from journeys.models import ApiToken, JourneyStep, Persona, Touchpoint
 
@@ -45,10 +45,23 @@ def get_api_token(user: User, pk) -> ApiToken:
 def log_locations_for(user: User) -> QuerySet[Location]:
     """Where this user logs a conversation: their own active locations; staff attached to no
     location (an owner) choose among the active locations they may see."""
-    own = user.locations.filter(is_active=True)
-    return own if own.exists() else locations_for(user).filter(is_active=True)
+    if own_active_locations(user):
+        return user.locations.filter(is_active=True)
+    return locations_for(user).filter(is_active=True)
+
+
+def log_location_choices(user: User) -> list[Location]:
+    """The locations of log_locations_for, read once per request (the page's forms share them)."""
+    return own_active_locations(user) or per_request(
+        user, "log_locations", lambda: list(locations_for(user).filter(is_active=True))
+    )
 
 
 def import_locations_for(user: User) -> QuerySet[Location]:
     """The default location an import may use: the active locations this user may see."""
     return locations_for(user).filter(is_active=True)
+
+
+def active_touchpoints(user: User) -> list[Touchpoint]:
+    """The touchpoints staff log against, read once per request (the page's forms share them)."""
+    return per_request(user, "active_touchpoints", lambda: list(Touchpoint.objects.filter(is_active=True)))

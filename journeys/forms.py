@@ -1,8 +1,9 @@
 from django import forms
 
+from crm.kernel.access import static_choices
 from crm.kernel.models import Location, User
 from customers.models import FollowUp, Note
-from journeys.access import log_locations_for
+from journeys.access import active_touchpoints, log_location_choices, log_locations_for
 from journeys.models import Interaction, Touchpoint
 
 
@@ -42,11 +43,14 @@ class ConversationLogForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True)
-        in_store = next((t for t in self.fields["touchpoint"].queryset if t.slug == "in-store"), None)
-        self.fields["touchpoint"].initial = in_store
-        locations = log_locations_for(user)
-        self.fields["location"].queryset = locations
-        self.fields["location"].initial = locations.first()
+        # The options come from lists read once per request, shared by every form on the page.
+        touchpoints = active_touchpoints(user)
+        static_choices(self.fields["touchpoint"], touchpoints)
+        self.fields["touchpoint"].initial = next((t for t in touchpoints if t.slug == "in-store"), None)
+        self.fields["location"].queryset = log_locations_for(user)
+        locations = log_location_choices(user)
+        static_choices(self.fields["location"], locations)
+        self.fields["location"].initial = locations[0] if locations else None
 
     def clean(self):
         cleaned = super().clean()

@@ -7,7 +7,7 @@ rules are business-wide (one row per role, set by owners), so they need no scopi
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from crm.kernel.access import locations_for
+from crm.kernel.access import locations_for, own_active_locations
 from crm.kernel.models import Location, User
 from customers.models import Customer
 from microcx.models import Budget, Gesture
@@ -53,7 +53,6 @@ def budget_locations_for(user: User) -> QuerySet[Location]:
 def gesture_locations_for(user: User, customer: Customer) -> QuerySet[Location]:
     """Whose budget a gesture may spend: the user's own active locations; staff attached to no
     location (an owner) spend from the customer's home location."""
-    own = user.locations.filter(is_active=True)
-    if own.exists():
-        return own
+    if own_active_locations(user):
+        return user.locations.filter(is_active=True)
     return locations_for(user).filter(pk=customer.home_location_id)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm.kernel import confidences, uploads
-from crm.kernel.access import locations_for, require_perm
+from crm.kernel.access import locations_for, own_active_locations, require_perm
 from crm.kernel.csvfiles import SafeWriter
 from crm.kernel.models import Location
 from crm.kernel.templatetags.crm_tags import money
@@ -27,7 +27,7 @@ PAGE_SIZE = 25
 
 
 def _my_locations(user) -> list[Location]:
-    return list(user.locations.filter(is_active=True)) or list(locations_for(user).filter(is_active=True))
+    return own_active_locations(user) or list(locations_for(user).filter(is_active=True))
 
 
 def _today(user) -> datetime.date:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.inbox import digests, health, notifications
 from crm.inbox.access import get_notification_for_user
 from crm.inbox.models import DigestSend, Heartbeat, Notification, SweepRun
-from crm.kernel.access import require_perm
+from crm.kernel.access import own_active_locations, require_perm
 from customers import selectors
 from customers.access import show_follow_ups
 from microcx import selectors as microcx_selectors
@@ -28,7 +28,7 @@ HOME_APPROVALS_SIZE = 5
 def home(request):
     """The staff home page: what to do today, at the user's locations."""
     user = request.user
-    locations = list(user.locations.filter(is_active=True))
+    locations = own_active_locations(user)
     context = {
         "today": max((location.local_today() for location in locations), default=timezone.localdate()),
         "locations": locations,

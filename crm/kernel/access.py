@@ -16,6 +16,30 @@ def require_perm(perm: str):
     return permission_required(perm, raise_exception=True)
 
 
+def per_request(user: User, key: str, load):
+    """Return load(), read once for this user object and kept on it.
+
+    request.user is loaded afresh for every request, so what is kept here lives for one request: the
+    page's selectors and forms share one read of the user's locations and of the reference lists.
+    """
+    memo = user.__dict__.setdefault("_per_request", {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+def own_active_locations(user: User) -> list[Location]:
+    """The active locations this member of staff works at, read once per request."""
+    return per_request(user, "own_active_locations", lambda: list(user.locations.filter(is_active=True)))
+
+
+def static_choices(field, objects) -> None:
+    """Give a ModelChoiceField options from objects already loaded: rendering it runs no query (a
+    submitted value is still checked against the field's queryset)."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = empty + [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects]
+
+
 def locations_for(user: User) -> QuerySet[Location]:
     """Return the locations whose customers this user may see."""
     if user.has_perm("crm.view_all_locations"):
