@@ -33,8 +33,10 @@ SELECT f.name, l.name, '', lower(f.name || '.' || l.name || '.' || g || '@exampl
        '+1207' || lpad((g %% 10000000)::text, 7, '0'), '', '', 0, '', now(), now(),
        (%(locations)s::bigint[])[1 + g %% cardinality(%(locations)s::bigint[])]
 FROM generate_series(%(start)s, %(end)s) AS g
-CROSS JOIN LATERAL (SELECT (%(first)s::text[])[1 + (hashint4(g) & 2147483647) %% cardinality(%(first)s::text[])] AS name) f
-CROSS JOIN LATERAL (SELECT (%(last)s::text[])[1 + (hashint4(g + 7) & 2147483647) %% cardinality(%(last)s::text[])] AS name) l
+CROSS JOIN LATERAL (
+    SELECT (%(first)s::text[])[1 + (hashint4(g) & 2147483647) %% cardinality(%(first)s::text[])] AS name) f
+CROSS JOIN LATERAL (
+    SELECT (%(last)s::text[])[1 + (hashint4(g + 7) & 2147483647) %% cardinality(%(last)s::text[])] AS name) l
 """
 
 
