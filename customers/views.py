@@ -155,7 +155,9 @@ def customer_detail(request, pk: int):
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
     open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
-    timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
+    timeline = selectors.customer_timeline(
+        customer, request.user, request.GET.get("page", 1), loaded={"date": brief["important_dates"]}
+    )
     context = {
         **brief,
         "note_form": NoteForm(),
