@@ -34,6 +34,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 REPORT = ROOT / "docs" / "benchmarks.md"
 DEV_SECRET = "django-insecure-dev-only-key-for-local-runs-never-in-production-0123456789"  # noqa: S105
 BEGIN, END = "<!-- http-load:begin -->", "<!-- http-load:end -->"
+CPU_SAMPLES = 30
 
 # (name, what wrk asks for). Mixed: 60 % brief, 20 % search, 10 % Today, 10 % saving a note.
 SCENARIOS = ["floor", "brief", "today", "search", "inbox", "timeline", "note", "mixed"]
@@ -142,7 +143,7 @@ def prepare(args) -> dict:
     cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}"
     client = Client(HTTP_COOKIE=cookie)
     client.cookies.load(cookie)
-    queries = {}
+    queries, cpu_ms = {}, {}
     for name in SCENARIOS[:-1]:
         method, path, headers, body = requests[name][0]
         meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items() if k != "Content-Type"}
@@ -158,8 +159,21 @@ def prepare(args) -> dict:
         if response.status_code >= 400:
             raise SystemExit(f"{name}: {path} answered {response.status_code}")
         queries[name] = len(captured)
+        # The web process's own CPU per request (Python, templates, psycopg; not PostgreSQL's): unlike
+        # requests/s it hardly moves when other work shares the machine.
+        started = time.process_time()
+        for _ in range(CPU_SAMPLES):
+            send()
+        cpu_ms[name] = (time.process_time() - started) * 1000 / CPU_SAMPLES
     connection.close()
-    return {"requests": requests, "cookie": cookie, "queries": queries, "customers": Customer.objects.count()}
+    print("web-process CPU per request (ms):", {name: round(ms, 1) for name, ms in cpu_ms.items()}, flush=True)
+    return {
+        "requests": requests,
+        "cookie": cookie,
+        "queries": queries,
+        "cpu_ms": cpu_ms,
+        "customers": Customer.objects.count(),
+    }
 
 
 LUA = """
@@ -269,7 +283,12 @@ def main() -> None:
                     script = Path(scripts) / f"{name}.lua"
                     script.write_text(lua_script(prepared["requests"][name], prepared["cookie"]))
                     result = wrk(f"http://127.0.0.1:{port}", script, connections, args.duration)
-                    result.update(scenario=name, connections=connections, queries=prepared["queries"].get(name))
+                    result.update(
+                        scenario=name,
+                        connections=connections,
+                        queries=prepared["queries"].get(name),
+                        cpu_ms=prepared["cpu_ms"].get(name),
+                    )
                     runs.append(result)
                     print(
                         f"{connections:3d} conn  {LABELS[name]:<50} {result['rps']:8.1f} req/s  "
@@ -316,17 +335,18 @@ def write_report() -> None:
             f"### {result['label']}: {result['date']}, {result['customers']:,} customers, "
             f"{result['duration']} s a measurement, load average {result['loadavg'][0]:.1f}",
             "",
-            "| page | connections | requests/s | p99 ms | errors | queries | ratio to bare view |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| page | connections | requests/s | p99 ms | errors | queries | web CPU ms/request | ratio to bare view |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         floors = {r["connections"]: r["rps"] for r in result["runs"] if r["scenario"] == "floor"}
         for run in result["runs"]:
             floor = floors.get(run["connections"])
             ratio = f"{floor / run['rps']:.1f}" if floor and run["rps"] else ""
+            queries = run["queries"] if run["queries"] is not None else ""
+            cpu = f"{run['cpu_ms']:.1f}" if run.get("cpu_ms") is not None else ""
             lines.append(
                 f"| {LABELS[run['scenario']]} | {run['connections']} | {run['rps']:.0f} | {run['p99_us'] / 1000:.0f} | "
-                f"{run['errors'] + run['status_errors']} | {run['queries'] if run['queries'] is not None else ''} | "
-                f"{ratio} |"
+                f"{run['errors'] + run['status_errors']} | {queries} | {cpu} | {ratio} |"
             )
     lines.append(END)
     section = "\n".join(lines)
