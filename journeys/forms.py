@@ -1,6 +1,6 @@
 from django import forms
 
-from crm.kernel.access import static_choices
+from crm.kernel.access import fragment_key, static_choices
 from crm.kernel.models import Location, User
 from customers.models import FollowUp, Note
 from journeys.access import active_touchpoints, log_location_choices, log_locations_for
@@ -51,6 +51,14 @@ class ConversationLogForm(forms.Form):
         locations = log_location_choices(user)
         static_choices(self.fields["location"], locations)
         self.fields["location"].initial = locations[0] if locations else None
+        # An empty form's fields render the same for everyone offered the same options: the customer page
+        # keeps that HTML (a template fragment cache) under this key, the csrf token and URLs outside it.
+        self.cache_key = fragment_key(
+            self.fields["touchpoint"].choices,
+            self.fields["touchpoint"].initial and self.fields["touchpoint"].initial.pk,
+            self.fields["location"].choices,
+            self.fields["location"].initial and self.fields["location"].initial.pk,
+        )
 
     def clean(self):
         cleaned = super().clean()

@@ -1,5 +1,7 @@
 """Access helpers shared by every app's views."""
 
+import hashlib
+
 from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
 from django.http import Http404
@@ -38,6 +40,11 @@ def static_choices(field, objects) -> None:
     submitted value is still checked against the field's queryset)."""
     empty = [("", field.empty_label)] if field.empty_label is not None else []
     field.choices = empty + [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects]
+
+
+def fragment_key(*parts) -> str:
+    """A short key for a template fragment cache that changes whenever any of the parts does."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def locations_for(user: User) -> QuerySet[Location]:
