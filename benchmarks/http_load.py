@@ -264,6 +264,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--only", nargs="*", default=SCENARIOS, choices=SCENARIOS)
+    parser.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="print the queries and web CPU per request as JSON, no server and no load (to alternate checkouts)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
@@ -273,6 +278,9 @@ def main() -> None:
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     prepared = prepare(args)
+    if args.cpu_only:
+        print("CPU " + json.dumps({"queries": prepared["queries"], "cpu_ms": prepared["cpu_ms"]}))
+        return
     port = free_port()
     process = serve(env, port)
     runs = []
