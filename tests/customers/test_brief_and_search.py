@@ -108,7 +108,9 @@ def test_search_respects_locations_and_archive(frontline, customer, other_custom
 def test_search_page_runs_a_constant_number_of_queries(client, frontline, location, django_assert_max_num_queries):
     CustomerFactory.create_batch(40, home_location=location, last_name="Smith")
     client.force_login(frontline)
-    with django_assert_max_num_queries(12):  # was 16: one query for the rows (search_name), the business settings on a cold cache
+    with django_assert_max_num_queries(
+        12
+    ):  # was 16: one query for the rows (search_name), the business settings on a cold cache
         response = client.get(reverse("customer-list"), {"q": "smith"})
     assert len(response.context["results"]) == 25
 
@@ -224,3 +226,18 @@ def test_timeline_page_and_note_saving_run_a_constant_number_of_queries(
             reverse("note-create", args=[customer.pk]), {"text": "Back from Lisbon"}, HTTP_HX_REQUEST="true"
         )
     assert saved.status_code == 200
+
+
+def test_the_log_forms_cached_fields_follow_a_renamed_touchpoint_and_errors_are_never_cached(
+    client, frontline, customer
+):
+    client.force_login(frontline)
+    assert "Shop floor" not in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    Touchpoint.objects.filter(slug="in-store").update(name="Shop floor")
+    assert "Shop floor" in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    refused = client.post(
+        reverse("interaction-log", args=[customer.pk]), {"kind": "conversation"}, HTTP_HX_REQUEST="true"
+    )
+    assert "Say what you talked about" in refused.content.decode()
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert "Say what you talked about" not in page
