@@ -59,7 +59,7 @@ def free_port() -> int:
 def environment(database: str, static_root: str) -> dict[str, str]:
     """The production settings, pointed at the benchmark database; the dev key reads seeded notes."""
     sys.path.insert(0, str(ROOT))
-    from crm.encryption import development_key
+    from crm.kernel.encryption import development_key
 
     env = dict(os.environ)
     env.update(
@@ -90,7 +90,7 @@ def prepare(args) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from crm.models import Location, User
+    from crm.kernel.models import Location, User
     from customers.models import Customer
 
     user = User.objects.filter(username="scale-staff-1").first()

@@ -293,7 +293,7 @@ def main() -> None:
     if args.dates_total:
         have = ImportantDate.objects.count()
         if have < args.dates_total:
-            from crm.management.commands.seed_scale import Command as SeedScale
+            from crm.demo.management.commands.seed_scale import Command as SeedScale
 
             seeder = SeedScale()
             seeder.rng, seeder.started = __import__("random").Random(2), time.monotonic()

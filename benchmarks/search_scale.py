@@ -19,7 +19,7 @@ django.setup()
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from crm.models import User
+from crm.kernel.models import User
 from customers.models import Customer
 from customers.selectors import search_customers
 

@@ -22,8 +22,8 @@ django.setup()
 
 from django.db import connection
 
-from crm.management.commands.seed_scale import FIRST_NAMES, LAST_NAMES
-from crm.models import Location
+from crm.demo.management.commands.seed_scale import FIRST_NAMES, LAST_NAMES
+from crm.kernel.models import Location
 
 INSERT = """
 INSERT INTO customers_customer (

@@ -56,7 +56,7 @@ urlpatterns = [
 ]
 
 if settings.BENCHMARK_VIEWS:
-    from crm import views_benchmark
+    from crm.kernel import views_benchmark
 
     urlpatterns.append(path("bench/floor/<int:pk>/", views_benchmark.floor, name="bench-floor"))
 

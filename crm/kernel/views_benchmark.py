@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from crm.models import Location
+from crm.kernel.models import Location
 
 
 @login_not_required
