@@ -338,11 +338,12 @@ def write_report(customers: int, notes: int, plan: str) -> None:
         "```",
         "",
     ]
-    # The HTTP section (benchmarks/http_load.py) is written by its own runner: keep it.
+    # The other runners' sections (imports, HTTP: each opens with an HTML comment marker) and the notes
+    # between them follow this runner's table: keep everything from the first marker on.
     kept = out.read_text() if out.exists() else ""
-    marker = "<!-- http-load:begin -->"
-    if marker in kept:
-        lines += [kept[kept.index(marker) :]]
+    markers = [kept.index(m) for m in ("<!-- imports:start -->", "<!-- http-load:begin -->") if m in kept]
+    if markers:
+        lines += [kept[min(markers) :]]
     out.write_text("\n".join(lines))
     print(f"wrote {out}")
 

@@ -36,7 +36,8 @@ def customers_create_bulk(
         location.pk: location.local_today()
         for location in Location.objects.filter(pk__in={c.home_location_id for c in customers})
     }
-    fields = list(Customer._meta.concrete_fields)
+    # Generated columns (search_name, phone_digits) are PostgreSQL's to fill: COPY may not name them.
+    fields = [f for f in Customer._meta.concrete_fields if not f.generated]
     with connection.cursor() as cursor:
         ids = next_ids(cursor, Customer._meta.db_table, len(customers))
         _ready_for_copy(customers, ids, tags, todays)
