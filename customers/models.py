@@ -87,7 +87,7 @@ class Customer(models.Model):
     search_document = models.TextField(blank=True, editable=False)
     # The short fields search reads (customers.selectors.search_customers), kept by PostgreSQL itself on
     # every write, bulk ones and raw SQL included. search_name: "first last preferred", lower case and
-    # unaccented (crm_fold, migration 0014), under a trigram index: the typo path compares a short name,
+    # unaccented (crm_fold, migration 0015), under a trigram index: the typo path compares a short name,
     # not a long document, so a misspelt name leaves few candidates at any table size.
     search_name = models.GeneratedField(
         expression=models.Func(

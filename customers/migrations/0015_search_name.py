@@ -30,7 +30,7 @@ DROP FUNCTION IF EXISTS crm_fold(text);
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0013_encrypt_derived_text"),
+        ("customers", "0014_rule_exposure"),
     ]
 
     operations = [
