@@ -230,7 +230,7 @@ def test_thirty_two_staff_at_once_never_pass_a_cap_a_budget_or_a_period(processe
     shops = [auckland, los_angeles]
     for shop in shops:
         # Less than everyone together would spend: the budgets run out too.
-        services.budget_create(location=shop, period="month", day=shop.local_today(), amount=Decimal("500"), by=None)
+        services.budget_create(location=shop, period="month", day=shop.local_today(), amount=Decimal("350"), by=None)
     services.budget_create(
         location=queenstown, period="month", day=queenstown.local_today(), amount=Decimal("1000"), by=None
     )
