@@ -50,6 +50,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("journeys.urls")),
     path("", include("microcx.urls")),
+    path("", include("outreach.urls_offers")),
     path("", include("outreach.urls")),
     path("healthz", inbox_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -2,9 +2,10 @@
 
 One registry, `slots`, with a namespace per kind of slot. `journeys` adds its interactions to the
 timeline and its "heard of us via" field to the customer form, `microcx` its gestures to the brief,
-from their AppConfig.ready(). Customers stays at the bottom of the dependency graph: it reads the
+from their AppConfig.ready(); outreach its measured email rates to the touchpoint page
+(`touchpoint_figures`). Customers stays at the bottom of the dependency graph: it reads the
 slots, never the apps themselves. Events (a follow-up closed, a contact recorded, a customer being
-erased) are signals, in customers/signals.py.
+erased, a check-in asked for) are signals, in customers/signals.py.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ BriefSection = Section
 
 
 @dataclass(frozen=True)
+class TouchpointFigures:
+    """Figures an app measures itself, shown on a touchpoint's page beside the ones typed in by hand.
+
+    figures(touchpoint, first_month) -> {figure name: {month (date, day 1): value or None}}; {} for a
+    touchpoint it does not measure (outreach: the Email touchpoint's open and click rates).
+    """
+
+    name: str
+    figures: Callable[..., dict]
+
+
+@dataclass(frozen=True)
 class FormPart:
     """Fields another app adds to the customer form, and how it saves them.
 
@@ -65,7 +78,8 @@ class FormPart:
 
 
 class Slots:
-    """The registry: slots.timeline, slots.brief, slots.actions, slots.details, slots.form.
+    """The registry: slots.timeline, slots.brief, slots.actions, slots.details, slots.form, and
+    slots.touchpoint_figures (the one slot outside the customer page: the touchpoint page's measured figures).
 
     Each namespace maps a slot's name to the slot; registering a name again replaces it (so an
     app's ready() running twice adds nothing twice).
@@ -77,6 +91,7 @@ class Slots:
         "actions": Section,  # partials under the brief (forms from other apps, such as the conversation log)
         "details": Section,  # rows in the details card (<dt>/<dd> pairs)
         "form": FormPart,  # fields on the customer form
+        "touchpoint_figures": TouchpointFigures,  # measured figures on a touchpoint's page
     }
 
     def __init__(self) -> None:

@@ -39,6 +39,18 @@ contact_made = Signal()
 address_suppression_asked = Signal()
 
 
+# A sibling app asks for the customer to be checked in (outreach: "Check in & redeem" an offer):
+# customer=Customer, staff=User. Journeys records the one-tap visit at the staff member's location (a
+# second tap within minutes is the same visit) and returns it, an Interaction. Sent inside the caller's
+# transaction; a receiver's error propagates, so the visit and what the caller does on it are all or nothing.
+check_in_asked = Signal()
+
+# An interaction import committed purchases that carried offer codes, inside its transaction:
+# codes=[(line, interaction id, customer id, code, occurred_at, location id)]. Each receiver returns a
+# dict added to the import's result (outreach redeems the codes and says, by line, which it refused).
+offer_codes_imported = Signal()
+
+
 def suppressed_addresses(addresses: list[str]) -> set[str]:
     """The addresses (lower-cased) that some app keeps on its do-not-send list."""
     wanted = [address.strip().lower() for address in addresses if address and address.strip()]
@@ -55,3 +67,23 @@ def suppressed_addresses(addresses: list[str]) -> set[str]:
 def address_suppressed(address: str) -> bool:
     """Whether some app keeps this address on its do-not-send list."""
     return bool(suppressed_addresses([address]))
+
+
+def check_in(*, customer, staff):
+    """Check the customer in through whichever app records visits (journeys); None when none does."""
+    from customers.models import Customer
+
+    for _receiver, visit in check_in_asked.send(sender=Customer, customer=customer, staff=staff):
+        if visit is not None:
+            return visit
+    return None
+
+
+def offer_codes_redeem(codes: list[tuple]) -> dict:
+    """Hand an import's offer codes to the apps that redeem them; their answers merged into one dict."""
+    from customers.models import Customer
+
+    result: dict = {}
+    for _receiver, answer in offer_codes_imported.send(sender=Customer, codes=codes):
+        result.update(answer or {})
+    return result

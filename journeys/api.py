@@ -124,6 +124,11 @@ OPENAPI = {
                     "location": {"type": "string", "description": "Location name."},
                     "sentiment": {"type": "string", "enum": ["negative", "neutral", "positive"]},
                     "summary": {"type": "string"},
+                    "offer_code": {
+                        "type": "string",
+                        "example": "KX7PM-Q4RTA",
+                        "description": "The code of an offer this purchase used; it is redeemed once, on it.",
+                    },
                     "create_customer": {"type": "boolean", "default": False},
                 },
                 "description": "One of email, phone or customer_id is required.",

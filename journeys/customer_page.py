@@ -60,11 +60,17 @@ def _record_contact(
     ).pk
 
 
+def _check_in(sender, *, customer, staff, **kwargs):
+    """The one-tap visit, for a sibling app (outreach redeems an offer on it)."""
+    return services.customer_check_in(customer=customer, staff=staff)[0]
+
+
 def register() -> None:
     """Connect journeys to the customer page's slots and to the customers floor's events."""
     signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="journeys.customer_erasing")
     signals.contact_made.connect(_record_contact, sender=Customer, dispatch_uid="journeys.contact_made")
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="journeys.customer_exporting")
+    signals.check_in_asked.connect(_check_in, sender=Customer, dispatch_uid="journeys.check_in_asked")
     slots.register(
         "timeline",
         TimelineSource(

@@ -33,6 +33,7 @@ from django.utils.html import format_html, format_html_join
 from crm.kernel import audit, imports
 from crm.kernel.bulk import copy_rows
 from crm.kernel.models import Location
+from customers import signals
 from customers.matching import CustomerKeys, match_customers
 from customers.models import Customer
 from customers.services import ContactFigures, customers_create_bulk, normalise_phone
@@ -56,6 +57,8 @@ COLUMNS = {
     "location": ["location", "shop", "store", "branch"],
     "sentiment": ["sentiment", "mood"],
     "summary": ["summary", "notes", "what happened", "description"],
+    # An offer the purchase used: outreach redeems it on the imported interaction (customers.signals).
+    "offer_code": ["offer_code", "offer code", "offer", "voucher", "voucher code", "promo code", "coupon"],
 }
 TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M"]
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
@@ -83,6 +86,7 @@ class InteractionRowForm(forms.Form):
     location = forms.CharField(**TEXT)
     sentiment = forms.CharField(**TEXT)
     summary = forms.CharField(**TEXT)
+    offer_code = forms.CharField(max_length=40, **TEXT)
 
     def __init__(self, *args, touchpoints: dict, locations: dict, default_location: Location | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -308,8 +312,11 @@ class InteractionImport(imports.ImportSpec):
         rows = [row for row in rows if not row.errors]
         customer_ids = match_customers([row.data["keys"] for row in rows])
         existing = _imported_refs([row.data["external_ref"] for row in rows])
+        codes = plan.state.setdefault("offer_codes", {})
         for row, customer_id in zip(rows, customer_ids, strict=True):
             row.customer_id = customer_id
+            if row.data.get("offer_code") and row.data["external_ref"] not in existing:
+                codes[row.line] = row.data["offer_code"]
             if row.data["external_ref"] in existing:
                 row.action = "skip"
             elif customer_id is None and not create:
@@ -415,6 +422,13 @@ class InteractionImport(imports.ImportSpec):
             if packed[2]:
                 contacts.add(r[0], r[2], r[5], r[3] in VISIT_KINDS)
         state["imported"] += len(rows)
+        # Offer codes the purchases carried: (line, reference, customer, code, when, location), redeemed at the end.
+        codes = plan.state.get("offer_codes") or {}
+        state.setdefault("offer_codes", []).extend(
+            (packed[0], r[-1], r[0], codes[packed[0]], r[5], r[2])
+            for packed, r in zip(batch, rows, strict=True)
+            if packed[0] in codes
+        )
 
     def commit_end(self, state: dict, plan: imports.Plan) -> dict:
         state["rollups"].save()
@@ -426,6 +440,13 @@ class InteractionImport(imports.ImportSpec):
         }
         if state["imported"] or state["ids"]:
             audit.record_import(user=state["user"], what="interactions", figures=summary)
+        if state.get("offer_codes"):
+            coded = state["offer_codes"]
+            ids = dict(
+                Interaction.objects.filter(external_ref__in=[c[1] for c in coded]).values_list("external_ref", "pk")
+            )
+            codes = [(line, ids[ref], customer, code, at, where) for line, ref, customer, code, at, where in coded]
+            summary.update(signals.offer_codes_redeem(codes))
         return summary
 
 

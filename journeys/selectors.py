@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Min, Sum
 
 from crm.kernel import snapshots
+from customers import extensions
 from customers.models import Customer
 from journeys.models import (
     CustomerJourneyStat,
@@ -150,10 +151,25 @@ def touchpoint_trend(touchpoint: Touchpoint, months: int = 12, today: datetime.d
     metrics = defaultdict(dict)
     for metric in TouchpointMetric.objects.filter(touchpoint=touchpoint, month__gte=start):
         metrics[metric.get_name_display()][metric.month] = float(metric.value)
+    measured = {}
+    for source in extensions.slots.touchpoint_figures:
+        measured.update(source.figures(touchpoint, start))
     return {
         "labels": [m.strftime("%b %y") for m in labels],
         "interactions": [counts.get(m, 0) for m in labels],
-        "metrics": {name: [values.get(m) for m in labels] for name, values in metrics.items()},
+        "metrics": {name: [values.get(m) for m in labels] for name, values in {**metrics, **measured}.items()},
+        # The figures typed in by hand beside the measured ones, newest month first, for months measured.
+        "beside": {
+            "names": [*metrics, *measured],
+            "rows": [
+                {
+                    "month": m.strftime("%b %Y"),
+                    "values": [values.get(m) for values in (*metrics.values(), *measured.values())],
+                }
+                for m in reversed(labels)
+                if any(m in values for values in measured.values())
+            ],
+        },
     }
 
 

@@ -10,3 +10,7 @@ class OutreachConfig(AppConfig):
         from outreach import customer_page
 
         customer_page.register()
+
+        from outreach import offer_page
+
+        offer_page.register()

@@ -169,3 +169,7 @@ class OutreachSettings(models.Model):
             cls.objects.bulk_create([cls(pk=1)], ignore_conflicts=True)
             row = cls.objects.get(pk=1)
         return row
+
+
+# Offers and open/click tracking keep their models beside their rules; importing them here registers them.
+from outreach import offers, tracking  # noqa: E402, F401

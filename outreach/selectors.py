@@ -24,6 +24,6 @@ def cards_to_print(user: User) -> QuerySet[Message]:
             location__in=locations_for(user),
             customer__in=customers_for(user),
         )
-        .select_related("customer", "customer__reach", "location", "sender")
+        .select_related("customer", "customer__reach", "location", "sender", "offer")
         .order_by("created_at")
     )

@@ -18,9 +18,10 @@ from crm.kernel.access import require_perm
 from crm.kernel.models import Location
 from customers.access import get_customer_for_user, get_for_user, get_suggestion_for_user
 from customers.models import Customer, FollowUp
-from outreach import emails, policy, selectors, services, texts
+from outreach import emails, offers, policy, selectors, services, texts
 from outreach.access import get_message_for_user
 from outreach.forms import ComposeForm, ContactPreferenceForm, OutreachSettingsForm, PreferencesForm
+from outreach.forms_offers import OfferForm
 from outreach.models import Message, Occasion, OutreachSettings
 
 
@@ -82,9 +83,10 @@ def compose(request, pk: int):
     subject, body = texts.draft(occasion, values)
     flags: list[str] = []
     preview = None
+    offer_form = OfferForm(request.POST if request.method == "POST" else None, prefix="offer")
     if request.method == "POST":
         form = ComposeForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and offer_form.is_valid():
             data = form.cleaned_data
             if "preview" in request.POST:
                 preview = _preview(customer, location, request.user, data)
@@ -107,16 +109,31 @@ def compose(request, pk: int):
                         idempotency_key=data["idempotency_key"],
                     )
                     try:
-                        message = services.message_compose(
-                            customer=customer, sender=request.user, location=location, draft=draft
-                        )
+                        if offer_form.wanted:
+                            message = offers.message_compose_with_offer(
+                                customer=customer,
+                                sender=request.user,
+                                location=location,
+                                draft=draft,
+                                **{k: offer_form.cleaned_data[k] for k in ("kind", "description", "expires_on")},
+                            )
+                        else:
+                            message = services.message_compose(
+                                customer=customer, sender=request.user, location=location, draft=draft
+                            )
                     except services.Refused as refused:
-                        form.add_error(
-                            "channel" if refused.verdict.about == "channel" else None, refused.verdict.reason
-                        )
+                        if refused.verdict.about == "marketing":  # the offer needs consent the message does not
+                            offer_form.add_error("include", refused.verdict.reason)
+                        else:
+                            form.add_error(
+                                "channel" if refused.verdict.about == "channel" else None, refused.verdict.reason
+                            )
                     except ValidationError as error:
                         for field, problems in error.message_dict.items():
-                            form.add_error(field if field in form.fields else None, problems)
+                            if field in ("offer", "expires_on", "description"):  # the offer's own fields
+                                offer_form.add_error(None if field == "offer" else field, problems)
+                            else:
+                                form.add_error(field if field in form.fields else None, problems)
                     else:
                         if message.channel == Message.Channel.EMAIL:
                             messages.success(request, f"Your email to {customer.greeting_name} is on its way.")
@@ -140,6 +157,7 @@ def compose(request, pk: int):
         "customer": customer,
         "location": location,
         "form": form,
+        "offer_form": offer_form,
         "channels": [
             {"value": value, "label": label, "verdict": open_channels[value]}
             for value, label in Message.Channel.choices

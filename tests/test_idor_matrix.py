@@ -30,8 +30,10 @@ from journeys.services import interaction_record
 from microcx.models import Budget, Gesture, LedgerEntry
 from microcx.services import budget_create, ensure_default_rules, gesture_propose
 from outreach.models import ContactPreference, Message
+from outreach.offers import Offer
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory, ImportantDateFactory, PersonFactory
+from tests.outreach.offer_helpers import sent_offer
 
 pytestmark = pytest.mark.postgres
 
@@ -48,6 +50,10 @@ BUSINESS_WIDE = {
     "persona-edit": "personas are the business's; managers edit them",
     "step-create": "journey steps belong to a business-wide persona; managers add them",
     "step-edit": "journey steps belong to a business-wide persona; managers edit them",
+    # Not ids but signed tokens, opened by the customer's mail client without a login; a forged or altered
+    # token is a 404 and a click goes only to a link the message had (tests/outreach/test_tracking.py).
+    "email-open": "a signed token in an email's tracking image, public by design",
+    "email-click": "a signed token in an email's tracked link, public by design",
 }
 
 
@@ -75,6 +81,7 @@ class World:
     step: JourneyStep
     lockout: AccessAttempt
     manager_b: User
+    offer_b: Offer
     message_b: Message
     card_b: Message
     import_job_b: ImportJob
@@ -173,6 +180,7 @@ def world(location, other_location, frontline, settings, tmp_path):
             failures_since_start=9,
         ),
         manager_b=manager_b,
+        offer_b=sent_offer(customer_b, location=other_location, sender=staff_b),
         message_b=_message(customer_b, staff_b, other_location, "email"),
         card_b=_message(customer_b, staff_b, other_location, "mail"),
     )
@@ -316,6 +324,9 @@ PROBES: dict[str, list[Probe]] = {
     "gesture-deliver": [Probe(lambda w: {"pk": w.gesture_b.pk}, lambda w: {"delivered_on": "2026-01-02"})],
     "gesture-cancel": [Probe(lambda w: {"pk": w.gesture_b.pk})],
     "budget-detail": [Probe(lambda w: {"pk": w.budget_b.pk}, lambda w: {"amount": "-150", "reason": "Taken"})],
+    # offers
+    "offer-redeem": [Probe(lambda w: {"pk": w.offer_b.pk}, lambda w: {"via": "check_in", "back": "customer"})],
+    "customer-offer-redeem": [Probe(customer_b, lambda w: {"code": w.offer_b.code, "via": "check_in"})],
     # outreach
     "outreach-compose": [Probe(customer_b, lambda w: outreach_form(w))],
     "outreach-contact-preferences": [
@@ -393,6 +404,7 @@ def database_state() -> dict:
         LedgerEntry,
         AccessAttempt,
         TOTPDevice,
+        Offer,
         Message,
         ContactPreference,
     ]
@@ -595,6 +607,16 @@ def test_the_probed_ids_are_real_pages_for_location_bs_own_staff(client, world, 
         url = reverse(name, kwargs=probe.kwargs(world))
         # follow: the gesture form first redirects to its own address with its key (?form=...)
         assert client.get(url, follow=True).status_code == 200, url
+
+
+def test_a_code_of_another_locations_offer_is_neither_found_nor_redeemed_from_an_own_customer(fran, world):
+    before = database_state()
+    code = world.offer_b.code
+    found = fran.get(reverse("offer-search"), {"code": code})
+    assert "No offer has the code" in found.content.decode() and world.offer_b.description not in found.content.decode()
+    response = fran.post(reverse("customer-offer-redeem", args=[world.customer_a.pk]), {"code": code, "via": "till"})
+    assert response.status_code == 200 and "No offer of Alma&#x27;s has the code" in response.content.decode()
+    assert database_state() == before
 
 
 def test_a_message_cannot_start_from_another_locations_follow_up_or_suggestion(fran, world):

@@ -207,6 +207,31 @@ MATRIX = [
             "owner-monthly_cap": "2000",
         },
     ),
+    # offers at the till: every member of staff redeems (the world's offer is at the frontline user's location)
+    Row("offer-search", LOGIN, 200, 200, 200, data=lambda w: {"code": w["offer"].code}),
+    Row(
+        "offer-redeem",
+        LOGIN,
+        302,
+        302,
+        302,
+        kwargs=lambda w: {"pk": w["offer"].pk},
+        method="post",
+        data={"via": "till", "back": "customer"},
+    ),
+    Row(
+        "customer-offer-redeem",
+        LOGIN,
+        302,
+        302,
+        302,
+        kwargs=lambda w: {"pk": w["customer"].pk},
+        method="post",
+        data=lambda w: {"code": w["offer"].code, "via": "till"},
+    ),
+    # An email's tracking image and tracked link: no login, for anyone holding the signed token.
+    Row("email-open", 200, 200, 200, 200, kwargs=lambda w: {"token": w["open_token"]}),
+    Row("email-click", 302, 302, 302, 302, kwargs=lambda w: {"token": w["click_token"]}),
     # outreach: staff write and post cards; owners set the contact limit; the customer's own links need no login
     Row("outreach-compose", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
     Row("outreach-contact-preferences", LOGIN, 200, 200, 200, kwargs=lambda w: {"pk": w["customer"].pk}),
@@ -276,6 +301,11 @@ def world(location, other_location, users_by_role, customer):
     lockout = AccessAttempt.objects.create(
         username="someone", ip_address="203.0.113.9", user_agent="test", failures_since_start=9
     )
+    from outreach import tracking
+    from tests.outreach.offer_helpers import sent_offer
+
+    offer = sent_offer(customer, sender=users_by_role["frontline"])
+    tracking.instrument(offer.message, '<p><a href="https://example.com/trips">Trips</a></p>')
     from outreach import emails
     from outreach.models import Message
 
@@ -306,6 +336,9 @@ def world(location, other_location, users_by_role, customer):
     )
     return {
         "import_job": import_job,
+        "offer": offer,
+        "open_token": tracking.open_token(offer.message_id),
+        "click_token": tracking.click_token(offer.message_id, 0),
         "message": email,
         "card": card,
         "unsubscribe_token": emails.unsubscribe_token(email),

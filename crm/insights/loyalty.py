@@ -27,9 +27,11 @@ from django.db.models import (
     DateField,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     OuterRef,
+    Q,
     QuerySet,
     Sum,
     Value,
@@ -48,6 +50,8 @@ from customers.services import rule_exposures_record
 from journeys.models import Interaction, TouchpointMonth
 from microcx import selectors as microcx_selectors
 from microcx.models import Budget, Gesture, LedgerEntry
+from outreach.models import Message
+from outreach.offers import Offer
 
 RETURN_DAYS = microcx_selectors.RETURN_WINDOW_DAYS  # how long a gesture's customer has to come back
 LIST_LIMIT = 20  # customers kept per list to act on; the link shows them all
@@ -89,6 +93,9 @@ DEFINITIONS = {
     "microcx": "Budget allocated for periods overlapping the range against what was spent and is held; gestures "
     "approved or delivered in the range by category.",
     "touchpoints": "Interactions in the months of the range, by touchpoint and stage.",
+    "offers": "Offers whose message went out in the range (at the location chosen), how many of them were "
+    "redeemed so far, and the share of the customers who got one who came in (a visit or purchase anywhere) "
+    "after it was sent and within 90 days of it; offers sent in the last 90 days still have time.",
 }
 
 
@@ -707,6 +714,49 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
+def offers_sent(filters: Filters) -> QuerySet[Offer]:
+    """Offers whose message went out in the range, at the filtered locations."""
+    start, end = filters.bounds()
+    sent = Offer.objects.filter(
+        message__state=Message.State.SENT, message__sent_at__gte=start, message__sent_at__lt=end
+    )
+    if filters.location_ids is not None:
+        sent = sent.filter(location_id__in=filters.location_ids)
+    return sent
+
+
+def offer_figures(filters: Filters) -> dict:
+    """Offers sent, redeemed, and the return rate of the customers who got one, in one set-based query.
+
+    A customer returned when they have a visit or purchase after an offer's message was sent and
+    within RETURN_DAYS days of it (an EXISTS per offer, counted once per customer).
+    """
+    sent_at = OuterRef("message__sent_at")
+    came_back = Interaction.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        kind__in=Interaction.VISIT_KINDS,
+        occurred_at__gt=sent_at,
+        occurred_at__lte=ExpressionWrapper(
+            sent_at + datetime.timedelta(days=RETURN_DAYS), output_field=DateTimeField()
+        ),
+    )
+    totals = (
+        offers_sent(filters)
+        .annotate(came_back=Exists(came_back))
+        .aggregate(
+            sent=Count("pk"),
+            redeemed=Count("pk", filter=Q(redeemed_at__isnull=False)),
+            customers=Count("customer_id", distinct=True),
+            returned=Count("customer_id", distinct=True, filter=Q(came_back=True)),
+        )
+    )
+    return {
+        **totals,
+        "redeemed_rate": _pct(totals["redeemed"], totals["sent"]),
+        "return_rate": _pct(totals["returned"], totals["customers"]),
+    }
+
+
 def touchpoints(filters: Filters) -> list[dict]:
     months = TouchpointMonth.objects.filter(month__gte=filters.start.replace(day=1), month__lte=filters.end)
     if filters.location_ids is not None:
@@ -751,6 +801,7 @@ def compute(filters: Filters, counted: VisitDays | None = None) -> dict:
         "word_of_mouth": word_of_mouth(filters),
         "microcx": microcx(filters),
         "touchpoints": touchpoints(filters),
+        "offers": offer_figures(filters),
     }
 
 
@@ -785,6 +836,8 @@ def customers_behind(figure: str, filters: Filters, cohort: str | None = None, m
             gestures__created_at__gte=start,
             gestures__created_at__lt=end,
         ).distinct()
+    if figure == "offer":
+        return customers.filter(pk__in=offers_sent(filters).values("customer_id"))
     if figure == "cohort" and cohort:
         first = datetime.date.fromisoformat(cohort + "-01")
         last = (first + datetime.timedelta(days=32)).replace(day=1)
@@ -802,7 +855,7 @@ def customers_behind(figure: str, filters: Filters, cohort: str | None = None, m
     return customers.none()
 
 
-FIGURES = {"active", "new", "repeat", "referred", "gesture", "cohort", *ACTION_LISTS}
+FIGURES = {"active", "new", "repeat", "referred", "gesture", "offer", "cohort", *ACTION_LISTS}
 
 
 # --- snapshots: the standard ranges, recomputed by a Celery task every few minutes ------------------

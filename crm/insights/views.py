@@ -128,9 +128,13 @@ def customers_behind(request):
         "write_back": "miss_you" if figure in loyalty.LIST_TITLES else "",
         "title": loyalty.LIST_TITLES.get(figure, figure),
         "definition": loyalty.DEFINITIONS.get(
-            {"repeat": "repeat_rate", "referred": "word_of_mouth", "gesture": "microcx", "cohort": "cohorts"}.get(
-                figure, figure
-            ),
+            {
+                "repeat": "repeat_rate",
+                "referred": "word_of_mouth",
+                "gesture": "microcx",
+                "cohort": "cohorts",
+                "offer": "offers",
+            }.get(figure, figure),
             "",
         ),
     }

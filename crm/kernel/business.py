@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-CACHE_KEY = "crm:business-settings:v2"
+CACHE_KEY = "crm:business-settings:v3"
 CACHE_SECONDS = 60
 
 
@@ -22,6 +22,7 @@ class Business:
     currency: str
     timezone: str
     postal_address: str = ""
+    track_email: bool = True
 
 
 def current() -> Business:
@@ -31,7 +32,13 @@ def current() -> Business:
         from crm.kernel.models import BusinessSettings
 
         row = BusinessSettings.current()
-        found = Business(name=row.name, currency=row.currency, timezone=row.timezone, postal_address=row.postal_address)
+        found = Business(
+            name=row.name,
+            currency=row.currency,
+            timezone=row.timezone,
+            postal_address=row.postal_address,
+            track_email=row.track_email,
+        )
         cache.set(CACHE_KEY, found, CACHE_SECONDS)
     return found
 

@@ -154,7 +154,7 @@ class BusinessSettingsForm(forms.ModelForm):
         from crm.kernel.models import BusinessSettings
 
         model = BusinessSettings
-        fields = ["name", "currency", "timezone", "postal_address"]
+        fields = ["name", "currency", "timezone", "postal_address", "track_email"]
         widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):

@@ -164,6 +164,12 @@ class BusinessSettings(models.Model):
         max_length=400,
         help_text="The business's postal address, printed in the footer of every email to customers.",
     )
+    track_email = models.BooleanField(
+        "count email opens and clicks",
+        default=True,
+        help_text="Adds a tracking image and tracked links to emails, for the email touchpoint's open and click "
+        "rates. Off: emails go out exactly as written and nothing is counted.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

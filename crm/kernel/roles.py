@@ -48,6 +48,7 @@ _FRONTLINE = [
     "outreach.view_message",
     "outreach.print_cards",
     "outreach.change_contactpreference",
+    "outreach.redeem_offer",
 ]
 _MANAGER = [
     *_FRONTLINE,

@@ -65,17 +65,27 @@ def security_policy_save(*, policy: SecurityPolicy, by: User) -> SecurityPolicy:
 
 @transaction.atomic
 def business_settings_save(
-    *, by: User, name: str, currency: str, timezone: str, postal_address: str | None = None
+    *,
+    by: User,
+    name: str,
+    currency: str,
+    timezone: str,
+    postal_address: str | None = None,
+    track_email: bool | None = None,
 ) -> BusinessSettings:
-    """Set the business's name, currency, default time zone and postal address (audited); every page reads
-    the new values. A postal_address of None keeps the saved one."""
+    """Set the business's name, currency, default time zone, postal address and email tracking (audited);
+    every page reads the new values. A postal_address or track_email of None keeps the saved one."""
     row = BusinessSettings.current()
     row.name, row.currency, row.timezone = name.strip(), currency.upper(), timezone
     if postal_address is not None:
         row.postal_address = postal_address.strip()
+    if track_email is not None:
+        row.track_email = track_email
     row.updated_by = by
     row.full_clean()
-    row.save(update_fields=["name", "currency", "timezone", "postal_address", "updated_by", "updated_at"])
+    row.save(
+        update_fields=["name", "currency", "timezone", "postal_address", "track_email", "updated_by", "updated_at"]
+    )
     business.forget()
     # Again once committed: a read between this save and the commit may have cached the old values.
     transaction.on_commit(business.forget)

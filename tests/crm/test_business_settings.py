@@ -85,7 +85,8 @@ def test_an_owner_edits_the_business_on_its_page_and_it_is_audited(client, owner
     assert page.status_code == 200
     assert b"Business" in page.content
     response = client.post(
-        reverse("business-settings"), {"name": "Lumen Eyewear", "currency": "EUR", "timezone": "Europe/Paris"}
+        reverse("business-settings"),
+        {"name": "Lumen Eyewear", "currency": "EUR", "timezone": "Europe/Paris", "track_email": "on"},
     )
     assert response.status_code == 302
     assert business.current() == business.Business(name="Lumen Eyewear", currency="EUR", timezone="Europe/Paris")
