@@ -390,3 +390,23 @@ def test_two_tills_redeeming_the_same_code_at_the_same_moment_redeem_it_once(fro
         thread.join(timeout=60)
     assert results.count("redeemed") == 1
     assert any("already redeemed" in result for result in results)
+
+
+def test_registering_the_apps_again_connects_each_receiver_and_slot_once(frontline, customer, location):
+    """Check-in and imported codes are customers signals with a dispatch_uid, the measured rates a slot:
+    a second ready() (a reloaded module) adds nothing twice."""
+    from customers import extensions, signals
+    from journeys import customer_page as journeys_page
+    from outreach import offer_page
+
+    before = (len(signals.check_in_asked.receivers), len(signals.offer_codes_imported.receivers))
+    journeys_page.register()
+    offer_page.register()
+    assert (len(signals.check_in_asked.receivers), len(signals.offer_codes_imported.receivers)) == before
+    assert [slot.name for slot in extensions.slots.touchpoint_figures] == ["outreach.email"]
+    offer = sent_offer(customer)
+    redeemed, visit = offers.offer_redeem_at_check_in(offer=offer, staff=frontline)
+    assert redeemed.redeemed_interaction == visit and visit.kind == "visit"
+    day = location.local_today()
+    result = _commit(_check(_purchases(f"{customer.email},{day},in-store,9,R-9,{offer.code}")))
+    assert result["offers_redeemed"] == 0 and len(result["offer_codes_refused"]) == 1
