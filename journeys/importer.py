@@ -474,11 +474,22 @@ def commit(plan: imports.Plan, *, user, progress: imports.Progress | None = None
 def done_message(summary: dict) -> str:
     """What the page says after an import."""
     imported, already, created = summary["imported"], summary["already_imported"], summary["customers_created"]
-    return (
+    text = (
         f"Imported {imported} interaction{pluralize(imported)}; "
         f"{already} {'was' if already == 1 else 'were'} already there; "
         f"{created} new customer{pluralize(created)}."
     )
+    # Offer codes the purchases carried (outreach redeems them, customers.signals.offer_codes_imported).
+    redeemed, refused = summary.get("offers_redeemed", 0), summary.get("offer_codes_refused") or []
+    if redeemed or refused:
+        text += f" {redeemed} offer code{pluralize(redeemed)} redeemed."
+    if refused:
+        text += (
+            " Not redeemed: "
+            + " ".join(refused[:10])
+            + (f" (and {len(refused) - 10} more)" if len(refused) > 10 else "")
+        )
+    return text
 
 
 def _imported_refs(refs: list[str]) -> set[str]:

@@ -267,6 +267,8 @@ def test_a_second_purchase_with_a_used_code_is_imported_and_the_code_refused_by_
     assert result["imported"] == 2 and result["offers_redeemed"] == 0
     assert len(result["offer_codes_refused"]) == 1
     assert result["offer_codes_refused"][0].startswith(f"Line 2: Code {offer.code} was already redeemed on")
+    said = importer.done_message(result)
+    assert "0 offer codes redeemed. Not redeemed: Line 2: Code" in said
     assert Offer.objects.get(pk=offer.pk).redeemed_interaction == Interaction.objects.get(external_ref="R-1")
 
 
