@@ -20,7 +20,7 @@ from functools import cached_property, lru_cache
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -338,110 +338,192 @@ class VisitDays:
     monthly: list[dict]  # per local month of the range: visit days, purchases, customers
 
 
-def visit_days(filters: Filters) -> VisitDays:
+def _day_rows_sql(until: datetime.datetime, location_ids: list[int] | None, *, by_location: bool) -> tuple[str, list]:
+    """The visits before `until` grouped into (customer[, location], local day) rows with their purchases
+    and revenue: the visit-day rows every figure counts. The SQL and its parameters."""
+    day_sql, day_params = _local_day_sql(_zones())
+    where_location, location_params = "", []
+    if location_ids is not None:
+        where_location, location_params = "AND i.location_id = ANY(%s)", [location_ids]
+    location = "i.location_id, " if by_location else ""
+    sql = f"""
+        SELECT i.customer_id, {location}{day_sql} AS day,
+            count(*) FILTER (WHERE i.kind = %s) AS purchases, sum(i.amount) AS revenue
+        FROM {Interaction._meta.db_table} i
+        WHERE i.kind = ANY(%s) AND i.occurred_at < %s {where_location}
+        GROUP BY {"1, 2, 3" if by_location else "1, 2"}
+    """  # noqa: S608 (the table name comes from the model; every value is a parameter)
+    params = [*day_params, Interaction.Kind.PURCHASE, list(Interaction.VISIT_KINDS), until, *location_params]
+    return sql, params
+
+
+# Each customer's visit days up to the as-of day (the second parameter), and those since the win-back
+# rule's window opened (the first), over visit-day rows `rows` (customer_id, day, ...).
+_HISTORY_SQL = """
+    SELECT customer_id, count(*) AS days, min(day) AS first_day, max(day) AS last_day,
+        count(*) FILTER (WHERE day >= %s) AS recent_days
+    FROM {rows} WHERE day <= %s GROUP BY customer_id
+"""
+
+
+class DayRollup:
+    """The visit-day rows, computed once and shared by every range and location of a snapshot run.
+
+    Two temporary tables on this connection: (customer, location, day) rows, and the same summed over the
+    locations as (customer, day) rows. Ranges ending on or before `last_day` read them instead of grouping
+    the interactions again (the costly part of visit_days). Use as a context manager: the tables are dropped.
+    """
+
+    _BY_LOCATION = "loyalty_day_rollup_by_location"
+    _ALL = "loyalty_day_rollup_all"
+
+    def __init__(self, last_day: datetime.date):
+        self.last_day = last_day
+        self._histories: dict[tuple, str] = {}
+
+    def __enter__(self) -> DayRollup:
+        until = _midnight(self.last_day + datetime.timedelta(days=1)) + _TZ_MARGIN
+        sql, params = _day_rows_sql(until, None, by_location=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SET work_mem = '256MB'")  # group in memory, not on disk (for this session only)
+            cursor.execute(f"DROP TABLE IF EXISTS {self._BY_LOCATION}, {self._ALL}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {self._BY_LOCATION} AS {sql}", params)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self._ALL} AS SELECT customer_id, day, sum(purchases) AS purchases, "  # noqa: S608
+                f"sum(revenue) AS revenue FROM {self._BY_LOCATION} GROUP BY 1, 2"
+            )
+            cursor.execute(f"CREATE INDEX ON {self._BY_LOCATION} (location_id)")
+            cursor.execute(f"ANALYZE {self._BY_LOCATION}")
+            cursor.execute(f"ANALYZE {self._ALL}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with connection.cursor() as cursor:
+            for table in self._histories.values():
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {self._BY_LOCATION}, {self._ALL}")
+            cursor.execute("RESET work_mem")
+
+    def rows_sql(self, location_ids: list[int] | None) -> tuple[str, list]:
+        if location_ids is None:
+            return f"SELECT customer_id, day, purchases, revenue FROM {self._ALL}", []  # noqa: S608
+        if len(location_ids) == 1:  # one location: its rows are already one per customer and day
+            return (
+                f"SELECT customer_id, day, purchases, revenue FROM {self._BY_LOCATION} WHERE location_id = %s",  # noqa: S608
+                [location_ids[0]],
+            )
+        return (
+            f"SELECT customer_id, day, sum(purchases) AS purchases, sum(revenue) AS revenue "  # noqa: S608
+            f"FROM {self._BY_LOCATION} WHERE location_id = ANY(%s) GROUP BY 1, 2",
+            [location_ids],
+        )
+
+    def history_sql(
+        self, location_ids: list[int] | None, as_of: datetime.date, regular_from: datetime.date
+    ) -> tuple[str, list]:
+        """Each customer's history at these locations, computed on first use and kept for the other ranges."""
+        key = (tuple(location_ids) if location_ids is not None else None, as_of, regular_from)
+        if key not in self._histories:
+            table = f"loyalty_day_history_{len(self._histories)}"
+            rows_sql, rows_params = self.rows_sql(location_ids)
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {table} AS {_HISTORY_SQL.format(rows=f'({rows_sql}) x')}",
+                    [regular_from, *rows_params, as_of],  # in the order the SQL reads them
+                )
+                cursor.execute(f"ANALYZE {table}")
+            self._histories[key] = table
+        return f"SELECT * FROM {self._histories[key]}", []  # noqa: S608
+
+
+def visit_days(filters: Filters, rollup: DayRollup | None = None) -> VisitDays:
     """Count visit days once, for the headline and for the lists to act on: one query over the visits.
 
     Visit days are distinct (customer, location-local day) pairs, so purchases on one afternoon count once.
     The histories hold the customers, not archived or erased and not in on the as-of day, who may belong
-    to a list; the totals hold every customer active in the range (archived and erased too).
+    to a list; the totals hold every customer active in the range (archived and erased too). With a
+    `rollup` (ranges ending by its last day), the visit-day rows are read from it instead of grouped again.
     """
     rule = filters.rule()
     as_of = filters.as_of
     start, until = filters.bounds()
-    day_sql, day_params = _local_day_sql(_zones())
-    where_location, location_params = "", []
-    if filters.location_ids is not None:
-        where_location, location_params = "AND i.location_id = ANY(%s)", [filters.location_ids]
-    in_range = "v.day >= %s AND v.day <= %s"
+    regular_from = rule.regular_from(as_of)
+    range_params = [filters.start, filters.end]
+    if rollup is not None and filters.end <= rollup.last_day:
+        # The shared rows and each customer's history (the same for every range judged on this as-of day).
+        rows_sql, rows_params = rollup.rows_sql(filters.location_ids)
+        hist_sql, hist_params = rollup.history_sql(filters.location_ids, as_of, regular_from)
+        ctes = f"""r AS MATERIALIZED (
+                SELECT x.* FROM ({rows_sql}) x WHERE x.day >= %s AND x.day <= %s
+            ), h AS ({hist_sql})"""  # noqa: S608
+        cte_params = [*rows_params, *range_params, *hist_params]
+    else:
+        rows_sql, rows_params = _day_rows_sql(until + _TZ_MARGIN, filters.location_ids, by_location=False)
+        ctes = f"""v AS MATERIALIZED ({rows_sql}),
+            r AS MATERIALIZED (SELECT v.* FROM v WHERE v.day >= %s AND v.day <= %s),
+            h AS MATERIALIZED ({_HISTORY_SQL.format(rows="v")})"""  # noqa: S608
+        cte_params = [*rows_params, *range_params, regular_from, as_of]
     sql = f"""
-        WITH v AS (
-            SELECT i.customer_id, {day_sql} AS day,
-                count(*) FILTER (WHERE i.kind = %s) AS purchases, sum(i.amount) AS revenue
-            FROM {Interaction._meta.db_table} i
-            WHERE i.kind = ANY(%s) AND i.occurred_at < %s {where_location}
-            GROUP BY 1, 2
-        ), per AS (
-            SELECT v.customer_id,
-                count(*) FILTER (WHERE v.day <= %s) AS days,
-                min(v.day) FILTER (WHERE v.day <= %s) AS first_day,
-                max(v.day) FILTER (WHERE v.day <= %s) AS last_day,
-                count(*) FILTER (WHERE v.day >= %s AND v.day <= %s) AS recent_days,
-                count(*) FILTER (WHERE {in_range}) AS range_days,
-                coalesce(sum(v.purchases) FILTER (WHERE {in_range}), 0) AS range_purchases,
-                coalesce(sum(v.revenue) FILTER (WHERE {in_range}), 0) AS range_revenue
-            FROM v
-            WHERE v.day <= %s
-            GROUP BY v.customer_id
+        WITH {ctes}, per AS MATERIALIZED (
+            SELECT r.customer_id, count(*) AS range_days,
+                coalesce(sum(r.purchases), 0) AS range_purchases, coalesce(sum(r.revenue), 0) AS range_revenue
+            FROM r
+            GROUP BY r.customer_id
         )
         SELECT 'total', NULL::integer, NULL::bigint, NULL::date, NULL::date, NULL::bigint,
-            count(*) FILTER (WHERE p.range_days > 0),
+            count(*),
             coalesce(sum(p.range_days), 0),
             coalesce(sum(p.range_purchases), 0),
             coalesce(sum(p.range_revenue), 0),
             count(*) FILTER (WHERE p.range_days >= 2),
-            count(*) FILTER (WHERE p.range_days > 0 AND c.first_visit_at >= %s AND c.first_visit_at < %s)
+            count(*) FILTER (WHERE c.first_visit_at >= %s AND c.first_visit_at < %s)
         FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
         UNION ALL
-        SELECT 'history', p.customer_id, p.days, p.first_day, p.last_day, p.recent_days,
+        SELECT 'history', h.customer_id, h.days, h.first_day, h.last_day, h.recent_days,
             NULL, NULL, NULL, NULL, NULL, NULL
-        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
-        WHERE p.last_day < %s AND c.archived_at IS NULL AND c.erased_at IS NULL
+        FROM h JOIN {Customer._meta.db_table} c ON c.id = h.customer_id
+        WHERE h.last_day < %s AND c.archived_at IS NULL AND c.erased_at IS NULL
         UNION ALL
-        SELECT 'month', NULL, NULL, date_trunc('month', v.day)::date, NULL, NULL,
-            count(DISTINCT v.customer_id), count(*), sum(v.purchases), NULL, NULL, NULL
-        FROM v
-        WHERE {in_range}
-        GROUP BY date_trunc('month', v.day)
+        SELECT 'month', NULL, NULL, date_trunc('month', r.day)::date, NULL, NULL,
+            count(DISTINCT r.customer_id), count(*), sum(r.purchases), NULL, NULL, NULL
+        FROM r
+        GROUP BY date_trunc('month', r.day)
     """  # noqa: S608 (table names come from the models; every value is a parameter)
-    range_params = [filters.start, filters.end]
-    params = [
-        *day_params,
-        Interaction.Kind.PURCHASE,
-        list(Interaction.VISIT_KINDS),
-        until + _TZ_MARGIN,
-        *location_params,
-        as_of,
-        as_of,
-        as_of,
-        rule.regular_from(as_of),
-        as_of,
-        *range_params,
-        *range_params,
-        *range_params,
-        filters.end,
-        start,
-        until,
-        as_of,
-        *range_params,
-    ]
+    params = [*cte_params, start, until, as_of]
     totals: dict = {}
     histories: list[History] = []
     monthly: list[dict] = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ~a million visit-day rows at scale: group them in memory rather than spill to disk, and join the
+        # customers by hash (the planner cannot see how many customers the CTEs hold and would loop).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
-        for kind, *row in cursor.fetchall():
-            if kind == "total":
-                active, days, purchases, revenue, repeat, new = row[5:]
-                totals = {
-                    "active": active,
+        rows = cursor.fetchall()
+    for kind, *row in rows:
+        if kind == "total":
+            active, days, purchases, revenue, repeat, new = row[5:]
+            totals = {
+                "active": active,
+                "visit_days": int(days),
+                "purchases": int(purchases),
+                "revenue": Decimal(revenue),
+                "repeat": repeat,
+                "new": new,
+            }
+        elif kind == "history":
+            histories.append(History(*row[:5]))
+        else:
+            customers, days, purchases = row[5:8]
+            monthly.append(
+                {
+                    "month": row[2].isoformat()[:7],
                     "visit_days": int(days),
                     "purchases": int(purchases),
-                    "revenue": Decimal(revenue),
-                    "repeat": repeat,
-                    "new": new,
+                    "customers": customers,
                 }
-            elif kind == "history":
-                histories.append(History(*row[:5]))
-            else:
-                customers, days, purchases = row[5:8]
-                monthly.append(
-                    {
-                        "month": row[2].isoformat()[:7],
-                        "visit_days": int(days),
-                        "purchases": int(purchases),
-                        "customers": customers,
-                    }
-                )
+            )
     monthly.sort(key=lambda m: m["month"])
     return VisitDays(totals, histories, monthly)
 
@@ -891,15 +973,17 @@ def refresh_snapshots() -> int:
     locations = [None, *Location.objects.filter(is_active=True)]
     rule = WinBack.current()
     count = 0
-    for start, end in standard_ranges(today).values():
-        for location in locations:
-            filters = Filters(start, end, location, win_back=rule)
-            counted = visit_days(filters)
-            snapshots.store(snapshot_key(filters), compute(filters, counted))
-            count += 1
-            if location is None and (start, end) == standard_ranges(today)["Last 12 months"]:
-                # Today's win-back list, as staff see it: who is on it and whom its hold-out leaves off.
-                record_win_back(filters, action_members(filters, counted))
+    # Group the visits into visit-day rows once for every range and location, not once for each.
+    with DayRollup(today) as rollup:
+        for start, end in standard_ranges(today).values():
+            for location in locations:
+                filters = Filters(start, end, location, win_back=rule)
+                counted = visit_days(filters, rollup)
+                snapshots.store(snapshot_key(filters), compute(filters, counted))
+                count += 1
+                if location is None and (start, end) == standard_ranges(today)["Last 12 months"]:
+                    # Today's win-back list, as staff see it: who is on it and whom its hold-out leaves off.
+                    record_win_back(filters, action_members(filters, counted))
     snapshots.forget_older_than(datetime.timedelta(days=1))
     return count
 
