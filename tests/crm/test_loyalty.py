@@ -241,3 +241,31 @@ def test_a_garbled_month_in_the_address_is_a_404_not_an_error(client, owner):
     client.force_login(owner)
     for params in ({"cohort": "garbage"}, {"cohort": "2026-13"}, {"cohort": "2026-01", "month": "zzz"}):
         assert client.get(reverse("loyalty-customers"), {"figure": "cohort", **params}).status_code == 404
+
+
+def test_the_snapshot_run_shares_one_visit_day_rollup_with_the_same_figures(business, time_at, other_location):
+    """refresh_snapshots groups the visits once for every range and location: its figures are compute()'s."""
+    from crm.kernel.models import Location, Snapshot
+
+    other_location.timezone = "Asia/Tokyo"  # a second zone: local days differ from the business's
+    other_location.save()
+    time_at(NOW)
+    loyalty.refresh_snapshots()
+    rule = loyalty.WinBack.current()
+    checked = 0
+    for start, end in loyalty.standard_ranges(loyalty.timezone.localdate()).values():
+        for where in [None, *Location.objects.filter(is_active=True)]:
+            filters = loyalty.Filters(start, end, where, win_back=rule)
+            stored = dict(Snapshot.objects.get(key=loyalty.snapshot_key(filters)).figures)
+            fresh = loyalty.compute(filters)
+            for figures in (stored, fresh):
+                figures.pop("computed_at")
+            assert stored == fresh
+            checked += 1
+    assert checked >= 6
+    # Several locations at once (a manager's), and a range ending after the rollup's last day.
+    ids = tuple(Location.objects.values_list("pk", flat=True))
+    with loyalty.DayRollup(datetime.date(2026, 3, 31)) as rollup:
+        for end in (END, datetime.date(2026, 4, 15)):
+            filters = loyalty.Filters(START, end, None, allowed=ids, win_back=rule)
+            assert loyalty.visit_days(filters, rollup) == loyalty.visit_days(filters)
