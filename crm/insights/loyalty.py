@@ -437,6 +437,80 @@ class DayRollup:
         return f"SELECT * FROM {self._histories[key]}", []  # noqa: S608
 
 
+def _one_pass_sql(filters: Filters) -> tuple[str, list]:
+    """visit_days' query without a rollup: group the interactions and count everything in one pass."""
+    rule = filters.rule()
+    as_of = filters.as_of
+    start, until = filters.bounds()
+    day_sql, day_params = _local_day_sql(_zones())
+    where_location, location_params = "", []
+    if filters.location_ids is not None:
+        where_location, location_params = "AND i.location_id = ANY(%s)", [filters.location_ids]
+    in_range = "v.day >= %s AND v.day <= %s"
+    sql = f"""
+        WITH v AS (
+            SELECT i.customer_id, {day_sql} AS day,
+                count(*) FILTER (WHERE i.kind = %s) AS purchases, sum(i.amount) AS revenue
+            FROM {Interaction._meta.db_table} i
+            WHERE i.kind = ANY(%s) AND i.occurred_at < %s {where_location}
+            GROUP BY 1, 2
+        ), per AS (
+            SELECT v.customer_id,
+                count(*) FILTER (WHERE v.day <= %s) AS days,
+                min(v.day) FILTER (WHERE v.day <= %s) AS first_day,
+                max(v.day) FILTER (WHERE v.day <= %s) AS last_day,
+                count(*) FILTER (WHERE v.day >= %s AND v.day <= %s) AS recent_days,
+                count(*) FILTER (WHERE {in_range}) AS range_days,
+                coalesce(sum(v.purchases) FILTER (WHERE {in_range}), 0) AS range_purchases,
+                coalesce(sum(v.revenue) FILTER (WHERE {in_range}), 0) AS range_revenue
+            FROM v
+            WHERE v.day <= %s
+            GROUP BY v.customer_id
+        )
+        SELECT 'total', NULL::integer, NULL::bigint, NULL::date, NULL::date, NULL::bigint,
+            count(*) FILTER (WHERE p.range_days > 0),
+            coalesce(sum(p.range_days), 0),
+            coalesce(sum(p.range_purchases), 0),
+            coalesce(sum(p.range_revenue), 0),
+            count(*) FILTER (WHERE p.range_days >= 2),
+            count(*) FILTER (WHERE p.range_days > 0 AND c.first_visit_at >= %s AND c.first_visit_at < %s)
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        UNION ALL
+        SELECT 'history', p.customer_id, p.days, p.first_day, p.last_day, p.recent_days,
+            NULL, NULL, NULL, NULL, NULL, NULL
+        FROM per p JOIN {Customer._meta.db_table} c ON c.id = p.customer_id
+        WHERE p.last_day < %s AND c.archived_at IS NULL AND c.erased_at IS NULL
+        UNION ALL
+        SELECT 'month', NULL, NULL, date_trunc('month', v.day)::date, NULL, NULL,
+            count(DISTINCT v.customer_id), count(*), sum(v.purchases), NULL, NULL, NULL
+        FROM v
+        WHERE {in_range}
+        GROUP BY date_trunc('month', v.day)
+    """  # noqa: S608 (table names come from the models; every value is a parameter)
+    range_params = [filters.start, filters.end]
+    params = [
+        *day_params,
+        Interaction.Kind.PURCHASE,
+        list(Interaction.VISIT_KINDS),
+        until + _TZ_MARGIN,
+        *location_params,
+        as_of,
+        as_of,
+        as_of,
+        rule.regular_from(as_of),
+        as_of,
+        *range_params,
+        *range_params,
+        *range_params,
+        filters.end,
+        start,
+        until,
+        as_of,
+        *range_params,
+    ]
+    return sql, params
+
+
 def visit_days(filters: Filters, rollup: DayRollup | None = None) -> VisitDays:
     """Count visit days once, for the headline and for the lists to act on: one query over the visits.
 
@@ -450,20 +524,18 @@ def visit_days(filters: Filters, rollup: DayRollup | None = None) -> VisitDays:
     start, until = filters.bounds()
     regular_from = rule.regular_from(as_of)
     range_params = [filters.start, filters.end]
-    if rollup is not None and filters.end <= rollup.last_day:
-        # The shared rows and each customer's history (the same for every range judged on this as-of day).
-        rows_sql, rows_params = rollup.rows_sql(filters.location_ids)
-        hist_sql, hist_params = rollup.history_sql(filters.location_ids, as_of, regular_from)
-        ctes = f"""r AS MATERIALIZED (
-                SELECT x.* FROM ({rows_sql}) x WHERE x.day >= %s AND x.day <= %s
-            ), h AS ({hist_sql})"""  # noqa: S608
-        cte_params = [*rows_params, *range_params, *hist_params]
-    else:
-        rows_sql, rows_params = _day_rows_sql(until + _TZ_MARGIN, filters.location_ids, by_location=False)
-        ctes = f"""v AS MATERIALIZED ({rows_sql}),
-            r AS MATERIALIZED (SELECT v.* FROM v WHERE v.day >= %s AND v.day <= %s),
-            h AS MATERIALIZED ({_HISTORY_SQL.format(rows="v")})"""  # noqa: S608
-        cte_params = [*rows_params, *range_params, regular_from, as_of]
+    if rollup is None or filters.end > rollup.last_day:
+        sql, params = _one_pass_sql(filters)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return _visit_days_from(cursor.fetchall())
+    # The shared rows and each customer's history (the same for every range judged on this as-of day).
+    rows_sql, rows_params = rollup.rows_sql(filters.location_ids)
+    hist_sql, hist_params = rollup.history_sql(filters.location_ids, as_of, regular_from)
+    ctes = f"""r AS MATERIALIZED (
+            SELECT x.* FROM ({rows_sql}) x WHERE x.day >= %s AND x.day <= %s
+        ), h AS ({hist_sql})"""  # noqa: S608
+    cte_params = [*rows_params, *range_params, *hist_params]
     sql = f"""
         WITH {ctes}, per AS MATERIALIZED (
             SELECT r.customer_id, count(*) AS range_days,
@@ -491,16 +563,19 @@ def visit_days(filters: Filters, rollup: DayRollup | None = None) -> VisitDays:
         GROUP BY date_trunc('month', r.day)
     """  # noqa: S608 (table names come from the models; every value is a parameter)
     params = [*cte_params, start, until, as_of]
-    totals: dict = {}
-    histories: list[History] = []
-    monthly: list[dict] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        # ~a million visit-day rows at scale: group them in memory rather than spill to disk, and join the
-        # customers by hash (the planner cannot see how many customers the CTEs hold and would loop).
+        # Up to a million visit-day rows at scale: group them in memory rather than spill to disk, and join
+        # the customers by hash (the planner cannot see how many customers the CTEs hold and would loop).
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _visit_days_from(cursor.fetchall())
+
+
+def _visit_days_from(rows: list[tuple]) -> VisitDays:
+    totals: dict = {}
+    histories: list[History] = []
+    monthly: list[dict] = []
     for kind, *row in rows:
         if kind == "total":
             active, days, purchases, revenue, repeat, new = row[5:]
