@@ -25,6 +25,9 @@ def site(request):
             nav.append(item)
         if user.has_perm("outreach.print_cards"):
             nav.append({"url_name": "outreach-cards", "label": "Cards", "icon": "envelope-paper"})
+        if user.has_perm("outreach.redeem_offer"):
+            # Staff at the till type the code the customer shows.
+            nav.append({"url_name": "offer-search", "label": "Offers", "icon": "ticket-perforated"})
         if user.has_perm("crm.view_loyalty_dashboard"):
             nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
         if user.has_perm("crm.view_location"):

@@ -412,3 +412,11 @@ def test_registering_the_apps_again_connects_each_receiver_and_slot_once(frontli
     day = location.local_today()
     result = _commit(_check(_purchases(f"{customer.email},{day},in-store,9,R-9,{offer.code}")))
     assert result["offers_redeemed"] == 0 and len(result["offer_codes_refused"]) == 1
+
+
+@pytest.mark.parametrize("role", ["frontline", "manager", "owner"])
+def test_every_role_that_redeems_finds_offers_in_the_menu_next_to_cards(client, location, role):
+    client.force_login(UserFactory(role=role, locations=[location]))
+    labels = [item["label"] for item in client.get(reverse("home")).context["nav_items"]]
+    assert labels[labels.index("Cards") + 1] == "Offers"
+    assert f'href="{reverse("offer-search")}"' in client.get(reverse("home")).content.decode()
