@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django import forms
+import uuid
 
-from outreach import texts
+from django import forms
+from django.core.exceptions import ValidationError
+
+from outreach import offers, services, texts
 from outreach.models import Message, Occasion, OutreachSettings
+
+# The offer's own fields: a service error about these goes beside the offer, not the message.
+_OFFER_FIELDS = ("offer", "expires_on", "description")
 
 
 class ComposeForm(forms.Form):
@@ -45,6 +51,77 @@ class ComposeForm(forms.Form):
         if body and "{" in body and texts._FIELD.search(body):
             self.add_error("body", "A merge field was left in braces; write the words instead.")
         return data
+
+    flags: list[str] = []
+
+    @staticmethod
+    def initial_from(start) -> dict:
+        """The form's first values from where the message starts (a selectors.ComposeStart)."""
+        return {
+            "channel": start.channel,
+            "occasion": start.occasion,
+            "subject": start.subject,
+            "body": start.body,
+            "template_body": start.body,
+            "source": start.source,
+            "source_id": start.source_id,
+            "idempotency_key": uuid.uuid4(),
+        }
+
+    def draft(self) -> services.Draft:
+        data = self.cleaned_data
+        return services.Draft(
+            channel=data["channel"],
+            occasion=data["occasion"],
+            subject=data["subject"],
+            body=data["body"],
+            template_body=data["template_body"],
+            source=data["source"] or Message.Source.BRIEF,
+            source_id=data["source_id"],
+            idempotency_key=data["idempotency_key"],
+        )
+
+    def check_genuine(self, customer) -> bool:
+        """Ask the sender to confirm a message that looks mechanical (self.flags says why); True if it may go."""
+        data = self.cleaned_data
+        edited = texts.words(data["body"]) != texts.words(data["template_body"])
+        self.flags = services.genuineness_flags(
+            customer=customer, body=data["body"], edited=edited, occasion=data["occasion"]
+        )
+        if self.flags and not data["genuine"]:
+            self.add_error("genuine", "Tick this box if the message is personal to them, or change it.")
+            return False
+        return True
+
+    def send(self, *, customer, sender, location, offer_form) -> Message | None:
+        """Send the valid message (with its offer if one is wanted); None with the errors on the forms if not."""
+        if not self.check_genuine(customer):
+            return None
+        try:
+            if offer_form.wanted:
+                offer = {k: offer_form.cleaned_data[k] for k in ("kind", "description", "expires_on")}
+                return offers.message_compose_with_offer(
+                    customer=customer, sender=sender, location=location, draft=self.draft(), **offer
+                )
+            return services.message_compose(customer=customer, sender=sender, location=location, draft=self.draft())
+        except services.Refused as refused:
+            self._refused(refused.verdict, offer_form)
+        except ValidationError as error:
+            self._invalid(error, offer_form)
+        return None
+
+    def _refused(self, verdict, offer_form) -> None:
+        if verdict.about == "marketing":  # the offer needs consent the message does not
+            offer_form.add_error("include", verdict.reason)
+        else:
+            self.add_error("channel" if verdict.about == "channel" else None, verdict.reason)
+
+    def _invalid(self, error: ValidationError, offer_form) -> None:
+        for field, problems in error.message_dict.items():
+            if field in _OFFER_FIELDS:
+                offer_form.add_error(None if field == "offer" else field, problems)
+            else:
+                self.add_error(field if field in self.fields else None, problems)
 
     @property
     def unchanged(self) -> bool:

@@ -3,8 +3,6 @@ contact preferences and the contact limit. Views load, validate, call a service 
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -16,31 +14,13 @@ from django.views.decorators.http import require_POST
 
 from crm.kernel.access import require_perm
 from crm.kernel.models import Location
-from customers.access import get_customer_for_user, get_for_user, get_suggestion_for_user
-from customers.models import Customer, FollowUp
-from outreach import emails, offers, policy, selectors, services, texts
+from customers.access import get_customer_for_user
+from customers.models import Customer
+from outreach import emails, policy, selectors, services, texts
 from outreach.access import get_message_for_user
 from outreach.forms import ComposeForm, ContactPreferenceForm, OutreachSettingsForm, PreferencesForm
 from outreach.forms_offers import OfferForm
 from outreach.models import Message, Occasion, OutreachSettings
-
-
-def _sender_location(user, customer: Customer) -> Location:
-    """Where the message is from: the sender's location that knows the customer, else the customer's home."""
-    mine = user.locations.filter(is_active=True)
-    return mine.filter(customers=customer).first() or mine.first() or customer.home_location
-
-
-def _source_text(request, source: str, source_id: int | None) -> str:
-    """What the message is about, read through the customers app's access rules (404 if not theirs)."""
-    if not source_id:
-        return ""
-    if source == Message.Source.FOLLOW_UP:
-        follow_up = get_for_user(FollowUp, request.user, source_id)
-        return follow_up.prompt
-    if source == Message.Source.SUGGESTION:
-        return get_suggestion_for_user(request.user, source_id).summary
-    return ""
 
 
 def _preview(customer: Customer, location: Location, user, data: dict) -> dict:
@@ -63,115 +43,41 @@ def _preview(customer: Customer, location: Location, user, data: dict) -> dict:
 def compose(request, pk: int):
     """Write to one customer from a template for the occasion; the sender edits it, previews it, sends it."""
     customer = get_customer_for_user(request.user, pk, for_page=True)
-    location = _sender_location(request.user, customer)
-    open_channels = policy.channels_open(customer)
-    values = texts.merge_values(customer=customer, staff=request.user, location=location)
-    source = request.GET.get("source") or request.POST.get("source") or Message.Source.BRIEF
-    if source not in Message.Source.values:
-        source = Message.Source.BRIEF
-    try:
-        source_id = int(request.GET.get("source_id") or request.POST.get("source_id") or 0) or None
-    except ValueError:
-        source_id = None
-    about = _source_text(request, source, source_id)
-    occasion = request.GET.get("occasion") or texts.guess_occasion(about) or Occasion.CONGRATULATIONS
-    if occasion not in Occasion.values:
-        occasion = Occasion.CONGRATULATIONS
-    channel = request.GET.get("channel")
-    if channel not in Message.Channel.values or not open_channels[channel]:
-        channel = next((c for c, verdict in open_channels.items() if verdict), Message.Channel.EMAIL)
-    subject, body = texts.draft(occasion, values)
-    flags: list[str] = []
+    start = selectors.compose_start(request.user, customer, request.GET, request.POST)
+    posted = request.method == "POST"
+    form = ComposeForm(request.POST) if posted else ComposeForm(initial=ComposeForm.initial_from(start))
+    offer_form = OfferForm(request.POST if posted else None, prefix="offer")
     preview = None
-    offer_form = OfferForm(request.POST if request.method == "POST" else None, prefix="offer")
-    if request.method == "POST":
-        form = ComposeForm(request.POST)
-        if form.is_valid() and offer_form.is_valid():
-            data = form.cleaned_data
-            if "preview" in request.POST:
-                preview = _preview(customer, location, request.user, data)
-            else:
-                edited = texts.words(data["body"]) != texts.words(data["template_body"])
-                flags = services.genuineness_flags(
-                    customer=customer, body=data["body"], edited=edited, occasion=data["occasion"]
-                )
-                if flags and not data["genuine"]:
-                    form.add_error("genuine", "Tick this box if the message is personal to them, or change it.")
-                else:
-                    draft = services.Draft(
-                        channel=data["channel"],
-                        occasion=data["occasion"],
-                        subject=data["subject"],
-                        body=data["body"],
-                        template_body=data["template_body"],
-                        source=data["source"] or Message.Source.BRIEF,
-                        source_id=data["source_id"],
-                        idempotency_key=data["idempotency_key"],
-                    )
-                    try:
-                        if offer_form.wanted:
-                            message = offers.message_compose_with_offer(
-                                customer=customer,
-                                sender=request.user,
-                                location=location,
-                                draft=draft,
-                                **{k: offer_form.cleaned_data[k] for k in ("kind", "description", "expires_on")},
-                            )
-                        else:
-                            message = services.message_compose(
-                                customer=customer, sender=request.user, location=location, draft=draft
-                            )
-                    except services.Refused as refused:
-                        if refused.verdict.about == "marketing":  # the offer needs consent the message does not
-                            offer_form.add_error("include", refused.verdict.reason)
-                        else:
-                            form.add_error(
-                                "channel" if refused.verdict.about == "channel" else None, refused.verdict.reason
-                            )
-                    except ValidationError as error:
-                        for field, problems in error.message_dict.items():
-                            if field in ("offer", "expires_on", "description"):  # the offer's own fields
-                                offer_form.add_error(None if field == "offer" else field, problems)
-                            else:
-                                form.add_error(field if field in form.fields else None, problems)
-                    else:
-                        if message.channel == Message.Channel.EMAIL:
-                            messages.success(request, f"Your email to {customer.greeting_name} is on its way.")
-                        else:
-                            messages.success(request, "The card is ready to print on today's cards.")
-                        return redirect("customer-detail", pk=customer.pk)
-    else:
-        form = ComposeForm(
-            initial={
-                "channel": channel,
-                "occasion": occasion,
-                "subject": subject,
-                "body": body,
-                "template_body": body,
-                "source": source,
-                "source_id": source_id,
-                "idempotency_key": uuid.uuid4(),
-            }
-        )
+    if posted and form.is_valid() and offer_form.is_valid():
+        if "preview" in request.POST:
+            preview = _preview(customer, start.location, request.user, form.cleaned_data)
+        elif message := form.send(
+            customer=customer, sender=request.user, location=start.location, offer_form=offer_form
+        ):
+            messages.success(request, _sent_text(message, customer))
+            return redirect("customer-detail", pk=customer.pk)
     context = {
         "customer": customer,
-        "location": location,
+        "location": start.location,
         "form": form,
         "offer_form": offer_form,
-        "channels": [
-            {"value": value, "label": label, "verdict": open_channels[value]}
-            for value, label in Message.Channel.choices
-        ],
+        "channels": start.channels,
         "occasions": Occasion.choices,
-        "occasion": occasion,
-        "about": about,
+        "occasion": start.occasion,
+        "about": start.about,
         "merge_fields": texts.MERGE_FIELDS,
-        "flags": flags,
+        "flags": form.flags,
         "preview": preview,
-        "nothing_open": not any(open_channels.values()),
-        "unchanged": request.method == "POST" and form.unchanged,
+        "nothing_open": start.nothing_open,
+        "unchanged": posted and form.unchanged,
     }
     return render(request, "outreach/compose.html", context)
+
+
+def _sent_text(message: Message, customer: Customer) -> str:
+    if message.channel == Message.Channel.EMAIL:
+        return f"Your email to {customer.greeting_name} is on its way."
+    return "The card is ready to print on today's cards."
 
 
 @require_perm("outreach.add_message")
