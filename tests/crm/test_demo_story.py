@@ -106,3 +106,24 @@ def test_demo_customers_are_consistent_people(db):
     again = [Interaction.objects.count(), Gesture.objects.count(), FollowUp.objects.count()]
     again += [LedgerEntry.objects.count(), Budget.objects.count(), Customer.objects.count()]
     assert again == counts
+
+
+def test_demo_has_an_offer_redeemed_a_card_posted_and_a_thank_you_not_opened(db):
+    from outreach import tracking
+    from outreach.models import Message
+    from outreach.offers import Offer
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # twice: nothing doubles
+    assert Message.objects.count() == 3 and Offer.objects.count() == 1
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    offers = loyalty.offer_figures(loyalty.Filters(last_month, today))
+    assert offers["sent"] == 1 and offers["redeemed"] == 1, offers
+    card = Message.objects.get(channel=Message.Channel.MAIL)
+    assert card.state == Message.State.SENT and card.occasion == "get_well" and card.interaction_id
+    thank_you = Message.objects.get(occasion="thank_you")
+    assert thank_you.state == Message.State.SENT and thank_you.tracking.opened_at is None
+    months = tracking.monthly(last_month)
+    assert sum(row["sent"] for row in months.values()) == 2
+    assert sum(row["opened"] for row in months.values()) == sum(row["clicked"] for row in months.values()) == 1

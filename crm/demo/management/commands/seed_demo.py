@@ -48,6 +48,7 @@ class Command(BaseCommand):
 
     def seed_apps(self, locations, staff):
         """Each app's own demo data, in dependency order."""
+        from crm.demo import outreach as outreach_demo
         from customers import demo as customers_demo
         from journeys import demo as journeys_demo
         from microcx import demo as microcx_demo
@@ -55,6 +56,7 @@ class Command(BaseCommand):
         customers = customers_demo.seed(locations, staff)
         visits = journeys_demo.seed(customers, locations, staff)
         microcx_demo.seed(locations, staff, customers)
+        outreach_demo.seed(customers, staff)
         self.stdout.write(f"{len(customers)} demo customers, {visits} new interactions.")
         # Raise today's reminders now, so the inbox is full before beat's first sweep.
         from crm.inbox import reminders
