@@ -39,10 +39,16 @@ class ComposeForm(forms.Form):
     source_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
+    def __init__(self, *args, previewing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A preview shows the template as the customer would read it; only sending asks for it to be made one's own.
+        self.previewing = previewing
+
     def clean(self):
         data = super().clean()
         body, template = data.get("body", ""), data.get("template_body", "")
-        if body and template and texts.words(body) == texts.words(template) and not data.get("confirm_unchanged"):
+        unchanged = body and template and texts.words(body) == texts.words(template)
+        if unchanged and not data.get("confirm_unchanged") and not self.previewing:
             self.add_error(
                 "body",
                 "This is the template word for word. Change it to make it yours, or tick the box below to "

@@ -45,7 +45,11 @@ def compose(request, pk: int):
     customer = get_customer_for_user(request.user, pk, for_page=True)
     start = selectors.compose_start(request.user, customer, request.GET, request.POST)
     posted = request.method == "POST"
-    form = ComposeForm(request.POST) if posted else ComposeForm(initial=ComposeForm.initial_from(start))
+    form = (
+        ComposeForm(request.POST, previewing="preview" in request.POST)
+        if posted
+        else ComposeForm(initial=ComposeForm.initial_from(start))
+    )
     offer_form = OfferForm(request.POST if posted else None, prefix="offer")
     preview = None
     if posted and form.is_valid() and offer_form.is_valid():

@@ -61,6 +61,18 @@ def test_a_template_sent_word_for_word_needs_a_change_or_a_confirmation(client, 
     assert not message.edited and message.state == Message.State.QUEUED
 
 
+def test_an_unchanged_template_can_be_previewed_before_it_is_made_ones_own(client, frontline, reachable):
+    client.force_login(frontline)
+    template = "Dear Annie,\n\nWe just heard your wonderful news."
+    data = compose_form(reachable, body=template, preview="1")
+    data.pop("send")
+    response = client.post(reverse("outreach-compose", args=[reachable.pk]), data)
+    body = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="preview"' in body
+    assert "This is the template word for word" not in body
+    assert not Message.objects.exists()
+
+
 def test_a_sent_form_makes_one_email_and_queues_it_after_commit(
     client, frontline, reachable, django_capture_on_commit_callbacks, monkeypatch
 ):
