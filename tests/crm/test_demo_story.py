@@ -4,12 +4,14 @@ Run on any day: TEST_CLOCK=2028-02-29T12:00:00+00:00 or TEST_CLOCK=2026-12-31T23
 """
 
 import datetime
+import io
 
 from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.utils import timezone
 
 from crm.insights import impact, loyalty
+from crm.kernel.models import Snapshot
 from customers.models import Customer, FollowUp, ImportantDate
 from journeys.models import Interaction
 from microcx import services as microcx_services
@@ -127,3 +129,9 @@ def test_demo_has_an_offer_redeemed_a_card_posted_and_a_thank_you_not_opened(db)
     months = tracking.monthly(last_month)
     assert sum(row["sent"] for row in months.values()) == 2
     assert sum(row["opened"] for row in months.values()) == sum(row["clicked"] for row in months.values()) == 1
+
+
+def test_the_demo_answers_did_it_help_before_beats_first_run(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    figures = Snapshot.objects.get(key=loyalty.IMPACT_KEY).figures
+    assert "recipients" in figures and figures["computed_at"]

@@ -64,3 +64,8 @@ class Command(BaseCommand):
         run = reminders.sweep()
         raised = sum(v for k, v in run.raised.items() if k.endswith("raised"))
         self.stdout.write(f"Reminder sweep raised {raised} notifications.")
+        # Work out "did it help?" now too: beat's own run is every 15 minutes, and the owner looks first.
+        from crm.insights import loyalty
+
+        compared = loyalty.refresh_impact()
+        self.stdout.write(f"Did it help?: compared {compared} gesture recipients with look-alikes.")
