@@ -1,7 +1,5 @@
 """The visit and purchase import as a kind of import job (crm.kernel.import_jobs): the import framework's
-`check`/`commit` (crm.kernel.imports, journeys.importer) as they are, and what the job page shows of a plan."""
-
-from django.utils.html import strip_tags
+`check`/`commit` (crm.kernel.imports, journeys.importer) as they are."""
 
 from crm.kernel import import_jobs
 from journeys import importer
@@ -9,12 +7,6 @@ from journeys import importer
 NAME = "interaction_import"
 
 check, commit, summarise = importer.check, importer.commit, importer.done_message
-
-
-def describe(plan) -> dict:
-    bad = [{"line": None, "messages": [error]} for error in plan.file_errors]
-    bad += [{"line": row.line, "messages": row.messages} for row in plan.bad_rows]
-    return {"total": plan.total, "preview": [] if bad else [plan.summary, strip_tags(plan.ready)], "bad_rows": bad}
 
 
 def register() -> None:
@@ -26,7 +18,6 @@ def register() -> None:
             upload_url="interaction-import",
             check=check,
             commit=commit,
-            describe=describe,
             summarise=summarise,
         )
     )

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from crm.kernel import signals
 from crm.kernel.models import ImportJob, Location, User
@@ -39,6 +40,14 @@ PROGRESS_SECONDS = 6 * 3600
 CHECKED, FINISHED = "checked", "finished"
 
 
+def describe_plan(plan) -> dict:
+    """What the job page shows of an import framework plan (crm.kernel.imports.Plan): its size, what it would
+    do, or its bad rows by line."""
+    bad = [{"line": None, "messages": [error]} for error in plan.file_errors]
+    bad += [{"line": row.line, "messages": row.messages} for row in plan.bad_rows]
+    return {"total": plan.total, "preview": [] if bad else [plan.summary, strip_tags(plan.ready)], "bad_rows": bad}
+
+
 @dataclass(frozen=True)
 class ImportKind:
     """What one kind of import does, in the import framework's contract."""
@@ -49,8 +58,9 @@ class ImportKind:
     upload_url: str  # the URL name of its upload page
     check: Callable[..., Any]  # check(raw, *, options, progress=None) -> plan
     commit: Callable[..., dict]  # commit(plan, *, user, progress=None) -> summary
-    describe: Callable[[Any], dict]  # plan -> {"total", "preview": [str], "bad_rows": [{"line", "messages"}]}
     summarise: Callable[[dict], str]  # summary -> "Imported 3 new customers, 1 updated."
+    # plan -> {"total", "preview": [str], "bad_rows": [{"line", "messages"}]}
+    describe: Callable[[Any], dict] = describe_plan
 
 
 KINDS: dict[str, ImportKind] = {}
