@@ -74,6 +74,9 @@ elif DEBUG:
     SECRET_KEY = "django-insecure-dev-only-key-for-local-runs-never-in-production-0123456789"  # noqa: S105
 else:
     raise ConfigurationError("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
+# Rotating SECRET_KEY: the old key goes here (comma-separated, newest first). Sessions, signed links and the
+# do-not-send list's hashes made under it keep working (README: "Rotating SECRET_KEY").
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Fernet keys for text encrypted at rest (crm/kernel/encryption.py), newest first;
 # README: "Rotating the encryption key".

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -32,21 +34,54 @@ class Verdict:
 ALLOWED = Verdict(True)
 
 
-def address_hash(address: str) -> str:
-    """A keyed hash of an email or postal address: it proves an address was suppressed without keeping it."""
+def address_hash(address: str, secret: str | None = None) -> str:
+    """A keyed hash of an email or postal address: it proves an address was suppressed without keeping it.
+
+    Keyed with SECRET_KEY (or the older `secret` given): the list is looked up under every key in
+    SECRET_KEY_FALLBACKS too, so rotating SECRET_KEY does not empty it.
+    """
     normal = " ".join(address.lower().split())
-    return salted_hmac("outreach.suppression", normal, algorithm="sha256").hexdigest()
+    return salted_hmac("outreach.suppression", normal, secret=secret, algorithm="sha256").hexdigest()
+
+
+def _hashes_under_every_key(address: str) -> list[str]:
+    """The address's hash under SECRET_KEY first, then under each fallback key."""
+    return [address_hash(address), *(address_hash(address, key) for key in settings.SECRET_KEY_FALLBACKS)]
 
 
 def suppressed_among(addresses: list[str]) -> set[str]:
-    """Those of the addresses (lower-cased) on the do-not-send list, in one query."""
-    hashes = {address_hash(address): address.strip().lower() for address in addresses if address.strip()}
-    held = Suppression.objects.filter(address_hash__in=list(hashes)).values_list("address_hash", flat=True)
-    return {hashes[found] for found in held}
+    """Those of the addresses (lower-cased) on the do-not-send list, in one query.
+
+    A row found under an old key is re-keyed with SECRET_KEY on the way, so the list outlives the old key
+    for every address that is looked up again.
+    """
+    by_hash: dict[str, tuple[str, str]] = {}
+    for address in addresses:
+        if address.strip():
+            hashes = _hashes_under_every_key(address)
+            for found in hashes:
+                by_hash.setdefault(found, (address.strip().lower(), hashes[0]))
+    held = Suppression.objects.filter(address_hash__in=list(by_hash)).values_list("address_hash", flat=True)
+    suppressed = set()
+    for found in held:
+        address, current = by_hash[found]
+        suppressed.add(address)
+        if found != current:
+            _rekey(found, current)
+    return suppressed
+
+
+def _rekey(old: str, current: str) -> None:
+    """Move a suppression from an old key's hash to SECRET_KEY's (drop it if SECRET_KEY's is there already)."""
+    try:
+        with transaction.atomic():
+            Suppression.objects.filter(address_hash=old).update(address_hash=current)
+    except IntegrityError:
+        Suppression.objects.filter(address_hash=old).delete()
 
 
 def is_suppressed(address: str) -> bool:
-    return bool(address.strip()) and Suppression.objects.filter(address_hash=address_hash(address)).exists()
+    return bool(address.strip()) and bool(suppressed_among([address]))
 
 
 def preference_of(customer: Customer) -> ContactPreference:
