@@ -301,7 +301,11 @@ def _stop_queued(customer_id: int, reason: str, channel: str | None = None) -> i
 def customer_unsubscribe(*, customer_id: int, message_id: int | None = None) -> int:
     """The customer unsubscribed from email (a link or a one-click POST): withdraw their email consent
     and stop every queued email to them at once. Return how many were stopped."""
-    Customer.objects.filter(pk=customer_id).update(consent_email_at=None)
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is not None and customer.consent_email_at is not None:
+        customer.consent_email_at = None
+        # A save, not an UPDATE: the audit trail records the withdrawn consent (crm.kernel.audit).
+        customer.save(update_fields=["consent_email_at", "updated_at"])
     return _stop_queued(customer_id, "The customer unsubscribed.", Message.Channel.EMAIL)
 
 
@@ -312,11 +316,12 @@ def preferences_save(*, customer_id: int, email: bool, mail: bool, marketing: bo
     today = customer.home_location.local_today()
     if nothing:
         email = mail = marketing = False
+    given = (customer.consent_email_at, customer.consent_mail_at)
     customer.consent_email_at = (customer.consent_email_at or today) if email else None
     customer.consent_mail_at = (customer.consent_mail_at or today) if mail else None
-    Customer.objects.filter(pk=customer.pk).update(
-        consent_email_at=customer.consent_email_at, consent_mail_at=customer.consent_mail_at
-    )
+    if (customer.consent_email_at, customer.consent_mail_at) != given:
+        # Saved, so the audit trail records the customer's own change of consent.
+        customer.save(update_fields=["consent_email_at", "consent_mail_at", "updated_at"])
     preference, _ = ContactPreference.objects.select_for_update().get_or_create(customer=customer)
     preference.marketing_consent_at = (preference.marketing_consent_at or today) if marketing else None
     if nothing:

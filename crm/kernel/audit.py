@@ -41,6 +41,8 @@ AUDITED = {
     "crm.SecurityPolicy": {},
     "crm.BusinessSettings": {"exclude_fields": ["updated_at"]},
     "insights.LoyaltyRule": {"exclude_fields": ["updated_at"]},
+    # Consent to marketing and "do not contact", as the customer or staff set them; the address stays out.
+    "outreach.ContactPreference": {"mask_fields": ["postal_address"], "exclude_fields": ["updated_at"]},
 }
 # Objects whose own name may be sensitive free text: an entry names them by kind and number.
 NAMED_BY_NUMBER = {"customers.Note", "customers.FollowUp", "microcx.Gesture"}

@@ -438,3 +438,27 @@ def test_when_nothing_can_be_sent_the_page_says_so_and_why_for_each_channel(clie
     data.pop("channel")
     response = client.post(reverse("outreach-compose", args=[reachable.pk]), data)
     assert "Choose email or a card in the post." in response.context["form"].errors["channel"]
+
+
+def test_withdrawn_consent_is_in_the_audit_trail_whether_by_link_or_by_the_preference_page(
+    client, frontline, reachable, location
+):
+    from auditlog.models import LogEntry
+
+    def consent_entries():
+        entries = LogEntry.objects.get_for_object(reachable).filter(action=LogEntry.Action.UPDATE)
+        return [entry.changes_dict for entry in entries.order_by("pk")]
+
+    message = write(reachable, frontline, location)
+    client.post(emails.unsubscribe_url(message).removeprefix("http://127.0.0.1:8000"))
+    assert consent_entries()[-1]["consent_email_at"][1] in (None, "None")
+    before = len(consent_entries())
+    client.post(emails.unsubscribe_url(message).removeprefix("http://127.0.0.1:8000"))
+    assert len(consent_entries()) == before  # nothing changed, nothing written
+    url = reverse("outreach-preferences", args=[emails.preferences_token(reachable.pk)])
+    client.post(url, {"email": "on", "marketing": "on"})
+    assert "consent_email_at" in consent_entries()[-1]
+    preference_row = ContactPreference.objects.get(customer=reachable)
+    preference = LogEntry.objects.get_for_object(preference_row).order_by("pk").last()
+    assert "marketing_consent_at" in preference.changes_dict
+    assert ADDRESS.splitlines()[0] not in str(preference.changes)
