@@ -5,6 +5,8 @@
 //   data-width="42"           on an element: set its width to 42%.
 //   data-shade="0.35"         on a cell: tint its background by that much of the brand colour.
 //   data-clamp                on a block: shown two lines high, with a "more" button when it holds more.
+//   data-scroll-row           on a row of choices that scrolls sideways on a phone: the [aria-current] one is
+//                             scrolled into sight.
 //   class="table-stack"       on a table: below 576 px each row becomes a card, each cell labelled with its
 //                             column's heading (copied here into data-label; app.css draws it).
 (function () {
@@ -88,8 +90,18 @@
     });
   }
 
+  function showChosen(root) {
+    root.querySelectorAll("[data-scroll-row]").forEach(function (row) {
+      var chosen = row.querySelector("[aria-current]");
+      if (chosen && row.scrollWidth > row.clientWidth) {
+        row.scrollLeft = Math.max(0, chosen.offsetLeft - row.offsetLeft - 24);
+      }
+    });
+  }
+
   function enhance(root) {
     applyStyles(root);
+    showChosen(root);
     clampLongText(root);
     labelStackedTables(root.closest ? (root.closest("table") || root) : root);
   }
