@@ -239,6 +239,8 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes counts failed logins and refuses locked-out ones before the password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # Answers has_perm and the role from the shared cache (crm/kernel/permissions.py); authenticates nobody.
+    "crm.kernel.permissions.SharedPermissionCache",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

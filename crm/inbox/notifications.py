@@ -13,7 +13,13 @@ from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from crm.inbox.models import Notification
+from crm.kernel import cache
 from crm.kernel.models import User
+
+# Every page's badge reads the unread count from the shared cache; each write below that can change anyone's
+# count retires every cached count at once (crm.kernel.cache.bump), so the badge is never behind.
+UNREAD_VERSION_KEY = "crm:inbox:unread-version"
+UNREAD_CACHE_SECONDS = 300
 
 # Things to do first, then dates to know about, then who to get in touch with.
 KIND_ORDER = Case(
@@ -57,7 +63,18 @@ def hide_private(items: list[Notification]) -> list[Notification]:
 
 
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count()
+    """How many of the user's notifications are neither read nor done (the badge), from the shared cache."""
+    return cache.versioned(
+        UNREAD_VERSION_KEY,
+        f"crm:inbox:unread:{user.pk}",
+        lambda: Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count(),
+        UNREAD_CACHE_SECONDS,
+    )
+
+
+def counts_changed(**kwargs) -> None:
+    """Some unread counts may have changed (also connected to Notification's post_delete, for cascades)."""
+    cache.bump(UNREAD_VERSION_KEY)
 
 
 @transaction.atomic
@@ -69,12 +86,15 @@ def notification_mark(*, notification: Notification, read: bool | None = None, d
         notification.done_at = now if done else None
         notification.read_at = notification.read_at or now
     notification.save(update_fields=["read_at", "done_at"])
+    counts_changed()
 
 
 @transaction.atomic
 def notifications_raise(*, notifications: list[Notification]) -> int:
     """Insert these notifications, skipping any already raised (the unique key), and return how many are new."""
     created = Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    if created:
+        counts_changed()
     return len(created)
 
 
@@ -92,13 +112,15 @@ def follow_up_taken(follow_up) -> None:
     """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
     now = timezone.now()
     reminders = Notification.objects.filter(follow_up=follow_up)
-    reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now)
+    if reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now):
+        counts_changed()
     reminders.filter(takeable=True).update(takeable=False)
 
 
 def follow_up_closed(follow_up) -> None:
     """A closed follow-up settles every open reminder of it."""
-    Notification.objects.filter(follow_up=follow_up, done_at__isnull=True).update(done_at=timezone.now())
+    if Notification.objects.filter(follow_up=follow_up, done_at__isnull=True).update(done_at=timezone.now()):
+        counts_changed()
 
 
 def customer_contacted(customer) -> None:
@@ -108,9 +130,10 @@ def customer_contacted(customer) -> None:
 
 def customers_contacted(customer_ids: list[int]) -> None:
     """After a contact or an import: keep-in-touch reminders of these customers are settled."""
-    Notification.objects.filter(
+    if Notification.objects.filter(
         kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=customer_ids, done_at__isnull=True
-    ).update(done_at=timezone.now())
+    ).update(done_at=timezone.now()):
+        counts_changed()
 
 
 def gesture_decided(sender, *, gesture, title: str, body: str = "", **kwargs) -> None:

@@ -35,3 +35,7 @@ class KernelConfig(AppConfig):
         from crm.kernel import audit, security  # noqa: F401 - security connects the login receiver
 
         audit.register()
+
+        from crm.kernel import permissions
+
+        permissions.connect()

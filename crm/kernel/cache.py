@@ -84,3 +84,48 @@ class SharedRedisCache(RedisCache):
                 batch = []
         if batch:
             client.delete(*batch)
+
+
+# Values kept under a version: one key names the current version; each value is stored with the version it was
+# read under, and is used only while that is still the current one. Changing the version (bump) retires every
+# value under it at once, however many there are, without knowing their keys.
+
+
+def versioned(version_key: str, key: str, load, timeout: int):
+    """Return the value cached under `key` for the current version of `version_key`, or load() it and keep it.
+
+    One round trip on a hit. The version is read before load(), so a change that commits while load() runs
+    (and bumps the version afterwards) cannot leave its stale result standing as current.
+    """
+    from django.core.cache import cache
+
+    found = cache.get_many([version_key, key])
+    version, entry = found.get(version_key), found.get(key)
+    if version is not None and entry is not None and entry[0] == version:
+        return entry[1]
+    if version is None:
+        fresh = _new_version()
+        version = fresh if cache.add(version_key, fresh, None) else cache.get(version_key)
+    value = load()
+    if version is not None:
+        cache.set(key, (version, value), timeout)
+    return value
+
+
+def bump(version_key: str) -> None:
+    """Retire every value kept under `version_key`: now, and again once the current transaction commits.
+
+    Now, so the rest of this request (and any other) reads what it is changing; after the commit as well, so a
+    request that read the old rows while the transaction was still open cannot leave them standing.
+    """
+    from django.core.cache import cache
+    from django.db import transaction
+
+    cache.set(version_key, _new_version(), None)
+    transaction.on_commit(lambda: cache.set(version_key, _new_version(), None))
+
+
+def _new_version() -> str:
+    import uuid
+
+    return uuid.uuid4().hex

@@ -111,7 +111,9 @@ def role_of(user: User) -> str | None:
     cached = getattr(user, "_role_cache", False)
     if cached is not False:
         return cached
-    names = {group.name for group in user.groups.all()}
+    from crm.kernel.permissions import group_names
+
+    names = group_names(user)  # from the shared cache, with the user's permissions
     role = next((key for key in RANK if GROUP_NAMES[key] in names), None)
     user._role_cache = role
     return role
