@@ -168,9 +168,9 @@ MIDDLEWARE = [
     # Marks a session as two-factor verified; crm.kernel.security sends owners and managers who
     # have a device (or must have one) to the code page first.
     "django_otp.middleware.OTPMiddleware",
-    "crm.kernel.security.TwoFactorMiddleware",
-    # Ends a session after SESSION_IDLE_MINUTES without a request (shared shop computers).
+    # Ends a session after SESSION_IDLE_MINUTES without a request (shared shop computers), before it is asked a code.
     "crm.kernel.security.IdleSessionMiddleware",
+    "crm.kernel.security.TwoFactorMiddleware",
     # Every page needs a login unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -281,8 +281,6 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Sessions live in PostgreSQL, so any web machine behind the load balancer serves any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The shared cache (business settings, the security policy, whether an owner exists): every web process
 # and worker sees one cache, so a change made through one machine is seen by all at once. CACHE_URL
@@ -304,6 +302,15 @@ elif _cache_url == "db://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "crm_cache"}}
 else:
     raise ConfigurationError("CACHE_URL", "must be redis://host:port/db or db:// (a table in PostgreSQL)")
+
+# Sessions live in PostgreSQL, so any web machine behind the load balancer serves any request. With Redis as the
+# shared cache every request reads its session from there (cached_db: written to both, read from PostgreSQL only
+# on a miss or while Redis is unreachable); the idle timeout does not rely on either's expiry
+# (crm.kernel.security.IdleSessionMiddleware).
+if CACHES["default"]["BACKEND"] == "crm.kernel.cache.SharedRedisCache":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"  # a cache in PostgreSQL would only add a query
 
 # Two-factor (django-otp, TOTP): optional for managers and owners; owners must use it once
 # the business turns it on (Security page).

@@ -10,6 +10,7 @@ import time
 
 from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
@@ -139,9 +140,15 @@ class IdleSessionMiddleware:
             return self.get_response(request)
         if request.user.is_authenticated:
             now = int(time.time())
-            if now - session.get(LAST_SEEN, 0) >= TOUCH_EVERY_SECONDS and not self._background(request):
+            last_seen = session.get(LAST_SEEN)
+            if last_seen is not None and now - last_seen >= settings.SESSION_COOKIE_AGE:
+                # Idle too long: ended here, whatever the session store's own expiry says (a session read
+                # from the cache is not checked against its row's expire_date), as if the row had expired.
+                session.flush()
+                request.user = AnonymousUser()
+            elif now - (last_seen or 0) >= TOUCH_EVERY_SECONDS and not self._background(request):
                 session[LAST_SEEN] = now  # marks the session modified: saved with a new expiry
-        elif request.headers.get("HX-Request"):
+        if not request.user.is_authenticated and request.headers.get("HX-Request"):
             login = reverse(settings.LOGIN_URL)
             if request.path != login:
                 response = HttpResponse(status=204)

@@ -9,6 +9,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
@@ -108,8 +109,10 @@ def test_a_database_outage_in_a_page_is_a_friendly_503_with_retry_after(client, 
 def test_a_database_outage_while_loading_the_session_is_a_503_not_a_500(frontline):
     client = Client(raise_request_exception=False)
     client.force_login(frontline)
+    cache.clear()  # with Redis, sessions are read from the cache; PostgreSQL is asked on a miss
     with mock.patch(
-        "django.contrib.sessions.backends.db.SessionStore.load", side_effect=OperationalError("connection refused")
+        "django.contrib.sessions.backends.db.SessionStore._get_session_from_db",  # db and cached_db read with it
+        side_effect=OperationalError("connection refused"),
     ):
         response = client.get(reverse("home"))
     assert response.status_code == 503

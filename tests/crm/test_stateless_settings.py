@@ -28,13 +28,14 @@ def test_without_redis_the_cache_is_a_postgresql_table_and_sessions_are_in_the_d
 
 
 def test_cache_url_names_the_shared_redis_and_media_bucket_the_receipts_bucket():
-    _, cache, storage, _ = configured(
+    sessions, cache, storage, _ = configured(
         CACHE_URL="redis://cache.internal:6379/1",
         MEDIA_BUCKET="shop-receipts",
         MEDIA_ENDPOINT_URL="https://s3.example.net",
     )
     assert cache["BACKEND"] == "crm.kernel.cache.SharedRedisCache"
     assert cache["LOCATION"] == "redis://cache.internal:6379/1"
+    assert sessions == "django.contrib.sessions.backends.cached_db"  # rows in PostgreSQL, read from Redis
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
     assert storage["OPTIONS"]["bucket_name"] == "shop-receipts"
     assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.net"
