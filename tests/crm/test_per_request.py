@@ -144,9 +144,7 @@ def test_the_badge_on_the_page_drops_as_soon_as_a_notification_is_read(client, f
     assert client.get(reverse("inbox-badge")).context["inbox_count"] == 1
 
 
-def test_a_signed_in_page_pays_the_user_and_nothing_else(
-    client, frontline, customer, django_assert_max_num_queries
-):
+def test_a_signed_in_page_pays_the_user_and_nothing_else(client, frontline, customer, django_assert_max_num_queries):
     raise_for(frontline, customer, 1)
     client.force_login(frontline)
     client.get(reverse("inbox-badge"))  # fills the shared cache, as any earlier page has
