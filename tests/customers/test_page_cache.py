@@ -41,7 +41,7 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"
 
 
 @pytest.fixture
-def frozen():  # noqa: PT004
+def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
 
