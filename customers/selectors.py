@@ -57,6 +57,15 @@ def open_follow_ups(customer: Customer) -> QuerySet[FollowUp]:
     )
 
 
+def open_follow_ups_shown(customer: Customer, user: User) -> list[FollowUp]:
+    """open_follow_ups as this user is shown them (show_follow_ups), read once per customer object: the
+    brief and its slots (outreach's "write about") share one query."""
+    memo = customer.__dict__.setdefault("_open_follow_ups_shown", {})
+    if user.pk not in memo:
+        memo[user.pk] = show_follow_ups(user, open_follow_ups(customer))
+    return memo[user.pk]
+
+
 def upcoming_dates(
     dates: list[ImportantDate], today: datetime.date, window_days: int = BRIEF_DATE_WINDOW_DAYS
 ) -> list[UpcomingDate]:
@@ -105,7 +114,7 @@ def customer_brief(customer: Customer, user: User) -> dict:
         "customer": customer,
         "today": today,
         "people": people,
-        "ask_about": show_follow_ups(user, open_follow_ups(customer)),
+        "ask_about": open_follow_ups_shown(customer, user),
         "upcoming_dates": upcoming_dates(dates, today),
         # Every date, as loaded: the timeline on the same page shows these rather than reading them again.
         "important_dates": dates,
@@ -132,7 +141,7 @@ def _builtin_sources() -> list[extensions.TimelineSource]:
         extensions.TimelineSource(
             kind="note",
             rows=lambda customer, user: visible_notes(user, customer).values_list("pk", "created_at"),
-            load=lambda pks, user: Note.objects.select_related("author").prefetch_related("follow_ups").in_bulk(pks),
+            load=lambda pks, user: Note.objects.select_related("author").in_bulk(pks),
             template="customers/timeline/note.html",
         ),
         extensions.TimelineSource(

@@ -6,17 +6,20 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from crm.kernel import confidences, imports
 from crm.kernel.access import locations_for, require_perm
-from customers import extensions, importer, privacy, selectors, services
+from crm.kernel.templatetags.crm_tags import ago
+from customers import extensions, importer, page_cache, privacy, selectors, services
 from customers.access import (
     PRIVATE_NOTE,
     can_edit_note,
@@ -145,19 +148,48 @@ def customer_edit(request, pk: int):
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 
+# What rendering the customer page reads of the customer, loaded only when the page is not in the cache.
+FOR_PAGE = ("tags", "locations", "people")
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except (TypeError, ValueError, OverflowError):
+        return 1
+
+
+def _moment(user, customer: Customer) -> tuple:
+    """What time changes on the customer page: today where they belong, whether a check-in now would be
+    the same visit, and "last came ... ago" as the page words it."""
+    checked_in = selectors.checked_in_at(customer, selectors.check_in_location(user, customer))
+    return (customer.home_location.local_today(), checked_in, ago(customer.last_visit_at))
+
+
 @require_perm("customers.view_customer")
 def customer_detail(request, pk: int):
-    """The customer page: the brief on top, then what to do and the timeline."""
-    customer = get_customer_for_user(request.user, pk, for_page=True)
+    """The customer page: the brief on top, then what to do and the timeline (cached: customers/page_cache.py)."""
+    customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
+    number = _page_number(request)
+    content = page_cache.cached(
+        request,
+        customer,
+        f"detail:{number}",
+        _moment(request.user, customer),
+        lambda: _detail_content(request, customer, number),
+    )
+    return render(request, "customers/customer_detail.html", {"customer": customer, "content": mark_safe(content)})  # noqa: S308
+
+
+def _detail_content(request, customer: Customer, number: int) -> str:
+    prefetch_related_objects([customer], *FOR_PAGE)
     brief = selectors.customer_brief(customer, request.user)
     actions = extensions.slots.visible("actions", customer, request.user)
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
     open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
-    timeline = selectors.customer_timeline(
-        customer, request.user, request.GET.get("page", 1), loaded={"date": brief["important_dates"]}
-    )
+    timeline = selectors.customer_timeline(customer, request.user, number, loaded={"date": brief["important_dates"]})
     context = {
         **brief,
         "note_form": NoteForm(),
@@ -166,9 +198,10 @@ def customer_detail(request, pk: int):
         "timeline": timeline,
         "tags": list(customer.tags.all()),
         "details": extensions.slots.visible("details", customer, request.user),
+        "csrf_token": page_cache.CSRF_PLACEHOLDER,
     }
     confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
-    return render(request, "customers/customer_detail.html", context)
+    return render_to_string("customers/_detail_content.html", context, request=request)
 
 
 def _timeline_notes(timeline) -> list[Note]:
@@ -178,19 +211,31 @@ def _timeline_notes(timeline) -> list[Note]:
 @require_perm("customers.view_customer")
 def customer_brief(request, pk: int):
     """The brief alone, for htmx to swap in after something on the page changed it."""
-    customer = get_customer_for_user(request.user, pk, for_page=True)
-    brief = selectors.customer_brief(customer, request.user)
-    confidences.disclose_notes(request.user, brief.get("recent_notes", []))
-    context = {**brief, "tags": list(customer.tags.all())}
-    return render(request, "customers/_brief.html", context)
+    customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
+
+    def render_brief() -> str:
+        prefetch_related_objects([customer], *FOR_PAGE)
+        brief = selectors.customer_brief(customer, request.user)
+        confidences.disclose_notes(request.user, brief.get("recent_notes", []))
+        context = {**brief, "tags": list(customer.tags.all()), "csrf_token": page_cache.CSRF_PLACEHOLDER}
+        return render_to_string("customers/_brief.html", context, request=request)
+
+    return HttpResponse(page_cache.cached(request, customer, "brief", _moment(request.user, customer), render_brief))
 
 
 @require_perm("customers.view_customer")
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk)
-    timeline = selectors.customer_timeline(customer, request.user, request.GET.get("page", 1))
-    confidences.disclose_notes(request.user, _timeline_notes(timeline))
-    return render(request, "customers/_timeline.html", {"customer": customer, "timeline": timeline})
+    number = _page_number(request)
+
+    def render_timeline() -> str:
+        timeline = selectors.customer_timeline(customer, request.user, number)
+        confidences.disclose_notes(request.user, _timeline_notes(timeline))
+        context = {"customer": customer, "timeline": timeline, "csrf_token": page_cache.CSRF_PLACEHOLDER}
+        return render_to_string("customers/_timeline.html", context, request=request)
+
+    moment = (customer.home_location.local_today(),)
+    return HttpResponse(page_cache.cached(request, customer, f"timeline:{number}", moment, render_timeline))
 
 
 @require_POST

@@ -3,13 +3,13 @@
 from django import forms
 from django.db.models import Q
 
-from customers import signals
+from customers import page_cache, signals
 from customers.extensions import FormPart, Section, TimelineSource, slots
 from customers.models import Customer
 from journeys import selectors, services
 from journeys.forms import ConversationLogForm
 from journeys.forms_manage import PersonaAssignForm
-from journeys.models import CustomerPersona, Interaction, Touchpoint
+from journeys.models import CustomerOrigin, CustomerPersona, Interaction, Persona, Touchpoint
 
 
 def _journey(customer, user) -> dict:
@@ -71,6 +71,10 @@ def register() -> None:
     signals.contact_made.connect(_record_contact, sender=Customer, dispatch_uid="journeys.contact_made")
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="journeys.customer_exporting")
     signals.check_in_asked.connect(_check_in, sender=Customer, dispatch_uid="journeys.check_in_asked")
+    for model in (Interaction, CustomerOrigin, CustomerPersona):
+        page_cache.watch(model)
+    for model in (Touchpoint, Persona):
+        page_cache.watch_shared(model)
     slots.register(
         "timeline",
         TimelineSource(

@@ -1,6 +1,6 @@
 """What microcx adds to the customer page: gestures received on the brief, and "propose a gesture"."""
 
-from customers import signals
+from customers import page_cache, signals
 from customers.extensions import Section, slots
 from customers.models import Customer
 from microcx.models import Gesture
@@ -19,6 +19,7 @@ def register() -> None:
     """Connect microcx to the customer page's slots and to the customers floor's events."""
     signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="microcx.customer_erasing")
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="microcx.customer_exporting")
+    page_cache.watch(Gesture)
     slots.register("brief", Section(name="gestures", context=_gestures, template="microcx/_brief_gestures.html"))
 
 

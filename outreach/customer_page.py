@@ -6,20 +6,21 @@ own "write" link, so the message starts from what staff heard.
 
 from __future__ import annotations
 
-from customers import signals
-from customers.access import show_follow_ups, show_suggestions
+from customers import page_cache, signals
+from customers.access import show_suggestions
 from customers.extensions import Section, slots
 from customers.models import Customer, Suggestion
-from customers.selectors import open_follow_ups
+from customers.selectors import open_follow_ups_shown
 from outreach import policy, selectors, services, texts
 from outreach.models import Message, Occasion
+from outreach.offers import Offer
 
 
 def _write(customer, user) -> dict:
     can_write = user.has_perm("outreach.add_message")
     about = []
     if can_write:
-        for follow_up in show_follow_ups(user, open_follow_ups(customer)[:5]):
+        for follow_up in open_follow_ups_shown(customer, user)[:5]:
             if follow_up.shown_prompt == follow_up.prompt and texts.guess_occasion(follow_up.prompt):
                 about.append(
                     {
@@ -61,6 +62,8 @@ def register() -> None:
     signals.address_suppression_asked.connect(
         _suppressed, sender=Customer, dispatch_uid="outreach.address_suppression_asked"
     )
+    page_cache.watch(Message)
+    page_cache.watch(Offer)
     slots.register("brief", Section(name="outreach", context=_write, template="outreach/_brief_write.html"))
 
 

@@ -23,7 +23,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from crm.kernel.models import Location, User
-from customers import signals
+from customers import page_cache, signals
 from customers.models import Customer
 from outreach.models import Message
 
@@ -250,6 +250,7 @@ def offer_redeem(
         redeemed_location_id=location.pk if location is not None else offer.location_id,
         redeemed_interaction_id=interaction.pk if interaction is not None else interaction_id,
     )
+    page_cache.changed(offer.customer_id)
     offer = Offer.objects.select_related("location", "message", "redeemed_location").get(pk=offer.pk)
     if not won:
         raise ValidationError({"code": refusal(offer, at)})

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from crm.kernel.models import Location, User
-from customers import signals
+from customers import page_cache, signals
 from customers.models import Customer
 from outreach import emails, policy, texts
 from outreach.models import ContactPreference, Message, OutreachSettings, Suppression
@@ -148,6 +148,7 @@ def enqueue(message_id: int) -> None:
 
 
 def _stop(message: Message, reason: str) -> bool:
+    page_cache.changed(message.customer_id)
     return bool(
         Message.objects.filter(pk=message.pk, state=Message.State.QUEUED).update(
             state=Message.State.STOPPED, stopped_reason=reason[:200], updated_at=timezone.now()
@@ -174,6 +175,7 @@ def message_deliver(*, message_id: int) -> str:
     claimed = Message.objects.filter(pk=message.pk, state=Message.State.QUEUED).update(
         state=Message.State.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
     )
+    page_cache.changed(message.customer_id)
     if claimed != 1:
         return "already handled"
     message.refresh_from_db(fields=["attempts"])
@@ -191,6 +193,7 @@ def message_deliver(*, message_id: int) -> str:
             last_error="",
             updated_at=timezone.now(),
         )
+        page_cache.changed(message.customer_id)
         if done:
             message.refresh_from_db()
             _record_interaction(message)
@@ -217,6 +220,7 @@ def _send_failed(message: Message, error: BaseException) -> str:
         next_attempt_at=timezone.now() + datetime.timedelta(seconds=retry_in + settings.OUTREACH_SWEEP_GRACE_SECONDS),
         updated_at=timezone.now(),
     )
+    page_cache.changed(message.customer_id)
     if final:
         return Message.State.FAILED
     raise TransientSendError(error, retry_in)
@@ -245,7 +249,9 @@ def _record_interaction(message: Message) -> None:
 def messages_due(*, now: datetime.datetime | None = None, limit: int = 200) -> list[int]:
     """Queued emails whose task may never have been queued (or whose retry was lost); fail stuck sends."""
     now = now or timezone.now()
-    Message.objects.filter(state=Message.State.SENDING, updated_at__lt=now - STUCK_AFTER).update(
+    stuck = Message.objects.filter(state=Message.State.SENDING, updated_at__lt=now - STUCK_AFTER)
+    page_cache.changed(*stuck.values_list("customer_id", flat=True).distinct())
+    stuck.update(
         state=Message.State.FAILED,
         last_error="The worker stopped while sending; check with the customer before writing again.",
         updated_at=now,
@@ -279,6 +285,7 @@ def card_mark_posted(*, message: Message, by: User) -> policy.Verdict:
     Message.objects.filter(pk=message.pk).update(
         state=Message.State.SENT, sent_at=now, sent_by=by, sent_to=preference.postal_address, updated_at=now
     )
+    page_cache.changed(message.customer_id)
     message.refresh_from_db()
     _record_interaction(message)
     return policy.ALLOWED
@@ -294,6 +301,7 @@ def _stop_queued(customer_id: int, reason: str, channel: str | None = None) -> i
     queued = Message.objects.filter(customer_id=customer_id, state=Message.State.QUEUED)
     if channel:
         queued = queued.filter(channel=channel)
+    page_cache.changed(customer_id)
     return queued.update(state=Message.State.STOPPED, stopped_reason=reason, updated_at=timezone.now())
 
 

@@ -30,6 +30,7 @@ writes one "shown sensitive notes" audit entry per customer per page view.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections import defaultdict
 from collections.abc import Iterable
@@ -161,6 +162,23 @@ def disclose_notes(user: User | None, notes: Iterable[Any]) -> None:
             shown[note.customer_id].add(note.pk if not hasattr(note, "history_id") else note.id)
     for customer_id, note_ids in shown.items():
         disclose(user, customer_id, note_ids)
+
+
+@contextlib.contextmanager
+def gathering(user: User | None):
+    """Gather what is disclosed inside the block ({customer_id: note ids} for `user`), and disclose it as
+    usual when the block ends: a page part kept in a cache discloses the same again on every view."""
+    gathered: dict[int, set[int]] = {}
+    token = _shown.set({})
+    try:
+        yield gathered
+        inner = _shown.get()
+    finally:
+        _shown.reset(token)
+    for (user_pk, customer_id), note_ids in inner.items():
+        if user is not None and user_pk == user.pk:
+            gathered[customer_id] = set(note_ids)
+            disclose(user, customer_id, note_ids)
 
 
 class ConfidenceAuditMiddleware:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.kernel.models import Location, User
-from customers import signals
+from customers import page_cache, signals
 from customers.models import Customer, FollowUp, Note
 from customers.services.notes import note_create
 
@@ -49,6 +49,7 @@ def _close(follow_up: FollowUp, status: str, user: User) -> FollowUp:
     closed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
         status=status, closed_at=timezone.now(), closed_by=user, next_reminder_on=None
     )
+    page_cache.changed(follow_up.customer_id)
     if closed != 1:
         raise ValidationError("This follow-up was already closed.")
     follow_up.refresh_from_db()
@@ -85,6 +86,7 @@ def follow_up_take(*, follow_up: FollowUp, user: User) -> FollowUp:
     taken = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN, assignee__isnull=True).update(
         assignee=user
     )
+    page_cache.changed(follow_up.customer_id)
     if taken != 1:
         raise ValidationError("Someone already took this follow-up, or it is closed.")
     follow_up.refresh_from_db()

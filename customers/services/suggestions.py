@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.kernel.models import User
+from customers import page_cache
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion
 from customers.selectors import open_follow_up_like
 from customers.services.follow_ups import follow_up_create, follow_up_location_for
@@ -57,6 +58,7 @@ def _decide(suggestion: Suggestion, status: str) -> None:
     )
     if decided != 1:
         raise ValidationError("This suggestion was already dealt with.")
+    page_cache.changed(suggestion.note.customer_id)
 
 
 def suggestion_opens_form(suggestion: Suggestion) -> bool:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from crm.kernel import roles
 from crm.kernel.models import Location, User
 from crm.kernel.templatetags.crm_tags import money
+from customers import page_cache
 from customers.models import Customer, FollowUp, Note
 from microcx import signals
 from microcx.genuine import mechanical_flags
@@ -138,6 +139,7 @@ def _hold(gesture: Gesture, *, by: User) -> None:
     moved = Gesture.objects.filter(pk=gesture.pk, status=Gesture.Status.PENDING).update(
         status=Gesture.Status.APPROVED, decided_by=by, decided_at=timezone.now()
     )
+    page_cache.changed(gesture.customer_id)
     if moved != 1:
         raise ValidationError("This gesture was already decided.")
     ledger_write(budget, LedgerEntry.Kind.HOLD, gesture.amount, by, gesture=gesture)
@@ -178,6 +180,7 @@ def gesture_reject(*, gesture: Gesture, by: User, reason: str) -> Gesture:
     moved = Gesture.objects.filter(pk=gesture.pk, status=Gesture.Status.PENDING).update(
         status=Gesture.Status.REJECTED, decided_by=by, decided_at=timezone.now(), rejection_reason=reason.strip()[:300]
     )
+    page_cache.changed(gesture.customer_id)
     if moved != 1:
         raise ValidationError("This gesture was already decided.")
     gesture.refresh_from_db()
@@ -198,6 +201,7 @@ def gesture_deliver(
     moved = Gesture.objects.filter(pk=gesture.pk, status=Gesture.Status.APPROVED).update(
         status=Gesture.Status.DELIVERED, delivered_on=delivered_on, customer_reaction=reaction.strip()[:300]
     )
+    page_cache.changed(gesture.customer_id)
     if moved != 1:
         raise ValidationError("Only an approved gesture can be delivered.")
     ledger_write(gesture.budget, LedgerEntry.Kind.SPEND, gesture.amount, by, gesture=gesture)
@@ -220,6 +224,7 @@ def gesture_cancel(*, gesture: Gesture, by: User) -> Gesture:
     moved = Gesture.objects.filter(pk=gesture.pk, status__in=[Gesture.Status.PENDING, Gesture.Status.APPROVED]).update(
         status=Gesture.Status.CANCELLED
     )
+    page_cache.changed(gesture.customer_id)
     if moved != 1:
         raise ValidationError("Only a pending or approved gesture can be cancelled.")
     if was == Gesture.Status.APPROVED:

@@ -10,6 +10,7 @@ from customers.selectors import customer_timeline, search_customers, upcoming_da
 from customers.services import note_create
 from journeys.models import Interaction, Touchpoint
 from journeys.services import interaction_record
+from journeys.services_manage import touchpoint_save
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory, FollowUpFactory
 
@@ -233,7 +234,9 @@ def test_the_log_forms_cached_fields_follow_a_renamed_touchpoint_and_errors_are_
 ):
     client.force_login(frontline)
     assert "Shop floor" not in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
-    Touchpoint.objects.filter(slug="in-store").update(name="Shop floor")
+    touchpoint = Touchpoint.objects.get(slug="in-store")
+    touchpoint.name = "Shop floor"
+    touchpoint_save(touchpoint=touchpoint)  # as the touchpoint page renames it: the cached page follows
     assert "Shop floor" in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
     refused = client.post(
         reverse("interaction-log", args=[customer.pk]), {"kind": "conversation"}, HTTP_HX_REQUEST="true"

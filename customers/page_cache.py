@@ -1,0 +1,146 @@
+"""The customer page, rendered once per version of the customer and per reader, then served from the cache.
+
+A part of the page (its content, the brief alone, a page of the timeline) is cached under a key made of
+
+- the customer's version: a token in the shared cache, replaced by `changed()` on every write to the
+  customer or to what hangs off them (notes, follow-ups, people, dates, tags, suggestions and, through
+  the slots' apps, interactions, gestures, messages, offers, personas). Models are watched with
+  `watch()` (post_save, post_delete); writes that bypass signals (QuerySet.update, bulk_create) call
+  `changed()` themselves. The token is replaced at once *and* when the transaction commits: a page
+  rendered inside the writing transaction, or by another request before the commit, is filed under a
+  token nobody asks for afterwards;
+- a token for what many customers share (locations, tags, touchpoints, personas, the business's currency),
+  replaced by `watch_shared()`;
+- the reader: who they are (the page shows their own suggestions), their permissions, the locations
+  whose confidences they read (crm/kernel/confidences.py decides; the key only records its inputs);
+- what time changes: today in the customer's location's zone, whether a check-in now would be the same
+  visit, how long ago the last visit was, as the page words it.
+
+A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
+as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless.
+
+What a part shows of sensitive notes is disclosed again on every view served from the cache
+(confidences.gathering records it when the part is rendered), so the audit trail is the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.middleware.csrf import get_token
+
+from crm.kernel import confidences
+
+PAGE_TTL = 300
+SHARED = "shared"
+# Rendered in place of the reader's CSRF token, which is put back on every view (it is per session).
+CSRF_PLACEHOLDER = "csrf-token-placeholder-6b1f0e"
+
+
+def _token_key(customer_id) -> str:
+    return f"customer-page:v:{customer_id}"
+
+
+def _renew(customer_ids: Iterable) -> None:
+    cache.set_many({_token_key(pk): uuid.uuid4().hex for pk in customer_ids}, timeout=None)
+
+
+def changed(*customer_ids: int | None) -> None:
+    """The customers' pages are out of date: now, and again when the transaction commits."""
+    ids = {pk for pk in customer_ids if pk is not None}
+    if not ids:
+        return
+    _renew(ids)
+    transaction.on_commit(lambda: _renew(ids))
+
+
+def shared_changed() -> None:
+    """Something every customer page may show changed (a location's name, a tag's, the currency)."""
+    changed(SHARED)
+
+
+def tokens(customer_id: int) -> tuple[str, str]:
+    """The customer's version and the shared one; a missing one is made afresh (never an old one)."""
+    keys = [_token_key(customer_id), _token_key(SHARED)]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+            found[key] = cache.get(key) or uuid.uuid4().hex
+    return found[keys[0]], found[keys[1]]
+
+
+def watch(model, customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id]) -> None:
+    """Every save or delete of `model` makes its customers' pages out of date."""
+
+    def receiver(sender, instance, **kwargs):
+        changed(*customer_ids(instance))
+
+    uid = f"page_cache.{model._meta.label}"
+    post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.save")
+    post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.delete")
+
+
+def watch_tags(through) -> None:
+    """Adding or removing tags (Customer.tags' through model) from either side."""
+
+    def receiver(sender, instance, action, reverse, pk_set, **kwargs):
+        if not action.startswith("post_"):
+            return
+        if reverse:  # tag.customers.add(...): the customers are pk_set (all of them on a clear)
+            if pk_set is None:
+                shared_changed()
+            else:
+                changed(*pk_set)
+        else:
+            changed(instance.pk)
+
+    m2m_changed.connect(receiver, sender=through, weak=False, dispatch_uid="page_cache.tags")
+
+
+def watch_shared(model, *, unless_only: frozenset[str] = frozenset()) -> None:
+    """Every save or delete of `model` makes every customer page out of date (saves touching only
+    `unless_only`, such as a user's last_login, do not)."""
+
+    def receiver(sender, instance, update_fields=None, **kwargs):
+        if update_fields and unless_only and set(update_fields) <= unless_only:
+            return
+        shared_changed()
+
+    uid = f"page_cache.shared.{model._meta.label}"
+    post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.save")
+    post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.delete")
+
+
+def reader(user) -> tuple:
+    """What about the reader decides what a part shows them."""
+    perms = hashlib.sha256(repr(sorted(user.get_all_permissions())).encode()).hexdigest()[:16]
+    return (user.pk, user.is_superuser, perms, tuple(sorted(confidences.reader_location_ids(user))))
+
+
+def cached(request, customer, part: str, moment: tuple, render: Callable[[], str]) -> str:
+    """The part's HTML from the cache, else render() it (with a placeholder CSRF token) and keep it.
+
+    `moment` is what time changes about the part (today, "last came 3 days ago"). The sensitive notes
+    the part shows are disclosed on every view.
+    """
+    version, shared = tokens(customer.pk)
+    key = (
+        "customer-page:"
+        + hashlib.sha256(repr((part, customer.pk, version, shared, reader(request.user), moment)).encode()).hexdigest()
+    )
+    hit = cache.get(key)
+    if hit is None:
+        with confidences.gathering(request.user) as shown:
+            html = render()
+        hit = {"html": html, "shown": {cid: sorted(ids) for cid, ids in shown.items()}}
+        cache.set(key, hit, PAGE_TTL)
+    else:
+        for customer_id, note_ids in hit["shown"].items():
+            confidences.disclose(request.user, customer_id, note_ids)
+    return hit["html"].replace(CSRF_PLACEHOLDER, get_token(request))

@@ -1,0 +1,295 @@
+"""The customer page from the cache (customers/page_cache.py): never stale after a write, same audit, fewer queries."""
+
+import datetime
+import re
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+import time_machine
+from auditlog.models import LogEntry
+from django.core.cache import cache
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customers.models import FollowUp, ImportantDate, Person, Tag
+from customers.services import (
+    customer_archive,
+    customer_restore,
+    follow_up_complete,
+    follow_up_create,
+    follow_up_dismiss,
+    follow_up_take,
+    important_date_delete,
+    important_date_save,
+    note_create,
+    note_update,
+    person_save,
+    tag_save,
+)
+from journeys.models import Interaction, Touchpoint
+from journeys.services import customer_check_in, interaction_record
+from journeys.services_manage import touchpoint_save
+from microcx.services import budget_create, ensure_default_rules, gesture_approve
+from outreach.services import customer_unsubscribe
+from tests.crm.factories import UserFactory
+from tests.microcx.factories import propose_gesture
+
+NOW = datetime.datetime(2026, 6, 10, 15, 30, tzinfo=zoneinfo.ZoneInfo("UTC"))
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _pages(client, customer) -> list[str]:
+    """The customer page, the brief alone and the first timeline page, without the per-view CSRF token."""
+    urls = [
+        (reverse("customer-detail", args=[customer.pk]), {}),
+        (reverse("customer-brief", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
+        (reverse("customer-timeline", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
+    ]
+    pages = []
+    for url, headers in urls:
+        response = client.get(url, **headers)
+        assert response.status_code == 200
+        pages.append(CSRF.sub("csrf", response.content.decode()))
+    return pages
+
+
+class World:
+    """What the generated writes act on."""
+
+    def __init__(self, customer, frontline, manager, location):
+        self.customer, self.frontline, self.manager, self.location = customer, frontline, manager, location
+        self.n = 0
+
+    def next(self) -> int:
+        self.n += 1
+        return self.n
+
+    def open_follow_up(self):
+        return FollowUp.objects.filter(customer=self.customer, status=FollowUp.Status.OPEN).order_by("pk").first()
+
+
+def _note(w):
+    note_create(customer=w.customer, author=w.frontline, text=f"Talked about frames {w.next()}")
+
+
+def _sensitive_note(w):
+    note_create(customer=w.customer, author=w.manager, text=f"Told us in confidence {w.next()}", is_sensitive=True)
+
+
+def _note_edit(w):
+    note = w.customer.notes.order_by("-pk").first()
+    if note is not None:
+        note_update(note=note, editor=w.manager, text=f"Edited {w.next()}", is_sensitive=False, relevant_until=None)
+
+
+def _follow_up(w):
+    follow_up_create(customer=w.customer, created_by=w.frontline, prompt=f"Ask about the trip {w.next()}")
+
+
+def _follow_up_done(w):
+    if follow_up := w.open_follow_up():
+        follow_up_complete(follow_up=follow_up, user=w.frontline, outcome="Went well")
+
+
+def _follow_up_dismissed(w):
+    if follow_up := w.open_follow_up():
+        follow_up_dismiss(follow_up=follow_up, user=w.frontline)
+
+
+def _follow_up_taken(w):
+    if (follow_up := w.open_follow_up()) and follow_up.assignee_id is None:
+        follow_up_take(follow_up=follow_up, user=w.frontline)
+
+
+def _date(w):
+    on = NOW.date() + datetime.timedelta(days=w.next() % 20)
+    important_date_save(
+        important_date=ImportantDate(customer=w.customer, kind=ImportantDate.Kind.BIRTHDAY, month=on.month, day=on.day)
+    )
+
+
+def _date_deleted(w):
+    if date := w.customer.important_dates.order_by("pk").first():
+        important_date_delete(important_date=date)
+
+
+def _person(w):
+    person_save(person=Person(customer=w.customer, name=f"Mia {w.next()}", relation=Person.Relation.CHILD))
+
+
+def _visit(w):
+    interaction_record(
+        customer=w.customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=w.location,
+        staff=w.frontline,
+        kind=Interaction.Kind.VISIT,
+        occurred_at=NOW - datetime.timedelta(days=w.next()),
+    )
+
+
+def _check_in(w):
+    customer_check_in(customer=w.customer, staff=w.frontline)
+
+
+def _tag_added(w):
+    w.customer.tags.add(Tag.objects.get_or_create(name=f"tag{w.next()}")[0])
+
+
+def _tag_removed(w):
+    if tag := w.customer.tags.first():
+        tag.customers.remove(w.customer)
+
+
+def _tag_renamed(w):
+    if tag := w.customer.tags.first():
+        tag.name = f"renamed{w.next()}"
+        tag_save(tag=tag)
+
+
+def _customer_edited(w):
+    w.customer.refresh_from_db()
+    w.customer.preferred_name = f"Ania {w.next()}"
+    w.customer.save()
+
+
+def _archived(w):
+    w.customer.refresh_from_db()
+    (customer_restore if w.customer.archived_at else customer_archive)(customer=w.customer)
+
+
+def _gesture_approved(w):
+    gesture = propose_gesture(customer=w.customer, proposer=w.frontline, location=w.location, amount="5")
+    if gesture.status == gesture.Status.PENDING:
+        gesture_approve(gesture=gesture, by=w.manager)
+
+
+def _unsubscribed(w):
+    customer_unsubscribe(customer_id=w.customer.pk)
+
+
+def _touchpoint_renamed(w):
+    touchpoint = Touchpoint.objects.get(slug="in-store")
+    touchpoint.name = f"Shop floor {w.next()}"
+    touchpoint_save(touchpoint=touchpoint)
+
+
+def _location_renamed(w):
+    w.location.name = f"Downtown {w.next()}"
+    w.location.save()
+
+
+WRITES = [
+    _note,
+    _sensitive_note,
+    _note_edit,
+    _follow_up,
+    _follow_up_done,
+    _follow_up_dismissed,
+    _follow_up_taken,
+    _date,
+    _date_deleted,
+    _person,
+    _visit,
+    _check_in,
+    _tag_added,
+    _tag_removed,
+    _tag_renamed,
+    _customer_edited,
+    _archived,
+    _gesture_approved,
+    _unsubscribed,
+    _touchpoint_renamed,
+    _location_renamed,
+]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=st.lists(st.sampled_from(WRITES), min_size=1, max_size=4))
+def test_a_cached_page_is_never_stale_after_any_write(
+    writes, client, frontline, manager, customer, location, frozen, django_capture_on_commit_callbacks
+):
+    ensure_default_rules()
+    if not location.budgets.exists():
+        budget_create(location=location, period="month", day=NOW.date(), amount=Decimal("1000"), by=None)
+    customer.consent_email_at = NOW.date()
+    customer.save()
+    world = World(customer, frontline, manager, location)
+    client.force_login(frontline)
+    for write in writes:
+        _pages(client, customer)  # in the cache
+        with django_capture_on_commit_callbacks(execute=True):
+            write(world)
+        served = _pages(client, customer)
+        cache.clear()
+        fresh = _pages(client, customer)
+        assert served == fresh, write.__name__
+
+
+def test_every_write_kind_changes_some_page(client, frontline, manager, customer, location, frozen):
+    """The generated writes are not idle: each one shows on the page (else the test above proves nothing)."""
+    ensure_default_rules()
+    budget_create(location=location, period="month", day=NOW.date(), amount=Decimal("1000"), by=None)
+    customer.consent_email_at = NOW.date()
+    customer.save()
+    world = World(customer, frontline, manager, location)
+    client.force_login(frontline)
+    _tag_added(world), _follow_up(world), _follow_up(world), _note(world), _date(world)
+    for write in WRITES:
+        cache.clear()
+        before = _pages(client, customer)
+        write(world)
+        cache.clear()
+        assert _pages(client, customer) != before, write.__name__
+
+
+def test_a_sensitive_note_served_from_the_cache_is_audited_on_every_view(client, frontline, manager, customer):
+    note = note_create(customer=customer, author=manager, text="Going through a divorce", is_sensitive=True)
+    client.force_login(frontline)
+    url = reverse("customer-detail", args=[customer.pk])
+    for _ in range(2):
+        assert "Going through a divorce" in client.get(url).content.decode()
+    for _ in range(2):
+        client.get(reverse("customer-brief", args=[customer.pk]), HTTP_HX_REQUEST="true")
+    views = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
+    assert views.count() == 4
+    assert all(entry.additional_data["sensitive_notes"] == [note.pk] for entry in views)
+
+
+def test_a_reader_who_may_not_read_a_confidence_never_gets_it_from_the_cache(
+    client, frontline, manager, customer, other_location
+):
+    note_create(customer=customer, author=manager, text="Going through a divorce", is_sensitive=True)
+    client.force_login(frontline)
+    url = reverse("customer-detail", args=[customer.pk])
+    assert "Going through a divorce" in client.get(url).content.decode()
+    elsewhere = UserFactory(role="manager", username="max", locations=[other_location])
+    customer.locations.add(other_location)
+    client.force_login(elsewhere)
+    page = client.get(url)
+    assert page.status_code == 200 and "Going through a divorce" not in page.content.decode()
+
+
+def test_the_customer_page_and_timeline_from_the_cache_run_few_queries(
+    client, frontline, customer, location, django_assert_max_num_queries
+):
+    for i in range(30):
+        note_create(customer=customer, author=frontline, text=f"note {i}")
+    client.force_login(frontline)
+    detail = reverse("customer-detail", args=[customer.pk])
+    timeline = reverse("customer-timeline", args=[customer.pk])
+    client.get(detail)
+    client.get(timeline, {"page": 2}, HTTP_HX_REQUEST="true")
+    with django_assert_max_num_queries(12):  # was 30: the signed-in request, the customer, the reader
+        assert client.get(detail).status_code == 200
+    with django_assert_max_num_queries(8):  # was 11
+        page = client.get(timeline, {"page": 2}, HTTP_HX_REQUEST="true")
+    assert "Page 2" in page.content.decode()
