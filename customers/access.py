@@ -23,13 +23,19 @@ def customers_for(user: User) -> QuerySet[Customer]:
     return customers.filter(Exists(known_here))
 
 
-def get_customer_for_user(user: User, pk: int, *, for_page: bool = False, also: tuple[str, ...] = ()) -> Customer:
+def get_customer_for_user(
+    user: User, pk: int, *, for_page: bool = False, also: tuple[str, ...] = (), only: tuple[str, ...] | None = None
+) -> Customer:
     """Return the customer if this user may see them, else 404 (not 403: we do not confirm they exist).
 
     With for_page, also load what the customer page reads (tags, locations, people); `also` names more
-    foreign keys to load in the same query.
+    foreign keys to load in the same query. With `only`, load just these columns of the customer and its
+    home location (a write that shows little of them).
     """
-    customers = customers_for(user).select_related("home_location", "referred_by", *also)
+    if only is not None:
+        customers = customers_for(user).select_related("home_location", *also).only(*only)
+    else:
+        customers = customers_for(user).select_related("home_location", "referred_by", *also)
     if for_page:
         customers = customers.select_related("last_visit_location").prefetch_related("tags", "locations", "people")
     try:

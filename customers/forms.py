@@ -237,9 +237,8 @@ class NoteForm(forms.ModelForm):
         }
         labels = {"text": "Personal note"}
 
-    # An empty note form renders the same for everyone: the page keeps its HTML under this key.
-    cache_key = "v1"
-
+    # Pages and htmx answers render it in plain HTML (customers/_note_form_fields.html); crispy only
+    # on the full-page form a browser without JavaScript falls back to (simple_form.html).
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()

@@ -6,8 +6,9 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramDistance, TrigramWordDistance
-from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, F, Func, IntegerField, OuterRef, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Reverse
 from django.utils import timezone
 
@@ -280,7 +281,41 @@ def search_customers(
     )
 
 
+# What a search result shows (customers/_customer_results.html): nothing of the long columns
+# (search document, preferences), the home location's name, the tags' names.
+RESULT_COLUMNS = (
+    "pk",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "archived_at",
+    "home_location__name",
+)
+
+
+def search_results(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Load only what a list of found customers shows, `tag_names` (alphabetical) in the same query."""
+    tag_names = Tag.objects.filter(customers=OuterRef("pk")).order_by("name").values("name")
+    return customers.select_related("home_location").only(*RESULT_COLUMNS).annotate(tag_names=ArraySubquery(tag_names))
+
+
 # --- the staff's day -----------------------------------------------------------
+
+# Only the columns Today shows of a follow-up: the customer's name, the prompt (masked through the
+# note it came from, whose confidence columns come in the same row: crm.kernel.confidences.mask).
+TODAY_FOLLOW_UP_COLUMNS = (
+    "pk",
+    "prompt",
+    "customer__first_name",
+    "customer__preferred_name",
+    "note__is_sensitive",
+    "note__location_id",
+    "note__author_id",
+    "note__customer_id",
+)
+TODAY_ASSIGNEE_COLUMNS = ("assignee__first_name", "assignee__last_name", "assignee__username")
 
 
 def follow_ups_due(user: User, locations: list[Location]) -> QuerySet[FollowUp]:
@@ -293,7 +328,8 @@ def follow_ups_due(user: User, locations: list[Location]) -> QuerySet[FollowUp]:
         FollowUp.objects.filter(status=FollowUp.Status.OPEN, due=FollowUp.Due.ON_DATE, due_date__lte=today)
         .filter(Q(assignee=user) | Q(assignee__isnull=True, location__in=locations))
         .filter(customer__erased_at__isnull=True)
-        .select_related("customer", "assignee", "location")
+        .select_related("customer", "assignee", "location", "note")
+        .only(*TODAY_FOLLOW_UP_COLUMNS, "due_date", *TODAY_ASSIGNEE_COLUMNS, "location__name")
         .order_by("due_date", "pk")
     )
 
@@ -317,7 +353,8 @@ def next_visit_follow_ups_for_seen_customers(user: User, locations: list[Locatio
             customer__last_visit_location__in=locations,
             customer__erased_at__isnull=True,
         )
-        .select_related("customer", "assignee")
+        .select_related("customer", "note")
+        .only(*TODAY_FOLLOW_UP_COLUMNS)
         .order_by("-customer__last_visit_at", "pk")
     )
 
@@ -327,6 +364,7 @@ def recent_customers(user: User, locations: list[Location], limit: int = 10) -> 
     return (
         Customer.objects.filter(last_visit_location__in=locations, archived_at__isnull=True)
         .select_related("last_visit_location")
+        .only("pk", "first_name", "last_name", "last_visit_at", "last_visit_location__name")
         .order_by("-last_visit_at")[:limit]
     )
 

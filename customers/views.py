@@ -46,6 +46,7 @@ from customers.gesture_ideas import gesture_form_url
 from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
 LIST_PAGE_SIZE = 25
+NOTE_CUSTOMER_COLUMNS = ("pk", "home_location")
 HOME_RESULTS_SIZE = 6
 
 
@@ -65,15 +66,12 @@ def customer_list(request):
         template = "customers/_customer_results.html" if request.htmx else "customers/customer_list.html"
         return render(request, template, context, status=400)
     if query:
-        results = list(
-            selectors.search_customers(request.user, query, include_archived=show_archived)
-            .select_related("home_location")
-            .prefetch_related("tags")
-        )
+        # The columns a result shows, its tags' names in the same query (customers/_customer_results.html).
+        results = list(selectors.search_results(selectors.search_customers(request.user, query, show_archived)))
         page = None
     else:
         customers = customers_for(request.user).filter(archived_at__isnull=not show_archived)
-        customers = customers.select_related("home_location").prefetch_related("tags")
+        customers = selectors.search_results(customers)
         page = Paginator(customers.order_by("first_name", "last_name", "pk"), LIST_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
@@ -378,7 +376,9 @@ def date_delete(request, date_pk: int):
 @require_POST
 @require_perm("customers.add_note")
 def note_create(request, pk: int):
-    customer = get_customer_for_user(request.user, pk)
+    # Only the columns saving a note reads (its location, the time zone "tomorrow" is read in); the
+    # rest of the customer row (search document, preferences, contact details) stays in the database.
+    customer = get_customer_for_user(request.user, pk, only=NOTE_CUSTOMER_COLUMNS)
     form = NoteForm(request.POST)
     if form.is_valid():
         follow_up = None
@@ -386,9 +386,13 @@ def note_create(request, pk: int):
             note, follow_up = services.note_capture(customer=customer, author=request.user, **form.cleaned_data)
             # It may be a follow-up already open from another note: shown as this writer may read it.
             show_follow_ups(request.user, [follow_up])
+            # Capturing accepted one of the suggestions: read back what is still open.
+            open_suggestions = [s for s in note.suggestions.all() if s.status == s.Status.OPEN]
         else:
             note = services.note_create(customer=customer, author=request.user, **form.cleaned_data)
+            open_suggestions = note.new_suggestions
         if request.htmx:
+            # Only what htmx swaps into #note-form-area: the confirmation, the suggestions, an empty form.
             response = render(
                 request,
                 "customers/_note_saved.html",
@@ -396,9 +400,7 @@ def note_create(request, pk: int):
                     "customer": customer,
                     "note": note,
                     "follow_up": follow_up,
-                    "suggestions": show_suggestions(
-                        request.user, [s for s in note.suggestions.all() if s.status == s.Status.OPEN]
-                    ),
+                    "suggestions": show_suggestions(request.user, open_suggestions),
                     "note_form": NoteForm(),
                 },
             )

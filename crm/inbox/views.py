@@ -23,6 +23,16 @@ HOME_LIST_SIZE = 15
 HOME_RECENT_SIZE = 8
 HOME_INBOX_SIZE = 6
 HOME_APPROVALS_SIZE = 5
+# What Today shows of a reminder (and what hide_private needs to mask one).
+HOME_INBOX_COLUMNS = (
+    "title",
+    "url",
+    "gesture_idea",
+    "customer_id",
+    "follow_up_id",
+    "customer__first_name",
+    "customer__preferred_name",
+)
 
 
 def home(request):
@@ -37,7 +47,9 @@ def home(request):
             user, selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
         ),
         "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
-        "inbox_items": notifications.hide_private(list(notifications.inbox(user)[:HOME_INBOX_SIZE])),
+        "inbox_items": notifications.hide_private(
+            list(notifications.inbox(user).only(*HOME_INBOX_COLUMNS)[:HOME_INBOX_SIZE])
+        ),
         **_awaiting_approval(user, HOME_APPROVALS_SIZE),
     }
     return render(request, "crm/home.html", context)

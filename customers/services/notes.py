@@ -64,7 +64,8 @@ def note_create(
     proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
     if note.is_sensitive:
         proposals = [_discreet(p) for p in proposals]
-    Suggestion.objects.bulk_create(
+    # What was just suggested, all of it open: the caller shows it without reading it back.
+    note.new_suggestions = Suggestion.objects.bulk_create(
         Suggestion(note=note, kind=p.kind, rule=p.rule, summary=p.summary[:200], payload=p.payload) for p in proposals
     )
     return note

@@ -109,3 +109,11 @@ def test_missing_page_and_forbidden_page_are_friendly(client, frontline):
     assert missing.status_code == 404 and "Page not found" in missing.content.decode()
     forbidden = client.get(reverse("location-create"))
     assert forbidden.status_code == 403 and "open this page" in forbidden.content.decode()
+
+
+@pytest.mark.parametrize(("name", "pk"), [("customer-detail", 7), ("follow-up-done", 123456)])
+def test_pk_url_gives_the_address_the_url_tag_gives(name, pk):
+    from django.template import engines
+
+    rendered = engines["django"].from_string("{% load crm_tags %}{{ pk|pk_url:name }}").render({"pk": pk, "name": name})
+    assert rendered == reverse(name, args=[pk])

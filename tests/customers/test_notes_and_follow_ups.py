@@ -267,3 +267,42 @@ def test_the_note_is_read_in_its_locations_own_day(frontline, customer, location
     time_at(datetime.datetime(2026, 12, 31, 12, 0, tzinfo=datetime.UTC))
     note = note_create(customer=customer, author=frontline, text="Moving house tomorrow")
     assert note.suggestions.get(kind="follow_up").payload["due_date"] == "2027-01-03"  # the day after 2 January
+
+
+def test_saving_a_note_with_htmx_shows_its_suggestions_and_an_empty_form(client, frontline, customer):
+    client.force_login(frontline)
+    response = client.post(
+        reverse("note-create", args=[customer.pk]), {"text": "Her dog Rex is sick"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.headers["HX-Trigger"] == "brief-changed"
+    note = customer.notes.get()
+    shown = {f'id="suggestion-{s.pk}"' for s in note.suggestions.filter(status="open")}
+    assert shown and all(marker in body for marker in shown)
+    assert '<textarea name="text"' in body and "Her dog Rex" not in body.split("<textarea")[1]
+
+
+def test_a_refused_note_keeps_what_was_typed_with_each_error_beside_its_field(client, frontline, customer):
+    client.force_login(frontline)
+    response = client.post(
+        reverse("note-create", args=[customer.pk]),
+        {"text": "x" * 4001, "is_sensitive": "on", "relevant_until": "not a day"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert not customer.notes.exists()
+    text_field = body.split('id="div_id_text"')[1].split('id="div_id_is_sensitive"')[0]
+    assert "is-invalid" in text_field and "at most 4000 characters" in text_field and "x" * 4001 in text_field
+    until_field = body.split('id="div_id_relevant_until"')[1]
+    assert 'value="not a day"' in until_field and "Enter a valid date" in until_field
+    assert 'id="id_is_sensitive" checked' in body
+
+
+def test_the_note_form_carries_the_readers_own_csrf_token_only(client, frontline, manager, customer):
+    # The form's fields were once cached as crispy renders them, with the first reader's token inside.
+    client.force_login(frontline)
+    client.get(reverse("customer-detail", args=[customer.pk]))
+    client.force_login(manager)
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    form = page.split('id="note-form-area"')[1].split("</form>")[0]
+    assert form.count('name="csrfmiddlewaretoken"') == 1
