@@ -39,6 +39,16 @@ def inbox(user: User, show: str = "open") -> QuerySet[Notification]:
     )
 
 
+# What hide_private reads of a reminder's follow-up and note: load them with the reminders,
+# `.select_related("follow_up__note").only(..., *PRIVACY_COLUMNS)`, and it reads nothing more.
+PRIVACY_COLUMNS = (
+    "follow_up_id",
+    "follow_up__note__is_sensitive",
+    "follow_up__note__location_id",
+    "follow_up__note__author_id",
+)
+
+
 def hide_private(items: list[Notification]) -> list[Notification]:
     """Put "Follow up on a private note" in place of the title of reminders of follow-ups written
     from a sensitive note, whoever reads them (the inbox, the start-of-shift email).
@@ -51,9 +61,14 @@ def hide_private(items: list[Notification]) -> list[Notification]:
     follow_up_ids = {item.pk: item.follow_up_id for item in items if item.follow_up_id}
     if not follow_up_ids:
         return items
+    # Follow-ups (and their notes) that came with the items (PRIVACY_COLUMNS) are not read again.
+    field = Notification._meta.get_field("follow_up")
+    follow_ups = {item.follow_up_id: item.follow_up for item in items if item.follow_up_id and field.is_cached(item)}
+    missing = set(follow_up_ids.values()) - set(follow_ups)
+    if missing:
+        loaded = FollowUp.objects.select_related("note").defer("prompt", "note__text").in_bulk(missing)
+        follow_ups.update(loaded)
     # A title is stored once for every reader, so it is masked as for nobody in particular.
-    follow_ups = FollowUp.objects.select_related("note").defer("prompt", "note__text")
-    follow_ups = follow_ups.in_bulk(set(follow_up_ids.values()))
     private = {pk for pk, follow_up in follow_ups.items() if not confidences.may_read(None, follow_up.note)}
     for item in items:
         if follow_up_ids.get(item.pk) in private:

@@ -47,12 +47,16 @@ def home(request):
             user, selectors.next_visit_follow_ups_for_seen_customers(user, locations)[:HOME_LIST_SIZE]
         ),
         "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
-        "inbox_items": notifications.hide_private(
-            list(notifications.inbox(user).only(*HOME_INBOX_COLUMNS)[:HOME_INBOX_SIZE])
-        ),
+        "inbox_items": notifications.hide_private(list(_home_inbox(user))),
         **_awaiting_approval(user, HOME_APPROVALS_SIZE),
     }
     return render(request, "crm/home.html", context)
+
+
+def _home_inbox(user):
+    """The first few reminders, with what Today shows of them and what hide_private reads (one query)."""
+    reminders = notifications.inbox(user).select_related("follow_up__note")
+    return reminders.only(*HOME_INBOX_COLUMNS, *notifications.PRIVACY_COLUMNS)[:HOME_INBOX_SIZE]
 
 
 def _awaiting_approval(user, size: int) -> dict:

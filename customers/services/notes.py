@@ -31,7 +31,9 @@ def note_location_for(author: User, customer: Customer) -> Location:
     return next((location for location in staff_locations if location.pk in known), staff_locations[0])
 
 
-@transaction.atomic
+# No savepoint of its own inside a caller's transaction (a request's, a log form's): none of them
+# carries on after a failed note, so the savepoint and its release were two round trips for nothing.
+@transaction.atomic(savepoint=False)
 def note_create(
     *,
     customer: Customer,

@@ -22,10 +22,11 @@ def test_home_lists_only_the_frontline_users_own_locations(client, frontline, ot
 
 @pytest.mark.parametrize("size", [2, 25])
 def test_home_page_runs_a_constant_number_of_queries(client, frontline, location, size, django_assert_max_num_queries):
+    from crm.inbox.models import Notification
     from customers.models import FollowUp
     from journeys.models import Interaction, Touchpoint
     from journeys.services import interaction_record
-    from tests.customers.factories import CustomerFactory, FollowUpFactory
+    from tests.customers.factories import CustomerFactory, FollowUpFactory, NoteFactory
 
     LocationFactory.create_batch(size)
     for customer in CustomerFactory.create_batch(size, home_location=location):
@@ -38,11 +39,28 @@ def test_home_page_runs_a_constant_number_of_queries(client, frontline, location
             staff=frontline,
             kind=Interaction.Kind.VISIT,
         )
+    # Reminders of follow-ups, one written from a sensitive note at another location: masked for everyone.
+    for i, follow_up in enumerate(FollowUp.objects.order_by("pk")[:4]):
+        if i == 0:
+            follow_up.note = NoteFactory(customer=follow_up.customer, location=LocationFactory(), is_sensitive=True)
+            follow_up.save()
+        Notification.objects.create(
+            recipient=frontline,
+            kind=Notification.Kind.FOLLOW_UP_DUE,
+            occurrence=datetime.date(2020, 1, 1),
+            customer=follow_up.customer,
+            follow_up=follow_up,
+            title=f"Follow up with {follow_up.customer.first_name}: {follow_up.prompt}",
+        )
     client.force_login(frontline)
-    with django_assert_max_num_queries(11):  # cold cache: +1 business settings, +3 permissions and groups
+    # Cold cache: +1 business settings, +3 permissions and groups; +1 the reader's locations, for the sensitive
+    # note. The reminders' follow-ups and notes come with the reminders (one query more before).
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("home"))
     assert len(response.context["due_follow_ups"]) == min(size, 15)
     assert len(response.context["next_visit_follow_ups"]) == min(size, 15)
+    titles = [item.title for item in response.context["inbox_items"]]
+    assert len(titles) == 4 and sum(title.startswith("Follow up on a private note") for title in titles) == 1
 
 
 def test_navigation_shows_each_role_what_it_may_use(client, frontline, manager):
