@@ -100,15 +100,11 @@ class ContactFigures:
     def save(self) -> int:
         """Write the figures; return how many customers they touched."""
         ids = sorted(self.per_customer)
-        Through = Customer.locations.through
         size = 10_000
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             _add_contact_figures_in_sql(chunk, self.per_customer)
-            Through.objects.bulk_create(
-                [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in self.per_customer[cid][5]],
-                ignore_conflicts=True,
-            )
+            _add_locations_in_sql([(cid, lid) for cid in chunk for lid in self.per_customer[cid][5]])
             _refresh_keep_in_touch_of(chunk)
             signals.contacts_recorded.send(sender=Customer, customer_ids=chunk)
         self.per_customer = {}
@@ -141,6 +137,24 @@ def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, list])
             rows,
         )
         cursor.execute(CONTACT_FIGURES_SQL)
+
+
+def _add_locations_in_sql(pairs: list[tuple[int, int]]) -> None:
+    """The locations know these customers: (customer id, location id) pairs, the new ones inserted in one
+    statement (what bulk_create(ignore_conflicts=True) does, without building a model instance a pair)."""
+    if not pairs:
+        return
+    table = Customer.locations.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, location_id) "  # noqa: S608 - our own table
+            "SELECT v.customer_id, v.location_id "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(customer_id, location_id) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t "
+            "WHERE t.customer_id = v.customer_id AND t.location_id = v.location_id) "
+            "ON CONFLICT (customer_id, location_id) DO NOTHING",
+            [[pair[0] for pair in pairs], [pair[1] for pair in pairs]],
+        )
 
 
 def _refresh_keep_in_touch_of(chunk: list[int]) -> None:
