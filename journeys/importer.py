@@ -166,45 +166,56 @@ class InteractionRowForm(forms.Form):
         """The row's cleaned data as full_clean would make it, read with plain parsing (no form machinery),
         or None when any cell is not plainly good: the caller then cleans the row with the form, which
         words every problem. Only rows the form accepts unchanged are taken here, so both agree."""
-        data = {}
-        for name, longest in QUICK_FIELDS:
-            value = values.get(name) or ""
-            if type(value) is not str or "\x00" in value:
+        try:
+            # Every cell text (join refuses anything else) and none with a NUL (the form refuses those).
+            if "\x00" in "".join(values.values()):
                 return None
-            value = value.strip()
-            if longest and len(value) > longest:
-                return None
-            data[name] = value
-        email = data["email"] = data["email"].lower()
+        except TypeError:
+            return None
+        get = values.get
+        external_ref, offer_code = get("external_ref", "").strip(), get("offer_code", "").strip()
+        if len(external_ref) > REF_LENGTH or len(offer_code) > OFFER_CODE_LENGTH:
+            return None
+        email, phone, customer_id = get("email", "").strip().lower(), get("phone", "").strip(), get("customer_id", "")
         if email and not _is_email(email):
             return None
         try:
-            phone = data["phone"] = _phone(data["phone"]) if data["phone"] else ""
-            data["amount"] = read_amount(data["amount"])
+            phone = _phone(phone) if phone else ""
+            amount = read_amount(get("amount", "").strip())
         except ValidationError:
             return None
-        keys = CustomerKeys(external_id=data["customer_id"], email=email, phones=(phone,) if phone else ())
+        keys = CustomerKeys(external_id=customer_id.strip(), email=email, phones=(phone,) if phone else ())
         if not keys:
             return None
-        data["first_name"] = data["first_name"][:80]
-        data["last_name"] = data["last_name"][:80]
-        data["summary"] = data["summary"][:2000]
-        name = data["location"]
-        location = data["location"] = self.locations.get(name.lower()) if name else self.default_location
-        touchpoint = data["touchpoint"] = self.touchpoints.get(data["touchpoint"].lower())
-        kind = data["kind"] = data["kind"].lower()
-        sentiment = SENTIMENTS.get(data["sentiment"].lower())
+        name = get("location", "").strip()
+        location = self.locations.get(name.lower()) if name else self.default_location
+        touchpoint = self.touchpoints.get(get("touchpoint", "").strip().lower())
+        kind = get("kind", "").strip().lower()
+        sentiment = SENTIMENTS.get(get("sentiment", "").strip().lower())
         if location is None or touchpoint is None or sentiment is None or (kind and kind not in KINDS):
             return None
-        data["sentiment"] = sentiment
-        data["keys"] = keys
-        when, problem = read_when(data["occurred_at"], location, latest=self.latest)
+        when, problem = read_when(get("occurred_at", "").strip(), location, latest=self.latest)
         if problem:
             return None
-        data["occurred_at"] = when
-        if not kind:
-            data["kind"] = default_kind(data["amount"], touchpoint)
-        if not data["external_ref"]:
+        # The form's cleaned_data: its fields in its order, then the keys clean() adds.
+        data = {
+            "email": email,
+            "phone": phone,
+            "customer_id": keys.external_id,
+            "first_name": get("first_name", "").strip()[:80],
+            "last_name": get("last_name", "").strip()[:80],
+            "occurred_at": when,
+            "touchpoint": touchpoint,
+            "kind": kind or default_kind(amount, touchpoint),
+            "amount": amount,
+            "external_ref": external_ref,
+            "location": location,
+            "sentiment": sentiment,
+            "summary": get("summary", "").strip()[:2000],
+            "offer_code": offer_code,
+            "keys": keys,
+        }
+        if not external_ref:
             data["external_ref"] = self._content_ref(data)
         return data
 
@@ -234,8 +245,9 @@ class InteractionRowForm(forms.Form):
 
 
 KINDS = frozenset(Interaction.Kind.values)
-# The form's fields in its order, with their longest length (the CharFields' max_length), for quick().
-QUICK_FIELDS = [(name, field.max_length) for name, field in InteractionRowForm.base_fields.items()]
+# The longest cells the form takes (its CharFields' max_length), for quick().
+REF_LENGTH = InteractionRowForm.base_fields["external_ref"].max_length
+OFFER_CODE_LENGTH = InteractionRowForm.base_fields["offer_code"].max_length
 
 
 def read_amount(text: str) -> Decimal | None:

@@ -116,11 +116,11 @@ def test_identical_rows_without_a_reference_count_the_same_either_way(forms):
 CELLS = {
     "email": ["", "anna@example.com", "ANNA@example.com", "bad@", " b@example.org "],
     "phone": ["", "(207) 555-0111", "12", "+44 20 7946 0958"],
-    "customer_id": ["", "T-1", " "],
+    "customer_id": ["", "T-1", " ", " T-2 "],
     "occurred_at": ["", "2026-10-01", "2026-10-01 10:30", "10/01/2026 10:30", "2026-13-01", "2030-01-01", "x"],
-    "touchpoint": ["", "in-store", "In-Store", "phone", "nowhere"],
+    "touchpoint": ["", "in-store", " In-Store ", "phone", "nowhere"],
     "kind": ["", "purchase", "visit", "VISIT", "other"],
-    "amount": ["", "0", "12.5", "£3", "1,000.00", "-1", "1e3", "abc", "0.001"],
+    "amount": ["", "0", " 12.5 ", "£3", "1,000.00", "-1", "1e3", "abc", "0.001"],
     "external_ref": ["", "R-1", "R" * 100, "R" * 101],
     "location": ["", "Downtown", "downtown", "Elsewhere"],
     "sentiment": ["", "negative", "+1", "POSITIVE", "meh"],
@@ -138,3 +138,8 @@ def test_any_row_reads_the_same_quickly_or_by_form(forms, values):
         assert quick == form
     else:
         assert quick is None
+
+
+def test_a_cell_that_is_not_text_is_left_to_the_form(forms):
+    assert forms().quick({**GOOD, "sentiment": None}) is None
+    assert forms().quick({**GOOD, "amount": 12}) is None
