@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.kernel.bulk import copy_into_temp
@@ -159,11 +159,19 @@ def _add_locations_in_sql(pairs: list[tuple[int, int]]) -> None:
 
 def _refresh_keep_in_touch_of(chunk: list[int]) -> None:
     """Reschedule keep-in-touch for those of these customers who have a cadence (their own or a tag's)."""
-    reschedule_keep_in_touch(
-        Customer.objects.filter(pk__in=chunk)
-        .filter(Q(keep_in_touch_days__isnull=False) | Q(tags__keep_in_touch_days__isnull=False))
-        .distinct()
-    )
+    # Which have one, asked with the ids as one array (an import's chunk is thousands of customers, most
+    # without a cadence): only those are loaded.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s) AND "  # noqa: S608 - our tables
+            f"(c.keep_in_touch_days IS NOT NULL OR EXISTS (SELECT 1 FROM {Customer.tags.through._meta.db_table} ct "
+            f"JOIN {Tag._meta.db_table} t ON t.id = ct.tag_id "
+            "WHERE ct.customer_id = c.id AND t.keep_in_touch_days IS NOT NULL))",
+            [chunk],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    if ids:
+        reschedule_keep_in_touch(Customer.objects.filter(pk__in=ids))
 
 
 def reschedule_keep_in_touch(customers: QuerySet[Customer]) -> None:
