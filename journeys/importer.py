@@ -248,6 +248,7 @@ KINDS = frozenset(Interaction.Kind.values)
 # The longest cells the form takes (its CharFields' max_length), for quick().
 REF_LENGTH = InteractionRowForm.base_fields["external_ref"].max_length
 OFFER_CODE_LENGTH = InteractionRowForm.base_fields["offer_code"].max_length
+CENT = Decimal("0.01")
 
 
 def read_amount(text: str) -> Decimal | None:
@@ -264,9 +265,6 @@ def read_amount(text: str) -> Decimal | None:
     if amount != amount.quantize(CENT):
         raise ValidationError("At most 2 decimal places.")
     return amount
-
-
-CENT = Decimal("0.01")
 
 
 @functools.lru_cache(maxsize=50_000)
