@@ -65,11 +65,19 @@ class Interaction(models.Model):
     # Visits and purchases are the customer coming to the business; loyalty counts them.
     VISIT_KINDS = (Kind.VISIT, Kind.PURCHASE)
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    # No index of their own: interaction_customer_recent and interaction_location_recent lead with them (every
+    # index is paid for on each row an import adds).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False)
     touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT, related_name="interactions")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="interactions")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="interactions", db_index=False)
+    # Indexed where set (interaction_staff): imported rows have no staff.
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        db_index=False,
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONVERSATION)
     stage = models.CharField(
@@ -81,7 +89,9 @@ class Interaction(models.Model):
     amount = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    external_ref = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Unique by a constraint (interaction_external_ref_unique), not unique=True: that also makes a LIKE index
+    # nobody queries with.
+    external_ref = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: no reference (unique)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,11 +101,13 @@ class Interaction(models.Model):
             models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_recent"),
             models.Index(fields=["location", "-occurred_at"], name="interaction_location_recent"),
             models.Index(fields=["occurred_at"], name="interaction_occurred"),
+            models.Index(fields=["staff"], name="interaction_staff", condition=models.Q(staff__isnull=False)),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["external_ref"], name="interaction_external_ref_unique"),
             models.CheckConstraint(
                 condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0), name="interaction_amount_positive"
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -62,6 +62,7 @@ class Sums:
     def add(self, rows: Iterable[tuple]) -> None:
         """Rows of (customer_id, touchpoint_id, location_id, stage, sentiment, at)."""
         stats, months = self.stats, self.months
+        zone = timezone.get_current_timezone()  # _month's, looked up once for the rows
         for customer_id, touchpoint_id, location_id, stage, sentiment, at in rows:
             key = (customer_id, touchpoint_id, stage)
             stat = stats.get(key)
@@ -74,7 +75,7 @@ class Sums:
                     stat[3] = at
             else:
                 stats[key] = [1, sentiment, at, at]
-            month = months[(touchpoint_id, location_id, stage, _month(at))]
+            month = months[(touchpoint_id, location_id, stage, at.astimezone(zone).date().replace(day=1))]
             month[0] += 1
             month[1] += sentiment
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from psycopg.copy import QueuedLibpqWriter
+
 
 def copy_into_temp(cursor, name: str, columns: str, rows: Iterable[tuple]) -> None:
     """Create (or empty) a temporary table `name` with `columns` and COPY `rows` into it."""
@@ -29,9 +31,13 @@ def next_ids(cursor, table: str, count: int) -> list[int]:
 
 
 def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
-    """COPY rows (tuples in `columns` order) into a table."""
+    """COPY rows (tuples in `columns` order) into a table.
+
+    A worker thread sends the data (psycopg's QueuedLibpqWriter), so this process formats the next rows
+    while PostgreSQL writes the last ones and their indexes, on another core."""
     names = ", ".join(f'"{column}"' for column in columns)
+    sql = f"COPY {table} ({names}) FROM STDIN"
     # Django's own error types (IntegrityError, DatabaseError), as for any other statement.
-    with cursor.db.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
         for row in rows:
             copy.write_row(row)

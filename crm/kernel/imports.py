@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 import pickle
 import tempfile
 from collections import Counter
@@ -382,10 +383,16 @@ def csv_cells(reader, index: dict[str, list[int]]) -> Iterator[tuple[int, dict[s
         if all(len(positions) == 1 for positions in index.values())
         else None
     )
+    # A full row of single columns (the usual case) is picked and stripped at C speed.
+    names = [ours for ours, _ in single] if single and len(single) > 1 else None
+    pick = operator.itemgetter(*(at for _, at in single)) if names else None
+    needed = max((at for _, at in single), default=-1) + 1 if names else 0
     try:
         for cells in reader:
             width = len(cells)
-            if single is not None:
+            if names is not None and width >= needed:
+                values = dict(zip(names, map(str.strip, pick(cells)), strict=True))
+            elif single is not None:
                 values = {ours: cells[at].strip() if at < width else "" for ours, at in single}
             else:
                 values = {

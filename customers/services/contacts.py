@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.kernel.bulk import copy_into_temp
@@ -100,15 +100,11 @@ class ContactFigures:
     def save(self) -> int:
         """Write the figures; return how many customers they touched."""
         ids = sorted(self.per_customer)
-        Through = Customer.locations.through
         size = 10_000
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             _add_contact_figures_in_sql(chunk, self.per_customer)
-            Through.objects.bulk_create(
-                [Through(customer_id=cid, location_id=lid) for cid in chunk for lid in self.per_customer[cid][5]],
-                ignore_conflicts=True,
-            )
+            _add_locations_in_sql([(cid, lid) for cid in chunk for lid in self.per_customer[cid][5]])
             _refresh_keep_in_touch_of(chunk)
             signals.contacts_recorded.send(sender=Customer, customer_ids=chunk)
         self.per_customer = {}
@@ -143,13 +139,39 @@ def _add_contact_figures_in_sql(chunk: list[int], per_customer: dict[int, list])
         cursor.execute(CONTACT_FIGURES_SQL)
 
 
+def _add_locations_in_sql(pairs: list[tuple[int, int]]) -> None:
+    """The locations know these customers: (customer id, location id) pairs, the new ones inserted in one
+    statement (what bulk_create(ignore_conflicts=True) does, without building a model instance a pair)."""
+    if not pairs:
+        return
+    table = Customer.locations.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, location_id) "  # noqa: S608 - our own table
+            "SELECT v.customer_id, v.location_id "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(customer_id, location_id) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t "
+            "WHERE t.customer_id = v.customer_id AND t.location_id = v.location_id) "
+            "ON CONFLICT (customer_id, location_id) DO NOTHING",
+            [[pair[0] for pair in pairs], [pair[1] for pair in pairs]],
+        )
+
+
 def _refresh_keep_in_touch_of(chunk: list[int]) -> None:
     """Reschedule keep-in-touch for those of these customers who have a cadence (their own or a tag's)."""
-    reschedule_keep_in_touch(
-        Customer.objects.filter(pk__in=chunk)
-        .filter(Q(keep_in_touch_days__isnull=False) | Q(tags__keep_in_touch_days__isnull=False))
-        .distinct()
-    )
+    # Which have one, asked with the ids as one array (an import's chunk is thousands of customers, most
+    # without a cadence): only those are loaded.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s) AND "  # noqa: S608 - our tables
+            f"(c.keep_in_touch_days IS NOT NULL OR EXISTS (SELECT 1 FROM {Customer.tags.through._meta.db_table} ct "
+            f"JOIN {Tag._meta.db_table} t ON t.id = ct.tag_id "
+            "WHERE ct.customer_id = c.id AND t.keep_in_touch_days IS NOT NULL))",
+            [chunk],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    if ids:
+        reschedule_keep_in_touch(Customer.objects.filter(pk__in=ids))
 
 
 def reschedule_keep_in_touch(customers: QuerySet[Customer]) -> None:

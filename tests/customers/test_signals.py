@@ -168,3 +168,21 @@ def test_the_slot_registry_refuses_an_unknown_namespace_or_the_wrong_kind_of_slo
     assert {slot.name for slot in extensions.slots.brief} >= {"journey", "gestures"}
     assert [slot.kind for slot in extensions.slots.timeline] == ["interaction"]
     assert [slot.name for slot in extensions.slots.form] == ["heard_via"]
+
+
+def test_contacts_in_bulk_reschedule_keep_in_touch_of_customers_with_a_cadence_only(location, time_at):
+    from customers.models import Tag
+    from tests.customers.factories import CustomerFactory
+
+    time_at(datetime.datetime(2026, 3, 10, 15, tzinfo=datetime.UTC))
+    own = CustomerFactory(home_location=location, keep_in_touch_days=30)
+    tagged = CustomerFactory(home_location=location)
+    tagged.tags.add(Tag.objects.create(name="regular", keep_in_touch_days=14))
+    none = CustomerFactory(home_location=location)
+    at = datetime.datetime(2026, 3, 9, 18, tzinfo=datetime.UTC)
+    customers_contacts_add([(c.pk, location.pk, at, True) for c in (own, tagged, none)])
+    day = timezone.localtime(at, location.tzinfo).date()
+    due = dict(Customer.objects.filter(pk__in=[own.pk, tagged.pk, none.pk]).values_list("pk", "keep_in_touch_due_on"))
+    days = datetime.timedelta(days=1)
+    assert due == {own.pk: day + 30 * days, tagged.pk: day + 14 * days, none.pk: None}
+    assert set(location.customers.values_list("pk", flat=True)) >= {own.pk, tagged.pk, none.pk}
