@@ -37,6 +37,7 @@ from django.middleware.csrf import get_token
 from crm.kernel import confidences
 
 PAGE_TTL = 300
+BULK = 100
 SHARED = "shared"
 # Rendered in place of the reader's CSRF token, which is put back on every view (it is per session).
 CSRF_PLACEHOLDER = "csrf-token-placeholder-6b1f0e"
@@ -51,10 +52,17 @@ def _renew(customer_ids: Iterable) -> None:
 
 
 def changed(*customer_ids: int | None) -> None:
-    """The customers' pages are out of date: now, and again when the transaction commits."""
+    """The customers' pages are out of date: now, and again when the transaction commits.
+
+    Past BULK customers at once (an import, a bulk visit) the shared token is renewed instead: every
+    page is out of date for the price of one key, where a token a customer would cost thousands of
+    writes (each one a query when the cache is PostgreSQL's table).
+    """
     ids = {pk for pk in customer_ids if pk is not None}
     if not ids:
         return
+    if len(ids) > BULK:
+        ids = {SHARED}
     _renew(ids)
     transaction.on_commit(lambda: _renew(ids))
 

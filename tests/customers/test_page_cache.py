@@ -293,3 +293,28 @@ def test_the_customer_page_and_timeline_from_the_cache_run_few_queries(
     with django_assert_max_num_queries(8):  # was 11
         page = client.get(timeline, {"page": 2}, HTTP_HX_REQUEST="true")
     assert "Page 2" in page.content.decode()
+
+
+def test_a_bulk_change_renews_one_shared_token_not_a_token_a_customer(client, frontline, customer, frozen):
+    """An import touching thousands of customers costs one cache write (on PostgreSQL's cache table, a
+    token a customer was thousands of queries), and still leaves no page stale."""
+    from customers import page_cache
+
+    client.force_login(frontline)
+    before = _pages(client, customer)
+    shared = page_cache.tokens(customer.pk)[1]
+    written = []
+    real_set_many = cache.set_many
+
+    def counting_set_many(data, *args, **kwargs):
+        written.append(len(data))
+        return real_set_many(data, *args, **kwargs)
+
+    cache.set_many = counting_set_many
+    try:
+        page_cache.changed(customer.pk, *range(10**6, 10**6 + page_cache.BULK + 1))
+    finally:
+        del cache.set_many
+    assert written == [1]  # the shared token, once (and again on commit)
+    assert page_cache.tokens(customer.pk)[1] != shared
+    assert _pages(client, customer) == before  # rendered again, the same page
