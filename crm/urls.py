@@ -31,7 +31,7 @@ urlpatterns = [
     # The gestures' monthly review keeps its address under micro-CX; the insights code serves it.
     path("microcx/review/", insights_views.monthly_review, name="monthly-review"),
     path("accounts/login/", views_security.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views_security.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/two-factor/", views_security.two_factor_verify, name="two-factor-verify"),

@@ -88,6 +88,10 @@ class SharedRedisCache(RedisCache):
     def delete(self, *args, **kwargs):
         return super().delete(*args, **kwargs)
 
+    def delete_or_raise(self, key, version=None):
+        """Delete `key`, raising (redis ConnectionError or TimeoutError) while Redis is unreachable, not skipping."""
+        return super().delete(key, version)
+
     @_or(lambda *args, **kwargs: [])
     def set_many(self, *args, **kwargs):
         return super().set_many(*args, **kwargs)
@@ -153,3 +157,21 @@ def _new_version() -> str:
     import uuid
 
     return uuid.uuid4().hex
+
+
+def forget_cached_session(session) -> bool:
+    """Delete the shared cache's copy of a session before it is ended; False if the cache cannot be reached.
+
+    A cached_db session is read from the cache first. Ending it while Redis is unreachable would delete its row
+    but leave the copy, trusted again once Redis is back; so a sign-out deletes the copy first, and fails closed.
+    """
+    store = getattr(session, "_cache", None)
+    if store is None or session.session_key is None:
+        return True  # not a cached session, or nothing stored yet
+    delete = getattr(store, "delete_or_raise", store.delete)
+    try:
+        delete(session.cache_key_prefix + session.session_key)
+    except UNREACHABLE as error:
+        log.warning("The shared cache (Redis) is unreachable; sign-out refused: %s", error)
+        return False
+    return True

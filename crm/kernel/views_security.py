@@ -16,8 +16,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -27,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.kernel import roles, security, services
 from crm.kernel.access import require_perm
+from crm.kernel.cache import forget_cached_session
 from crm.kernel.forms import BusinessSettingsForm, FirstRunForm, LoginForm, SecurityPolicyForm, TwoFactorCodeForm
 from crm.kernel.models import BusinessSettings, SecurityPolicy, User
 
@@ -333,6 +335,24 @@ def _int_or_404(value: str) -> int:
     if not 0 < number < 2**63:
         raise Http404
     return number
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out; while the shared cache cannot be reached, say the session is still open (503) instead.
+
+    Signing out then would end the session in PostgreSQL only, and its copy in Redis would let the old cookie
+    back in once Redis returns (crm.kernel.cache.forget_cached_session). Nothing is changed, so trying again works.
+    """
+
+    def post(self, request, *args, **kwargs):
+        if not forget_cached_session(request.session):
+            page = loader.render_to_string(
+                "registration/logout_failed.html", {"stylesheet": f"{settings.STATIC_URL}css/app.css"}
+            )
+            response = HttpResponse(page, status=503)
+            response["Retry-After"] = "10"
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 class LoginView(auth_views.LoginView):

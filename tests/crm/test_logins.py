@@ -253,3 +253,48 @@ def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(rf):
 
     request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "10.0.0.1"
+
+
+@pytest.mark.redis
+def test_signing_out_while_redis_fails_keeps_the_session_open_and_says_so_never_half_ended(
+    client, staff, monkeypatch, settings
+):
+    """With cached_db sessions a sign-out that ended only the row would leave the copy in Redis, trusted on return."""
+    from django.contrib.sessions.models import Session
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from crm.kernel.cache import KeptClientRedisCacheClient
+
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    log_in(client, "sam")
+    assert client.get("/").status_code == 200  # the session is now read from Redis
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def unreachable(self, *args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(KeptClientRedisCacheClient, "delete", unreachable)
+        refused = client.post(reverse("logout"))
+    assert refused.status_code == 503 and refused["Retry-After"]
+    assert "You are still signed in" in refused.content.decode()
+    assert Session.objects.filter(session_key=cookie).exists()
+
+    # Redis is back: the session is as the page said (still open), and signing out now ends it everywhere.
+    assert client.get("/").status_code == 200
+    assert client.post(reverse("logout")).status_code == 302
+    assert not Session.objects.filter(session_key=cookie).exists()
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie  # the old cookie, kept by someone
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.redis
+def test_without_the_refusal_the_row_would_go_and_redis_would_still_let_the_old_cookie_in(client, staff, settings):
+    """What the refusal prevents: the cached copy of a session whose row is deleted is still trusted."""
+    from django.contrib.sessions.models import Session
+
+    log_in(client, "sam")
+    assert client.get("/").status_code == 200
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(session_key=cookie).delete()  # what a sign-out skipping Redis leaves behind
+    assert client.get("/").status_code == 200
