@@ -53,21 +53,22 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 # The request being served, for the audit entries it writes (AuditlogMiddleware, _fill_from_request).
-_audited_request: ContextVar[HttpRequest | None] = ContextVar("crm_audited_request", default=None)
+_audited_request: ContextVar[tuple | None] = ContextVar("crm_audited_request", default=None)
 
 
 class AuditlogMiddleware(_AuditlogMiddleware):
     """django-auditlog's middleware, recording the address client_ip trusts (not a forged header).
 
     auditlog's own connects a pre_save receiver for LogEntry on every request and disconnects it after
-    (each taking the signal's lock and clearing its receiver cache), and works out the actor and address
+    (each taking the signal's lock and clearing its receiver cache), and works out the address and port
     even when the page writes no entry, as most do not. Here one receiver, connected once, fills an entry
-    from the request noted in a context variable, when an entry is saved.
+    from the request (and its actor) noted in a context variable, when an entry is saved.
     """
 
     def __call__(self, request):
         set_cid(request)
-        token = _audited_request.set(request)
+        # The actor as the request began (as auditlog's did), so a login or logout view does not change it.
+        token = _audited_request.set((request, self._get_actor(request)))
         try:
             return self.get_response(request)
         finally:
@@ -81,10 +82,10 @@ class AuditlogMiddleware(_AuditlogMiddleware):
 @receiver(pre_save, sender=LogEntry, dispatch_uid="crm-audit-entry-from-request")
 def _fill_from_request(sender, instance, **kwargs) -> None:
     """Put the signed-in user, their address and port on an audit entry written while serving a request."""
-    request = _audited_request.get()
-    if request is None:
+    audited = _audited_request.get()
+    if audited is None:
         return
-    actor = AuditlogMiddleware._get_actor(request)
+    request, actor = audited
     if actor is not None and instance.actor is None:
         instance.actor = actor
         instance.actor_email = getattr(actor, "email", None)
