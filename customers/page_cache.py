@@ -30,11 +30,11 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.middleware.csrf import get_token
 
 from crm.kernel import confidences
+from crm.kernel.cache import bump, current_versions
 
 PAGE_TTL = 300
 BULK = 100
@@ -45,10 +45,6 @@ CSRF_PLACEHOLDER = "csrf-token-placeholder-6b1f0e"
 
 def _token_key(customer_id) -> str:
     return f"customer-page:v:{customer_id}"
-
-
-def _renew(customer_ids: Iterable) -> None:
-    cache.set_many({_token_key(pk): uuid.uuid4().hex for pk in customer_ids}, timeout=None)
 
 
 def changed(*customer_ids: int | None) -> None:
@@ -63,8 +59,7 @@ def changed(*customer_ids: int | None) -> None:
         return
     if len(ids) > BULK:
         ids = {SHARED}
-    _renew(ids)
-    transaction.on_commit(lambda: _renew(ids))
+    bump(*(_token_key(pk) for pk in ids))
 
 
 def shared_changed() -> None:
@@ -73,14 +68,10 @@ def shared_changed() -> None:
 
 
 def tokens(customer_id: int) -> tuple[str, str]:
-    """The customer's version and the shared one; a missing one is made afresh (never an old one)."""
-    keys = [_token_key(customer_id), _token_key(SHARED)]
-    found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
-            found[key] = cache.get(key) or uuid.uuid4().hex
-    return found[keys[0]], found[keys[1]]
+    """The customer's version and the shared one; a missing one is made afresh (never an old one), and
+    while the cache cannot be reached each is a random one, so nothing is served from before a write."""
+    version, shared = current_versions(_token_key(customer_id), _token_key(SHARED))
+    return version or uuid.uuid4().hex, shared or uuid.uuid4().hex
 
 
 def watch(model, customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id]) -> None:

@@ -25,6 +25,23 @@ def site(request):
     return context
 
 
+# (permission, url name, label, icon) of each page in the navigation after Today and the inbox, in order.
+PAGES = [
+    ("customers.view_customer", "customer-list", "Customers", "people"),
+    ("journeys.view_persona", "persona-list", "Journeys", "signpost-split"),
+    ("microcx.view_budget", "microcx", "Micro-CX", "gift"),
+    ("outreach.print_cards", "outreach-cards", "Cards", "envelope-paper"),
+    # Staff at the till type the code the customer shows.
+    ("outreach.redeem_offer", "offer-search", "Offers", "ticket-perforated"),
+    ("crm.view_loyalty_dashboard", "loyalty-dashboard", "Loyalty", "graph-up"),
+    ("crm.view_location", "location-list", "Locations", "shop"),
+    ("crm.view_user", "staff-list", "Staff", "person-badge"),
+    ("crm.manage_business", "business-settings", "Business", "building"),
+    ("crm.manage_security", "security", "Security", "shield-lock"),
+    ("inbox.view_sweeprun", "operations", "Operations", "activity"),
+]
+
+
 def navigation(user) -> list[dict]:
     """The pages this user may open, asked of one set of permissions (has_perm would ask every backend each time)."""
     if user.is_active and user.is_superuser:
@@ -38,32 +55,11 @@ def navigation(user) -> list[dict]:
         {"url_name": "home", "label": "Today", "icon": "sun"},
         {"url_name": "inbox", "label": "Inbox", "icon": "bell", "badge": True},
     ]
-    if has_perm("customers.view_customer"):
-        nav.append({"url_name": "customer-list", "label": "Customers", "icon": "people"})
-    if has_perm("journeys.view_persona"):
-        nav.append({"url_name": "persona-list", "label": "Journeys", "icon": "signpost-split"})
-    if has_perm("microcx.view_budget"):
-        item = {"url_name": "microcx", "label": "Micro-CX", "icon": "gift"}
-        if has_perm("microcx.approve_gesture"):
-            # Counted only if the page shows the navigation.
-            item["count"] = SimpleLazyObject(lambda: microcx_selectors.awaiting_approval(user).count())
-            item["count_label"] = "gestures waiting for approval"
-        nav.append(item)
-    if has_perm("outreach.print_cards"):
-        nav.append({"url_name": "outreach-cards", "label": "Cards", "icon": "envelope-paper"})
-    if has_perm("outreach.redeem_offer"):
-        # Staff at the till type the code the customer shows.
-        nav.append({"url_name": "offer-search", "label": "Offers", "icon": "ticket-perforated"})
-    if has_perm("crm.view_loyalty_dashboard"):
-        nav.append({"url_name": "loyalty-dashboard", "label": "Loyalty", "icon": "graph-up"})
-    if has_perm("crm.view_location"):
-        nav.append({"url_name": "location-list", "label": "Locations", "icon": "shop"})
-    if has_perm("crm.view_user"):
-        nav.append({"url_name": "staff-list", "label": "Staff", "icon": "person-badge"})
-    if has_perm("crm.manage_business"):
-        nav.append({"url_name": "business-settings", "label": "Business", "icon": "building"})
-    if has_perm("crm.manage_security"):
-        nav.append({"url_name": "security", "label": "Security", "icon": "shield-lock"})
-    if has_perm("inbox.view_sweeprun"):
-        nav.append({"url_name": "operations", "label": "Operations", "icon": "activity"})
+    for perm, url_name, label, icon in PAGES:
+        if has_perm(perm):
+            nav.append({"url_name": url_name, "label": label, "icon": icon})
+            if url_name == "microcx" and has_perm("microcx.approve_gesture"):
+                # Counted only if the page shows the navigation.
+                nav[-1]["count"] = SimpleLazyObject(lambda: microcx_selectors.awaiting_approval(user).count())
+                nav[-1]["count_label"] = "gestures waiting for approval"
     return nav

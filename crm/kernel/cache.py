@@ -131,17 +131,34 @@ def versioned(version_key: str, key: str, load, timeout: int):
     version, entry = found.get(version_key), found.get(key)
     if version is not None and entry is not None and entry[0] == version:
         return entry[1]
-    if version is None:
-        fresh = _new_version()
-        version = fresh if cache.add(version_key, fresh, None) else cache.get(version_key)
+    version = _current(version_key, version)
     value = load()
     if version is not None:
         cache.set(key, (version, value), timeout)
     return value
 
 
-def bump(version_key: str) -> None:
-    """Retire every value kept under `version_key`: now, and again once the current transaction commits.
+def current_versions(*version_keys: str) -> list[str | None]:
+    """The current value of each version key, one made for any that has none yet (never an old one);
+    None for a key while the cache cannot be reached."""
+    from django.core.cache import cache
+
+    found = cache.get_many(list(version_keys))
+    return [_current(key, found.get(key)) for key in version_keys]
+
+
+def _current(version_key: str, found: str | None) -> str | None:
+    """`found` (the key's value as read), or a new version stored under the key if it had none."""
+    from django.core.cache import cache
+
+    if found is not None:
+        return found
+    fresh = _new_version()
+    return fresh if cache.add(version_key, fresh, None) else cache.get(version_key)
+
+
+def bump(*version_keys: str) -> None:
+    """Retire every value kept under each of `version_keys`: now, and again once the current transaction commits.
 
     Now, so the rest of this request (and any other) reads what it is changing; after the commit as well, so a
     request that read the old rows while the transaction was still open cannot leave them standing.
@@ -149,8 +166,11 @@ def bump(version_key: str) -> None:
     from django.core.cache import cache
     from django.db import transaction
 
-    cache.set(version_key, _new_version(), None)
-    transaction.on_commit(lambda: cache.set(version_key, _new_version(), None))
+    def renew():
+        cache.set_many({key: _new_version() for key in version_keys}, None)
+
+    renew()
+    transaction.on_commit(renew)
 
 
 def _new_version() -> str:
