@@ -60,9 +60,9 @@ def footer_context(message: Message) -> dict:
     }
 
 
-def render_parts(message: Message) -> tuple[str, str]:
-    """The plain text and the HTML of the message, as the customer will see them."""
-    context = {"message": message, **footer_context(message)}
+def render_parts(message: Message, footer: dict | None = None) -> tuple[str, str]:
+    """The plain text and the HTML of the message, as the customer will see them (footer: footer_context's)."""
+    context = {"message": message, **(footer or footer_context(message))}
     text = render_to_string("outreach/email/message.txt", context)
     html = render_to_string("outreach/email/message.html", context)
     return text, tracking.instrument(message, html)
@@ -70,8 +70,10 @@ def render_parts(message: Message) -> tuple[str, str]:
 
 def build(message: Message) -> EmailMultiAlternatives:
     """The email for a message, ready for the backend (SMTP, anymail or the console)."""
-    text, html = render_parts(message)
-    unsubscribe = unsubscribe_url(message)
+    # One unsubscribe link in the body and the header: each signing carries the second it was made.
+    footer = footer_context(message)
+    text, html = render_parts(message, footer)
+    unsubscribe = footer["unsubscribe_url"]
     from_name = business.current().name
     from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "crm@localhost"
     email = EmailMultiAlternatives(

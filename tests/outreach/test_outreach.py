@@ -2,10 +2,12 @@
 
 import datetime
 import uuid
+from unittest import mock
 
 import pytest
 from django.core import mail, signing
 from django.urls import reverse
+from django.utils import timezone
 
 from customers import importer
 from customers.models import Customer
@@ -401,6 +403,24 @@ def test_the_postal_address_an_owner_saves_on_business_is_in_every_email_footer(
     message = write(reachable, frontline, reachable.home_location)
     text, html = emails.render_parts(message)
     assert "9 Quay Lane" in text and "9 Quay Lane" in html and "Rose &amp; Co" in html
+
+
+def test_the_header_and_the_body_carry_the_same_unsubscribe_link_even_when_a_second_passes(
+    frontline, reachable, location, time_at
+):
+    message = write(reachable, frontline, location)
+    moments = iter(timezone.now() + datetime.timedelta(seconds=s) for s in range(100))
+    real_dumps = emails.signing.dumps
+
+    def dumps_a_second_later(*args, **kwargs):
+        # Each signing carries the second it was made: let a second pass before each one.
+        time_at(next(moments))
+        return real_dumps(*args, **kwargs)
+
+    with mock.patch.object(emails.signing, "dumps", dumps_a_second_later):
+        email = emails.build(message)
+    header_link = email.extra_headers["List-Unsubscribe"].strip("<>")
+    assert header_link in email.body and header_link in email.alternatives[0][0]
 
 
 def test_a_subject_over_two_lines_is_explained_beside_the_field_not_sent(client, frontline, reachable):
