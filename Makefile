@@ -9,6 +9,10 @@ CHROMIUM ?= /usr/bin/chromium
 # Tests run against the real PostgreSQL and Redis on this machine unless told otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+# pytest-xdist: one test process per core, at most four (each takes a test database and a Redis database of
+# its own: tests/conftest.py). TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --maxprocesses 4
 
 .PHONY: run serve install test test-calendar lint security format chromium lock seed benchmark benchmark-http clean
 
@@ -44,7 +48,7 @@ test: install chromium lint security
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
 	CHROMIUM_PATH=$(CHROMIUM) \
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The suite (browser and integration tests aside: their servers keep the real clock) on days that break
 ## date arithmetic: the 1st of a month, 29 February, and New Year's Eve late in the evening in New York.
@@ -54,7 +58,7 @@ test-calendar: install
 	  echo "== clock at $$day"; \
 	  TEST_CLOCK=$$day DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	  CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_BROKER_URL)} \
-	  $(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/integration $(PYTEST_ARGS) || exit 1; \
+	  $(VENV)/bin/pytest $(XDIST) -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/integration $(PYTEST_ARGS) || exit 1; \
 	done
 
 lint: install

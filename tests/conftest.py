@@ -8,6 +8,7 @@ and a run that skipped anything at all fails at the end.
 import datetime
 import os
 import shutil
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -18,7 +19,25 @@ from tests.crm.factories import LocationFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def worker_redis_url(url: str) -> str:
+    """The Redis database of this pytest-xdist worker: gw0 keeps the one named, gw1 the next, and so on.
+
+    The workers share one Redis server; with a database each, one worker's cache.clear() or queued task
+    never reaches another's. Outside xdist (and for other schemes) the URL is unchanged.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    parts = urlsplit(url)
+    if not worker.startswith("gw") or parts.scheme not in ("redis", "rediss"):
+        return url
+    db = int(parts.path.strip("/") or 0) + int(worker[2:])
+    if db > 15:
+        raise pytest.UsageError(f"pytest-xdist worker {worker} would need Redis database {db}: run fewer workers")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+REDIS_URL = worker_redis_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 
 
 def _missing(requirement: str) -> str | None:
@@ -36,7 +55,28 @@ def _missing(requirement: str) -> str | None:
     return None
 
 
+def _own_redis_databases() -> None:
+    """Under pytest-xdist, point this worker's cache, broker and the processes it starts at its own database.
+
+    pytest-django read the settings before any conftest, so they are changed here, before the first cache or
+    broker connection; the environment is changed too, for Celery (which reads it first) and for subprocesses.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+        if os.environ.get(name):
+            os.environ[name] = worker_redis_url(os.environ[name])
+    cache = settings.CACHES["default"]
+    if cache["BACKEND"] == "crm.kernel.cache.SharedRedisCache":
+        cache["LOCATION"] = worker_redis_url(cache["LOCATION"])
+    settings.CELERY_BROKER_URL = worker_redis_url(settings.CELERY_BROKER_URL)
+    from crm.celery import app
+
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+
+
 def pytest_configure(config):
+    _own_redis_databases()
     # Hashing with PBKDF2 for every test user would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The hold-out leaves a random 10 % of customers out of birthday prompts and the win-back list: tests about
