@@ -6,7 +6,7 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
 
 from crm.kernel import confidences
-from crm.kernel.access import locations_for
+from crm.kernel.access import locations_for, staff_location_ids
 from crm.kernel.confidences import PRIVATE_FOLLOW_UP, PRIVATE_NOTE
 from crm.kernel.models import Location, User
 from customers.models import Customer, FollowUp, Note, Suggestion
@@ -18,7 +18,7 @@ def customers_for(user: User) -> QuerySet[Customer]:
     if user.has_perm("crm.view_all_locations"):
         return customers
     known_here = Customer.locations.through.objects.filter(
-        customer_id=OuterRef("pk"), location_id__in=user.locations.values("pk")
+        customer_id=OuterRef("pk"), location_id__in=staff_location_ids(user)
     )
     return customers.filter(Exists(known_here))
 

@@ -36,6 +36,7 @@ class KernelConfig(AppConfig):
 
         audit.register()
 
-        from crm.kernel import permissions
+        from crm.kernel import access, permissions
 
         permissions.connect()
+        access.connect()

@@ -52,7 +52,9 @@ def reader_location_ids(user: User | None) -> frozenset[int]:
         return frozenset()
     cached = getattr(user, "_confidence_location_ids", None)
     if cached is None:
-        cached = frozenset(user.locations.values_list("pk", flat=True))
+        from crm.kernel.access import staff_location_ids
+
+        cached = frozenset(staff_location_ids(user))
         user._confidence_location_ids = cached
     return cached
 
@@ -68,7 +70,7 @@ def readable(user: User | None, *, through: str = "") -> Q:
     if through:
         allowed |= Q(**{f"{through}__isnull": True})
     if user is not None and getattr(user, "is_authenticated", False):
-        allowed |= Q(**{f"{prefix}location__in": user.locations.values("pk")})
+        allowed |= Q(**{f"{prefix}location__in": sorted(reader_location_ids(user))})
         allowed |= Q(**{f"{prefix}author": user})
     return allowed
 
