@@ -99,7 +99,7 @@ def prepare(args) -> dict:
     engine = __import__(settings.SESSION_ENGINE, fromlist=["SessionStore"])
     session = engine.SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session["last_seen"] = int(time.time())
     session.create()

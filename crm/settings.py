@@ -241,7 +241,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Answers has_perm and the role from the shared cache (crm/kernel/permissions.py); authenticates nobody.
     "crm.kernel.permissions.SharedPermissionCache",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, with each request's user row read from the shared cache (the same module).
+    "crm.kernel.permissions.StaffModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

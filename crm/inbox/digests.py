@@ -16,6 +16,7 @@ from crm.inbox.models import DigestSend, Notification
 from crm.inbox.notifications import hide_private, notifications_mark_emailed
 from crm.kernel import business
 from crm.kernel.models import Location, User
+from crm.kernel.permissions import user_changed
 
 FAILURES_BEFORE_FAILING = 5  # consecutive failed sends before an address is marked failing
 ATTEMPTS_PER_DIGEST = 4  # the first try and three retries with backoff
@@ -94,7 +95,8 @@ def digest_send(*, digest_id: int) -> str:
     with transaction.atomic():
         DigestSend.objects.filter(pk=digest.pk).update(status=DigestSend.Status.SENT, items=len(items), last_error="")
         notifications_mark_emailed(notifications=items, day=digest.day)
-        User.objects.filter(pk=user.pk).update(email_failures=0, email_failing_since=None)
+        if User.objects.filter(pk=user.pk).update(email_failures=0, email_failing_since=None):
+            user_changed(user.pk)  # their profile says whether emails to them fail
     return DigestSend.Status.SENT
 
 
@@ -105,6 +107,7 @@ def digest_failed(*, digest: DigestSend, error: BaseException) -> None:
     The digest goes back to pending for a retry, or is failed after its last attempt.
     """
     User.objects.filter(pk=digest.recipient_id).update(email_failures=F("email_failures") + 1)
+    user_changed(digest.recipient_id)
     user = User.objects.get(pk=digest.recipient_id)
     failing = user.email_failures >= FAILURES_BEFORE_FAILING
     if failing and user.email_failing_since is None:

@@ -77,6 +77,22 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    # A user read from the shared cache (crm.kernel.permissions.StaffModelBackend) comes without their
+    # password hash, and with the session hashes made from it when it was read; once the password is
+    # loaded or set, the hashes are made from it again.
+    def get_session_auth_hash(self) -> str:
+        kept = self.__dict__.get("_kept_session_hashes")
+        if kept is not None and "password" not in self.__dict__:
+            return kept[0]
+        return super().get_session_auth_hash()
+
+    def get_session_auth_fallback_hash(self):
+        kept = self.__dict__.get("_kept_session_hashes")
+        if kept is not None and "password" not in self.__dict__:
+            yield from kept[1]
+            return
+        yield from super().get_session_auth_fallback_hash()
+
     @property
     def role(self) -> str | None:
         """Return the highest role this user holds, or None for no role."""

@@ -1,4 +1,4 @@
-"""Each user's permissions and role groups, read from the shared cache instead of two or three queries a page.
+"""Each user's row, permissions and role groups, read from the shared cache instead of three or four queries a page.
 
 Every signed-in page asks has_perm a dozen times (the navigation) and most ask the user's role. Django's
 ModelBackend reads the permissions once per request (two queries) and role_of reads the groups (one more).
@@ -15,7 +15,12 @@ is a miss: the queries run as before.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
 
 from crm.kernel.cache import bump, versioned
 
@@ -102,6 +107,65 @@ class SharedPermissionCache:
         return user_obj._perm_cache
 
 
+def _user_version_key(user_pk) -> str:
+    return f"crm:user-version:{user_pk}"
+
+
+def user_changed(*user_pks) -> None:
+    """These users' rows changed (a save does this itself; a QuerySet.update() must call it)."""
+    bump(*(_user_version_key(pk) for pk in user_pks))
+
+
+def _secrets_tag() -> str:
+    """Which secret keys the kept session hashes were made with (a new SECRET_KEY reads them afresh)."""
+    secrets = repr((settings.SECRET_KEY, list(settings.SECRET_KEY_FALLBACKS)))
+    return hashlib.sha256(secrets.encode()).hexdigest()[:16]
+
+
+def _read_user(pk) -> tuple | None:
+    """The user's row without the password hash, with the session hashes made from it; None for no user."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()._default_manager.filter(pk=pk).first()
+    if user is None:
+        return None
+    fields = [field for field in user._meta.concrete_fields if field.attname != "password"]
+    return (
+        [field.attname for field in fields],
+        [getattr(user, field.attname) for field in fields],
+        user.get_session_auth_hash(),
+        list(user.get_session_auth_fallback_hash()),
+    )
+
+
+class StaffModelBackend(ModelBackend):
+    """Django's ModelBackend, reading each request's user (named by the session) from the shared cache.
+
+    The row is kept under a version per user that every save or delete of the user (and every
+    QuerySet.update() of users, through user_changed) renews at once and again on commit, so a member of
+    staff deactivated, renamed or given a new password counts on their next request. The password hash
+    itself is never kept in the cache: only the session hashes made from it (HMACs under SECRET_KEY), which
+    Django's session check compares; the password field is loaded from the database if anything asks for it.
+    """
+
+    def get_user(self, user_id):
+        from django.contrib.auth import get_user_model
+
+        model = get_user_model()
+        try:
+            pk = model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        key = f"crm:user:{pk}:{_secrets_tag()}"
+        kept = versioned(_user_version_key(pk), key, lambda: _read_user(pk), CACHE_SECONDS)
+        if kept is None:
+            return None
+        names, values, session_hash, fallback_hashes = kept
+        user = model.from_db(DEFAULT_DB_ALIAS, names, values)
+        user._kept_session_hashes = (session_hash, tuple(fallback_hashes))
+        return user if self.user_can_authenticate(user) else None
+
+
 def connect() -> None:
     """Give the version a new value whenever who holds what may have changed (crm.kernel.apps)."""
     from django.contrib.auth import get_user_model
@@ -116,11 +180,17 @@ def connect() -> None:
     for model in (Group, Permission, user_model):
         post_delete.connect(changed, sender=model, dispatch_uid=f"crm.permissions.delete.{model._meta.label}")
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="crm.permissions.user-saved")
+    post_delete.connect(_user_row_changed, sender=user_model, dispatch_uid="crm.permissions.user-row-deleted")
     post_migrate.connect(changed, dispatch_uid="crm.permissions.migrated")
 
 
+def _user_row_changed(sender, instance, **kwargs) -> None:
+    user_changed(instance.pk)
+
+
 def _user_saved(sender, instance, created, **kwargs) -> None:
-    # A new user may take the id of a removed one; saving an existing user changes none of what is cached
-    # (is_active and is_superuser are read from the user row on every request).
+    user_changed(instance.pk)
+    # The row itself is read again on the next request (user_changed). A new user may take the id of a
+    # removed one; saving an existing user changes none of the permissions cached.
     if created:
         changed()

@@ -174,7 +174,7 @@ def first_run(request):
         except ValidationError as error:
             form.add_error(None, error.messages)
             return render(request, "registration/first_run.html", {"form": form})
-        auth_login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
+        auth_login(request, owner, backend="crm.kernel.permissions.StaffModelBackend")
         messages.success(request, f"Welcome, {owner.first_name}. {form.cleaned_data['business_name']} is set up.")
         return redirect("home")
     return render(request, "registration/first_run.html", {"form": form})

@@ -44,7 +44,7 @@ def signed_in(user) -> str:
     """A session signed in as `user`, as the login form makes (the server shares this SECRET_KEY)."""
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
-    login(request, user, "django.contrib.auth.backends.ModelBackend")
+    login(request, user, "crm.kernel.permissions.StaffModelBackend")
     request.session.save()
     return request.session.session_key
 

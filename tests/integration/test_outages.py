@@ -115,7 +115,7 @@ for _ in range({sessions}):
     # As the test client's force_login does: a signed-in session, as after the login form.
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
-    login(request, user, "django.contrib.auth.backends.ModelBackend")
+    login(request, user, "crm.kernel.permissions.StaffModelBackend")
     request.session.save()
     sessions.append(request.session.session_key)
 print(json.dumps({{"customer": CustomerFactory(home_location=location).pk, "sessions": sessions}}))

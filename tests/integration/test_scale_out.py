@@ -36,7 +36,7 @@ def signed_in_session(user) -> str:
     """A signed-in session in the database, as after the login form (sessions are shared by every web process)."""
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
-    login(request, user, "django.contrib.auth.backends.ModelBackend")
+    login(request, user, "crm.kernel.permissions.StaffModelBackend")
     request.session.save()
     return request.session.session_key
 
