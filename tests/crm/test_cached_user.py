@@ -46,7 +46,9 @@ def test_the_cache_never_holds_the_password_hash(client, frontline):
             cursor.execute("SELECT value FROM crm_cache")
             blobs = [row[0].encode() for row in cursor.fetchall()]
     else:
-        blobs = [cache._cache.get_client().get(key) or b"" for key in keys]
+        redis = cache._cache.get_client()
+        # The cache's own keys (the broker keeps lists and sets in the same database).
+        blobs = [redis.get(key) or b"" for key in keys if redis.type(key) == b"string"]
     assert blobs and not any(hashed.encode() in blob or hashed.encode() in pickle.dumps(blob) for blob in blobs)
 
 
