@@ -66,7 +66,6 @@ def staff_locations_changed(sender=None, instance=None, **kwargs) -> None:
     """Someone's locations, or a location, changed: every member of staff's are read again."""
     if isinstance(instance, User):  # this very user object may be asked again in this request
         instance.__dict__.get("_per_request", {}).pop("staff_locations", None)
-        instance.__dict__.pop("_confidence_location_ids", None)
     bump(STAFF_LOCATIONS_VERSION)
 
 

@@ -47,16 +47,12 @@ PRIVATE_FOLLOW_UP = "Follow up on a private note"
 
 
 def reader_location_ids(user: User | None) -> frozenset[int]:
-    """The locations whose confidences this user reads: those they are staff of (cached on the user)."""
+    """The locations whose confidences this user reads: those they are staff of (crm.kernel.access.staff_locations)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    cached = getattr(user, "_confidence_location_ids", None)
-    if cached is None:
-        from crm.kernel.access import staff_location_ids
+    from crm.kernel.access import staff_location_ids  # read once per request
 
-        cached = frozenset(staff_location_ids(user))
-        user._confidence_location_ids = cached
-    return cached
+    return frozenset(staff_location_ids(user))
 
 
 def readable(user: User | None, *, through: str = "") -> Q:

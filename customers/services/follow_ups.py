@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm.kernel import access
 from crm.kernel.models import Location, User
 from customers import page_cache, signals
 from customers.models import Customer, FollowUp, Note
@@ -101,7 +102,7 @@ def follow_up_dismiss(*, follow_up: FollowUp, user: User) -> FollowUp:
 
 def follow_up_location_for(user: User, customer: Customer) -> Location:
     """The location a follow-up belongs to: the customer's home, unless this user works elsewhere only."""
-    staff_locations = list(user.locations.all())
+    staff_locations = access.staff_locations(user)
     if not staff_locations or customer.home_location in staff_locations:
         return customer.home_location
     return staff_locations[0]

@@ -9,6 +9,7 @@ import re
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from crm.kernel import access
 from crm.kernel.models import Location, User
 from customers.access import can_edit_note
 from customers.models import Customer, Note, Suggestion
@@ -24,7 +25,7 @@ def _local_time(at: datetime.datetime, location: Location) -> datetime.datetime:
 def note_location_for(author: User, customer: Customer) -> Location:
     """Where a note is written: the customer's home location if the author works there, else a
     location of the author's that knows the customer, else the author's own, else the home location."""
-    staff_locations = sorted(author.locations.all(), key=lambda location: location.pk)
+    staff_locations = sorted(access.staff_locations(author), key=lambda location: location.pk)
     if not staff_locations or customer.home_location in staff_locations:
         return customer.home_location
     known = set(customer.locations.values_list("pk", flat=True))
