@@ -69,7 +69,13 @@ class Customer(models.Model):
     first_visit_at = models.DateTimeField(null=True, blank=True)
     last_visit_at = models.DateTimeField(null=True, blank=True)
     last_visit_location = models.ForeignKey(
-        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        # Indexed by customer_seen_at (location, then newest visit first), which also serves the key alone.
+        Location,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     visit_count = models.PositiveIntegerField(default=0)
     # Any interaction (visit, call, email) resets the keep-in-touch clock.
@@ -133,6 +139,8 @@ class Customer(models.Model):
             models.Index(fields=["phone"], name="customer_phone"),
             models.Index(fields=["external_id"], name="customer_external_id"),
             models.Index(fields=["-last_visit_at"], name="customer_last_visit"),
+            # Today's "in today" and "recently seen" at one shop: its newest visits, read in order.
+            models.Index(fields=["last_visit_location", "-last_visit_at"], name="customer_seen_at"),
             models.Index(fields=["keep_in_touch_due_on"], name="customer_keep_in_touch_due"),
             models.Index(fields=["next_anniversary_on"], name="customer_anniversary_due"),
         ]

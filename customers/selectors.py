@@ -362,7 +362,9 @@ def next_visit_follow_ups_for_seen_customers(user: User, locations: list[Locatio
 def recent_customers(user: User, locations: list[Location], limit: int = 10) -> QuerySet[Customer]:
     """Return the customers most recently seen at these locations."""
     return (
-        Customer.objects.filter(last_visit_location__in=locations, archived_at__isnull=True)
+        Customer.objects.filter(
+            last_visit_location__in=locations, last_visit_at__isnull=False, archived_at__isnull=True
+        )
         .select_related("last_visit_location")
         .only("pk", "first_name", "last_name", "last_visit_at", "last_visit_location__name")
         .order_by("-last_visit_at")[:limit]
