@@ -130,7 +130,6 @@ class Customer(models.Model):
             ("export_customers", "Can export consenting customers for marketing"),
         ]
         indexes = [
-            # The trigram (GIN) index on search_document, customer_search_trgm, is made by migration 0003.
             GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="customer_search_name_trgm"),
             models.Index(
                 OpClass(Reverse("phone_digits"), name="text_pattern_ops"), name="customer_phone_digits_reversed"

@@ -22,7 +22,7 @@ CHECK_TRIGRAMS = (
     "with connection.cursor() as cursor:\n"
     "    cursor.execute(\"SELECT word_similarity('kowalsky', 'anna kowalski')\")\n"
     "    print('similarity', round(cursor.fetchone()[0], 2))\n"
-    "    cursor.execute(\"SELECT indexname FROM pg_indexes WHERE indexname = 'customer_search_trgm'\")\n"
+    "    cursor.execute(\"SELECT indexname FROM pg_indexes WHERE indexname = 'customer_search_name_trgm'\")\n"
     "    print('index', cursor.fetchone()[0])\n"
     "    print('database', connection.settings_dict['NAME'], connection.get_connection_params()['host'])\n"
 )
@@ -63,7 +63,7 @@ def test_make_run_database_starts_migrates_with_trigrams_and_stops(pgdata):
     checked = embedded(pgdata, sys.executable, "manage.py", "shell", "-c", CHECK_TRIGRAMS)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "similarity 0.78" in checked.stdout
-    assert "index customer_search_trgm" in checked.stdout
+    assert "index customer_search_name_trgm" in checked.stdout
     assert f"database crm {pgdata}" in checked.stdout
     assert not embedded_db.is_running(pgdata)
 
