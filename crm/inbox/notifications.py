@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from crm.inbox.models import Notification
 from crm.kernel import cache
+from crm.kernel.bulk import any_id
 from crm.kernel.models import User
 
 # Every page's badge reads the unread count from the shared cache; each write below that can change anyone's
@@ -146,7 +147,7 @@ def customer_contacted(customer) -> None:
 def customers_contacted(customer_ids: list[int]) -> None:
     """After a contact or an import: keep-in-touch reminders of these customers are settled."""
     if Notification.objects.filter(
-        kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=customer_ids, done_at__isnull=True
+        kind=Notification.Kind.KEEP_IN_TOUCH, customer_id__in=any_id(customer_ids), done_at__isnull=True
     ).update(done_at=timezone.now()):
         counts_changed()
 
