@@ -35,6 +35,8 @@ REPORT = ROOT / "docs" / "benchmarks.md"
 DEV_SECRET = "django-insecure-dev-only-key-for-local-runs-never-in-production-0123456789"  # noqa: S105
 BEGIN, END = "<!-- http-load:begin -->", "<!-- http-load:end -->"
 CPU_SAMPLES = 30
+# What the note scenarios save, and how their notes are found again afterwards (forget_saved_notes).
+NOTE_TEXT = "Asked about the new frames; back on Friday"
 
 # (name, what wrk asks for). Mixed: 60 % brief, 20 % search, 10 % Today, 10 % saving a note.
 SCENARIOS = ["floor", "brief", "today", "search", "inbox", "timeline", "note", "mixed"]
@@ -109,6 +111,7 @@ def prepare(args) -> dict:
     typos = [f"{first[:-1]}x {last}" for _pk, first, last in customers[:20]]
     floor_pk = Location.objects.order_by("pk").values_list("pk", flat=True).first()
     pks = [pk for pk, _f, _l in customers]
+    forget_saved_notes(user, pks)  # what an interrupted earlier run left behind
     requests = {
         "floor": [("GET", f"/bench/floor/{floor_pk}/", {}, "")],
         "brief": [("GET", f"/customers/{pk}/", {}, "") for pk in pks],
@@ -129,7 +132,7 @@ def prepare(args) -> dict:
                 "POST",
                 f"/customers/{pk}/notes/new/",
                 {"HX-Request": "true", "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"},
-                urllib.parse.urlencode({"text": "Asked about the new frames; back on Friday"}),
+                urllib.parse.urlencode({"text": NOTE_TEXT}),
             )
             for pk in pks
         ],
@@ -173,6 +176,7 @@ def prepare(args) -> dict:
         "queries": queries,
         "cpu_ms": cpu_ms,
         "customers": Customer.objects.count(),
+        "forget": lambda: forget_saved_notes(user, pks),
     }
 
 
@@ -198,6 +202,18 @@ done = function(summary, latency, requests)
     latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
+
+
+def forget_saved_notes(user, customer_pks: list[int]) -> int:
+    """Delete the notes the note scenarios saved (with what they raised), so that every run measures the
+    seeded data: each run adds about a thousand notes to the same fifty customers, and the next would read
+    their longer histories. Told apart by author and text (the text is encrypted: compared here)."""
+    from customers.models import Note
+
+    mine = Note.objects.filter(author=user, customer_id__in=customer_pks).only("pk", "text")
+    ours = [note.pk for note in mine.iterator(chunk_size=2000) if note.text == NOTE_TEXT]
+    Note.objects.filter(pk__in=ours).delete()
+    return len(ours)
 
 
 def lua_string(text: str) -> str:
@@ -280,6 +296,7 @@ def main() -> None:
     prepared = prepare(args)
     if args.cpu_only:
         print("CPU " + json.dumps({"queries": prepared["queries"], "cpu_ms": prepared["cpu_ms"]}))
+        prepared["forget"]()
         return
     port = free_port()
     process = serve(env, port)
@@ -317,6 +334,7 @@ def main() -> None:
             os.killpg(process.pid, signal.SIGKILL)  # requests still queued from an overloaded run
             process.wait(timeout=30)
         shutil.rmtree(static_root, ignore_errors=True)
+        print(f"deleted the {prepared['forget']():,} notes the runs saved", flush=True)
     load = os.getloadavg()
     (RESULTS / f"{args.label}.json").write_text(
         json.dumps(
