@@ -39,6 +39,9 @@ from crm.kernel.cache import bump, current_versions
 PAGE_TTL = 300
 BULK = 100
 SHARED = "shared"
+# Renewed with every customer's version: the version of all customers' data at once, for a page that
+# shows many of them (Today: crm/inbox/views.py).
+ANY = "any"
 # Rendered in place of the reader's CSRF token, which is put back on every view (it is per session).
 CSRF_PLACEHOLDER = "csrf-token-placeholder-6b1f0e"
 
@@ -59,7 +62,7 @@ def changed(*customer_ids: int | None) -> None:
         return
     if len(ids) > BULK:
         ids = {SHARED}
-    bump(*(_token_key(pk) for pk in ids))
+    bump(*(_token_key(pk) for pk in ids | {ANY}))
 
 
 def shared_changed() -> None:
@@ -129,10 +132,20 @@ def cached(request, customer, part: str, moment: tuple, render: Callable[[], str
     the part shows are disclosed on every view.
     """
     version, shared = tokens(customer.pk)
-    key = (
-        "customer-page:"
-        + hashlib.sha256(repr((part, customer.pk, version, shared, reader(request.user), moment)).encode()).hexdigest()
-    )
+    return _cached(request, (part, customer.pk, version, shared, reader(request.user), moment), render)
+
+
+def cached_across(request, part: str, moment: tuple, render: Callable[[], str], *, also: Iterable[str] = ()) -> str:
+    """Like cached(), for a part that shows many customers: kept until any customer's data changes (the
+    version every changed() renews), anything shared changes, or any of the version keys `also` is renewed
+    (the inbox's, say); per reader and `moment`, as a customer's part is."""
+    versions = current_versions(_token_key(ANY), _token_key(SHARED), *also)
+    versions = tuple(version or uuid.uuid4().hex for version in versions)
+    return _cached(request, (part, versions, reader(request.user), moment), render)
+
+
+def _cached(request, what: tuple, render: Callable[[], str]) -> str:
+    key = "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
     hit = cache.get(key)
     if hit is None:
         with confidences.gathering(request.user) as shown:

@@ -7,7 +7,9 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,7 +17,7 @@ from crm.inbox import digests, health, notifications
 from crm.inbox.access import get_notification_for_user
 from crm.inbox.models import DigestSend, Heartbeat, Notification, SweepRun
 from crm.kernel.access import own_active_locations, require_perm
-from customers import selectors
+from customers import page_cache, selectors
 from customers.access import show_follow_ups
 from microcx import selectors as microcx_selectors
 
@@ -36,7 +38,22 @@ HOME_INBOX_COLUMNS = (
 
 
 def home(request):
-    """The staff home page: what to do today, at the user's locations."""
+    """The staff home page: what to do today, at the user's locations.
+
+    Its content is rendered once per reader and minute, then served from the shared cache until any
+    customer's data, anything shared (locations, staff names) or anyone's reminders change
+    (customers.page_cache.cached_across). The minute in the key moves the shops' clocks and the
+    "... ago" of each row; "just now" may read so for up to a minute longer than it is.
+    """
+    user = request.user
+    moment = (timezone.now().replace(second=0, microsecond=0), user.role_label)
+    content = page_cache.cached_across(
+        request, "home", moment, lambda: _home_content(request), also=(notifications.UNREAD_VERSION_KEY,)
+    )
+    return render(request, "crm/home.html", {"content": mark_safe(content)})  # noqa: S308 - our own rendering
+
+
+def _home_content(request) -> str:
     user = request.user
     locations = own_active_locations(user)
     context = {
@@ -48,9 +65,10 @@ def home(request):
         ),
         "recent_customers": list(selectors.recent_customers(user, locations, limit=HOME_RECENT_SIZE)),
         "inbox_items": notifications.hide_private(list(_home_inbox(user))),
+        "csrf_token": page_cache.CSRF_PLACEHOLDER,
         **_awaiting_approval(user, HOME_APPROVALS_SIZE),
     }
-    return render(request, "crm/home.html", context)
+    return render_to_string("crm/_home_content.html", context, request=request)
 
 
 def _home_inbox(user):

@@ -1,5 +1,6 @@
 """The customer page from the cache (customers/page_cache.py): never stale after a write, same audit, fewer queries."""
 
+import contextlib
 import datetime
 import re
 import zoneinfo
@@ -9,10 +10,14 @@ import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crm.inbox.models import Notification
+from crm.inbox.notifications import notification_mark, notifications_raise
 from customers.models import FollowUp, ImportantDate, Person, Tag
 from customers.services import (
     customer_archive,
@@ -47,11 +52,13 @@ def frozen():
 
 
 def _pages(client, customer) -> list[str]:
-    """The customer page, the brief alone and the first timeline page, without the per-view CSRF token."""
+    """The customer page, the brief alone, the first timeline page and Today (also cached: crm.inbox.views.home),
+    without the per-view CSRF token."""
     urls = [
         (reverse("customer-detail", args=[customer.pk]), {}),
         (reverse("customer-brief", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
         (reverse("customer-timeline", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
+        (reverse("home"), {}),
     ]
     pages = []
     for url, headers in urls:
@@ -59,6 +66,17 @@ def _pages(client, customer) -> list[str]:
         assert response.status_code == 200
         pages.append(CSRF.sub("csrf", response.content.decode()))
     return pages
+
+
+def _approver(manager) -> Client:
+    """A second browser, the manager's: their Today shows what waits for their approval."""
+    approver = Client()
+    approver.force_login(manager)
+    return approver
+
+
+def _today(client) -> str:
+    return CSRF.sub("csrf", client.get(reverse("home")).content.decode())
 
 
 class World:
@@ -92,6 +110,36 @@ def _note_edit(w):
 
 def _follow_up(w):
     follow_up_create(customer=w.customer, created_by=w.frontline, prompt=f"Ask about the trip {w.next()}")
+
+
+def _follow_up_due_today(w):
+    follow_up_create(
+        customer=w.customer,
+        created_by=w.frontline,
+        prompt=f"Call about the order {w.next()}",
+        due=FollowUp.Due.ON_DATE,
+        due_date=NOW.date(),
+    )
+
+
+def _reminder(w):
+    """A reminder raised for the reader (Today lists them)."""
+    notifications_raise(
+        notifications=[
+            Notification(
+                recipient=w.frontline,
+                kind=Notification.Kind.KEEP_IN_TOUCH,
+                customer=w.customer,
+                occurrence=NOW.date() - datetime.timedelta(days=w.next()),
+                title=f"Time to get in touch {w.n}",
+            )
+        ]
+    )
+
+
+def _reminder_done(w):
+    if item := Notification.objects.filter(recipient=w.frontline, done_at__isnull=True).order_by("pk").first():
+        notification_mark(notification=item, done=True)
 
 
 def _follow_up_done(w):
@@ -172,6 +220,13 @@ def _gesture_approved(w):
         gesture_approve(gesture=gesture, by=w.manager)
 
 
+def _gesture_proposed(w):
+    """A gesture over the frontline limit waits for a manager: on the manager's Today. One the rules refuse
+    (the budget spent by earlier examples, say) writes nothing, which the comparison also holds for."""
+    with contextlib.suppress(ValidationError):
+        propose_gesture(customer=w.customer, proposer=w.frontline, location=w.location, amount="95")
+
+
 def _unsubscribed(w):
     customer_unsubscribe(customer_id=w.customer.pk)
 
@@ -192,6 +247,9 @@ WRITES = [
     _sensitive_note,
     _note_edit,
     _follow_up,
+    _follow_up_due_today,
+    _reminder,
+    _reminder_done,
     _follow_up_done,
     _follow_up_dismissed,
     _follow_up_taken,
@@ -206,6 +264,7 @@ WRITES = [
     _customer_edited,
     _archived,
     _gesture_approved,
+    _gesture_proposed,
     _unsubscribed,
     _touchpoint_renamed,
     _location_renamed,
@@ -224,13 +283,18 @@ def test_a_cached_page_is_never_stale_after_any_write(
     customer.save()
     world = World(customer, frontline, manager, location)
     client.force_login(frontline)
+    approver = _approver(manager)
+
+    def pages():
+        return [*_pages(client, customer), _today(approver)]
+
     for write in writes:
-        _pages(client, customer)  # in the cache
+        pages()  # in the cache
         with django_capture_on_commit_callbacks(execute=True):
             write(world)
-        served = _pages(client, customer)
+        served = pages()
         cache.clear()
-        fresh = _pages(client, customer)
+        fresh = pages()
         assert served == fresh, write.__name__
 
 
@@ -242,13 +306,14 @@ def test_every_write_kind_changes_some_page(client, frontline, manager, customer
     customer.save()
     world = World(customer, frontline, manager, location)
     client.force_login(frontline)
+    approver = _approver(manager)
     _tag_added(world), _follow_up(world), _follow_up(world), _note(world), _date(world)
     for write in WRITES:
         cache.clear()
-        before = _pages(client, customer)
+        before = [*_pages(client, customer), _today(approver)]
         write(world)
         cache.clear()
-        assert _pages(client, customer) != before, write.__name__
+        assert [*_pages(client, customer), _today(approver)] != before, write.__name__
 
 
 def test_a_sensitive_note_served_from_the_cache_is_audited_on_every_view(client, frontline, manager, customer):
@@ -315,6 +380,25 @@ def test_a_bulk_change_renews_one_shared_token_not_a_token_a_customer(client, fr
         page_cache.changed(customer.pk, *range(10**6, 10**6 + page_cache.BULK + 1))
     finally:
         del cache.set_many
-    assert written == [1]  # the shared token, once (and again on commit)
+    assert written == [2]  # the shared token and the every-customer one, in one write (and again on commit)
     assert page_cache.tokens(customer.pk)[1] != shared
     assert _pages(client, customer) == before  # rendered again, the same page
+
+
+def test_today_from_the_cache_runs_few_queries_and_its_clocks_move_each_minute(
+    client, frontline, customer, location, django_assert_max_num_queries
+):
+    follow_up_create(
+        customer=customer, created_by=frontline, prompt="Ask about Rex", due=FollowUp.Due.ON_DATE, due_date=NOW.date()
+    )
+    client.force_login(frontline)
+    home = reverse("home")
+    with time_machine.travel(NOW, tick=False):
+        first = client.get(home).content.decode()
+        with django_assert_max_num_queries(3):  # BEGIN, the session's user, COMMIT: no list is read
+            again = client.get(home).content.decode()
+        shown = location.local_now().strftime("%H:%M")
+    assert "Ask about Rex" in again and CSRF.sub("csrf", again) == CSRF.sub("csrf", first)
+    with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
+        later = client.get(home).content.decode()
+    assert f"{shown} local" in first and f"{shown} local" not in later
