@@ -16,6 +16,9 @@ A part of the page (its content, the brief alone, a page of the timeline) is cac
 - what time changes: today in the customer's location's zone, whether a check-in now would be the same
   visit, how long ago the last visit was, as the page words it.
 
+A page that shows many customers (Today) is keyed instead on a version every `changed()` renews with the
+customers' own (`cached_across`).
+
 A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
 as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless.
 
@@ -73,8 +76,12 @@ def shared_changed() -> None:
 def tokens(customer_id: int) -> tuple[str, str]:
     """The customer's version and the shared one; a missing one is made afresh (never an old one), and
     while the cache cannot be reached each is a random one, so nothing is served from before a write."""
-    version, shared = current_versions(_token_key(customer_id), _token_key(SHARED))
-    return version or uuid.uuid4().hex, shared or uuid.uuid4().hex
+    version, shared = _versions(_token_key(customer_id), _token_key(SHARED))
+    return version, shared
+
+
+def _versions(*keys: str) -> tuple[str, ...]:
+    return tuple(version or uuid.uuid4().hex for version in current_versions(*keys))
 
 
 def watch(model, customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id]) -> None:
@@ -139,8 +146,7 @@ def cached_across(request, part: str, moment: tuple, render: Callable[[], str], 
     """Like cached(), for a part that shows many customers: kept until any customer's data changes (the
     version every changed() renews), anything shared changes, or any of the version keys `also` is renewed
     (the inbox's, say); per reader and `moment`, as a customer's part is."""
-    versions = current_versions(_token_key(ANY), _token_key(SHARED), *also)
-    versions = tuple(version or uuid.uuid4().hex for version in versions)
+    versions = _versions(_token_key(ANY), _token_key(SHARED), *also)
     return _cached(request, (part, versions, reader(request.user), moment), render)
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.inbox import digests, health, notifications
 from crm.inbox.access import get_notification_for_user
 from crm.inbox.models import DigestSend, Heartbeat, Notification, SweepRun
-from crm.kernel.access import own_active_locations, require_perm
+from crm.kernel.access import STAFF_LOCATIONS_VERSION, own_active_locations, require_perm
 from customers import page_cache, selectors
 from customers.access import show_follow_ups
 from microcx import selectors as microcx_selectors
@@ -41,15 +41,14 @@ def home(request):
     """The staff home page: what to do today, at the user's locations.
 
     Its content is rendered once per reader and minute, then served from the shared cache until any
-    customer's data, anything shared (locations, staff names) or anyone's reminders change
+    customer's data, anything shared (locations, staff names), anyone's reminders or anyone's locations change
     (customers.page_cache.cached_across). The minute in the key moves the shops' clocks and the
     "... ago" of each row; "just now" may read so for up to a minute longer than it is.
     """
     user = request.user
     moment = (timezone.now().replace(second=0, microsecond=0), user.role_label)
-    content = page_cache.cached_across(
-        request, "home", moment, lambda: _home_content(request), also=(notifications.UNREAD_VERSION_KEY,)
-    )
+    also = (notifications.UNREAD_VERSION_KEY, STAFF_LOCATIONS_VERSION)
+    content = page_cache.cached_across(request, "home", moment, lambda: _home_content(request), also=also)
     return render(request, "crm/home.html", {"content": mark_safe(content)})  # noqa: S308 - our own rendering
 
 

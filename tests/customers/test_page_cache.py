@@ -402,3 +402,10 @@ def test_today_from_the_cache_runs_few_queries_and_its_clocks_move_each_minute(
     with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
         later = client.get(home).content.decode()
     assert f"{shown} local" in first and f"{shown} local" not in later
+
+
+def test_today_shows_a_location_the_moment_someone_is_given_it(client, frontline, other_location, frozen):
+    client.force_login(frontline)
+    assert other_location.name not in client.get(reverse("home")).content.decode()
+    frontline.locations.add(other_location)
+    assert other_location.name in client.get(reverse("home")).content.decode()
