@@ -135,3 +135,23 @@ def test_pk_url_gives_the_address_the_url_tag_gives(name, pk):
 
     rendered = engines["django"].from_string("{% load crm_tags %}{{ pk|pk_url:name }}").render({"pk": pk, "name": name})
     assert rendered == reverse(name, args=[pk])
+
+
+def test_today_tells_each_role_without_a_location_what_to_do(client, db):
+    """A frontline member of staff asks an owner; an owner (say, made with createsuperuser) is shown where
+    to add themselves, not told to ask an owner."""
+    from tests.crm.factories import UserFactory
+
+    LocationFactory(name="Downtown")
+    lone_frontline = UserFactory(role="frontline", username="lone", locations=[])
+    client.force_login(lone_frontline)
+    page = client.get(reverse("home")).content.decode()
+    assert "Ask an owner to add you to one." in page
+    assert reverse("staff-edit", args=[lone_frontline.pk]) not in page
+
+    owner = User.objects.create_superuser("boss", "boss@example.com", "a long pass phrase")
+    client.force_login(owner)
+    page = client.get(reverse("home")).content.decode()
+    assert "Ask an owner" not in page
+    assert f'href="{reverse("staff-edit", args=[owner.pk])}"' in page
+    assert client.get(reverse("staff-edit", args=[owner.pk])).status_code == 200
