@@ -8,7 +8,7 @@ condition served by its own index (external id, lower(email), phone); erased cus
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -53,23 +53,39 @@ class CustomerKeys:
 
 def match_customers(keys: list[CustomerKeys]) -> list[int | None]:
     """Return, for each row's keys, the id of the customer they name (or None): one query for the batch."""
+    return match_customers_later(keys)()
+
+
+def match_customers_later(keys: list[CustomerKeys]) -> Callable[[], list[int | None]]:
+    """match_customers in two steps: the query is sent now, and the function returned reads its answer.
+
+    In psycopg's pipeline mode (crm.kernel.imports reads the next batch of a file meanwhile) PostgreSQL
+    runs the query while this process goes on; otherwise the query runs here and now."""
     ids = {k.external_id for k in keys if k.external_id}
     emails = {k.email for k in keys if k.email}
     phones = {phone for k in keys for phone in k.phones}
-    by_id: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    by_phone: dict[str, int] = {}
-    if ids or emails or phones:
-        # Three arrays, not three lists of thousands of placeholders: PostgreSQL plans it once, fast,
-        # as a BitmapOr of the three indexes.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, external_id, email, phone FROM {Customer._meta.db_table} "  # noqa: S608 - our table
-                "WHERE erased_at IS NULL AND (external_id = ANY(%s) OR lower(email) = ANY(%s) OR phone = ANY(%s)) "
-                "ORDER BY id",
-                [sorted(ids), sorted(emails), sorted(phones)],
-            )
+    if not (ids or emails or phones):
+        return lambda: [None] * len(keys)
+    # Three arrays, not three lists of thousands of placeholders: PostgreSQL plans it once, fast,
+    # as a BitmapOr of the three indexes.
+    cursor = connection.cursor()
+    try:
+        cursor.execute(
+            f"SELECT id, external_id, email, phone FROM {Customer._meta.db_table} "  # noqa: S608 - our table
+            "WHERE erased_at IS NULL AND (external_id = ANY(%s) OR lower(email) = ANY(%s) OR phone = ANY(%s)) "
+            "ORDER BY id",
+            [sorted(ids), sorted(emails), sorted(phones)],
+        )
+    except BaseException:
+        cursor.close()
+        raise
+
+    def answer() -> list[int | None]:
+        with cursor:
             found = cursor.fetchall()
+        by_id: dict[str, int] = {}
+        by_email: dict[str, int] = {}
+        by_phone: dict[str, int] = {}
         for pk, external_id, email, phone in found:
             # The oldest customer wins when two share an email or phone.
             if external_id:
@@ -78,9 +94,11 @@ def match_customers(keys: list[CustomerKeys]) -> list[int | None]:
                 by_email.setdefault(email.lower(), pk)
             if phone:
                 by_phone.setdefault(phone, pk)
-    return [
-        by_id.get(k.external_id)
-        or by_email.get(k.email)
-        or next((by_phone[phone] for phone in k.phones if phone in by_phone), None)
-        for k in keys
-    ]
+        return [
+            by_id.get(k.external_id)
+            or by_email.get(k.email)
+            or next((by_phone[phone] for phone in k.phones if phone in by_phone), None)
+            for k in keys
+        ]
+
+    return answer

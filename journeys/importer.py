@@ -20,6 +20,7 @@ import datetime
 import functools
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -34,7 +35,7 @@ from crm.kernel import audit, imports
 from crm.kernel.bulk import copy_rows
 from crm.kernel.models import Location
 from customers import signals
-from customers.matching import CustomerKeys, match_customers
+from customers.matching import CustomerKeys, match_customers_later
 from customers.models import Customer
 from customers.services import ContactFigures, customers_create_bulk, normalise_phone
 from journeys import rollups
@@ -372,12 +373,16 @@ class InteractionImport(imports.ImportSpec):
             return super().read(form, line, values, context)
         return imports.RowResult(line=line, data=data)
 
+    # Its two queries a batch are answered while the next batch is read (crm.kernel.imports).
+    match_ahead = True
+
     def match(self, rows: list[imports.RowResult], context: dict, plan: imports.Plan) -> None:
-        """Spot references repeated in the file and already imported; match customers; note new ones."""
+        self.match_later(rows, context, plan)()
+
+    def match_later(self, rows: list[imports.RowResult], context: dict, plan: imports.Plan):
+        """Spot references repeated in the file; send the queries for customers and references already
+        imported; return what reads their answers, sets each row's action and notes new customers."""
         refs = plan.state.setdefault("refs", {})
-        new = plan.state.setdefault("new", {})
-        figures = plan.state.setdefault("new_figures", ContactFigures())
-        create = plan.options.get("create", False)
         for row in rows:
             ref = row.data["external_ref"]
             if ref in refs:
@@ -385,8 +390,15 @@ class InteractionImport(imports.ImportSpec):
             else:
                 refs[ref] = row.line
         rows = [row for row in rows if not row.errors]
-        customer_ids = match_customers([row.data["keys"] for row in rows])
-        existing = _imported_refs([row.data["external_ref"] for row in rows])
+        customer_ids = match_customers_later([row.data["keys"] for row in rows])
+        existing = _imported_refs_later([row.data["external_ref"] for row in rows])
+        return functools.partial(self._matched, rows, customer_ids, existing, plan)
+
+    def _matched(self, rows: list[imports.RowResult], customer_ids, existing, plan: imports.Plan) -> None:
+        customer_ids, existing = customer_ids(), existing()
+        new = plan.state.setdefault("new", {})
+        figures = plan.state.setdefault("new_figures", ContactFigures())
+        create = plan.options.get("create", False)
         codes = plan.state.setdefault("offer_codes", {})
         for row, customer_id in zip(rows, customer_ids, strict=True):
             row.customer_id = customer_id
@@ -568,16 +580,26 @@ def done_message(summary: dict) -> str:
     return text
 
 
-def _imported_refs(refs: list[str]) -> set[str]:
-    """Which of these references are imported already: one query, the references as one array."""
+def _imported_refs_later(refs: list[str]) -> Callable[[], set[str]]:
+    """Which of these references are imported already: one query, the references as one array, sent now;
+    the function returned reads the answer (see customers.matching.match_customers_later)."""
     if not refs:
-        return set()
-    with connection.cursor() as cursor:
+        return set
+    cursor = connection.cursor()
+    try:
         cursor.execute(
             f"SELECT external_ref FROM {Interaction._meta.db_table} WHERE external_ref = ANY(%s)",  # noqa: S608
             [refs],
         )
-        return {ref for (ref,) in cursor.fetchall()}
+    except BaseException:
+        cursor.close()
+        raise
+
+    def answer() -> set[str]:
+        with cursor:
+            return {ref for (ref,) in cursor.fetchall()}
+
+    return answer
 
 
 COPY_FIELDS = [

@@ -11,7 +11,8 @@ Every kind exposes the same two calls (background jobs wrap them):
     plan = kind.check(raw_or_stream, options={...}, progress=None)
     summary = kind.commit(plan, user=user, progress=None)
 
-`progress(done, total)` is called every PROGRESS_EVERY rows (and once at the end).
+`progress(done, total)` is called every PROGRESS_EVERY rows, or once a batch for a kind that matches ahead
+(and once at the end).
 This module is the kernel's: it knows no domain app.
 """
 
@@ -30,7 +31,7 @@ from typing import IO, Any
 from django import forms
 from django.core import validators
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms.utils import ErrorDict
 from django.utils.html import format_html
 
@@ -219,6 +220,16 @@ class ImportSpec:
 
     def match(self, rows: list[RowResult], context: dict, plan: Plan) -> None:
         """Match a batch of clean rows to what exists (set operations) and set each row's action."""
+
+    # A kind whose match_later only sends its queries (and reads nothing else from the database until the
+    # function it returns is called) sets this: the check then reads the next batch while PostgreSQL answers.
+    match_ahead = False
+
+    def match_later(self, rows: list[RowResult], context: dict, plan: Plan) -> Callable[[], None]:
+        """Start matching a batch: send its queries, and return what finishes the matching with their
+        answers. By default the whole match is done now."""
+        self.match(rows, context, plan)
+        return _nothing
 
     # --- commit ----------------------------------------------------------------------------------------
 
@@ -452,24 +463,69 @@ def _check_rows(spec: ImportSpec, plan: Plan, lines, total: int, progress, recor
     context = spec.context(plan.options)
     form = spec.form(context)
     batch: list[RowResult] = []
-    for line, values in records if records is not None else spec.records(lines, plan):
-        if plan.total + len(batch) >= spec.max_rows:
-            raise FileProblem(f"The file has more than {spec.max_rows:,} {spec.nouns}; split it into smaller files.")
-        batch.append(spec.read(form, line, values, context))
-        if len(batch) >= spec.batch_size:
-            _finish_batch(spec, plan, batch, context)
-            batch = []
-        if progress and (plan.total + len(batch)) % PROGRESS_EVERY == 0:
-            progress(plan.total + len(batch), max(total, plan.total + len(batch)))
-    if batch:
-        _finish_batch(spec, plan, batch, context)
+    read = 0
+    matching: _Matching | None = None  # the last full batch, matched while the next one is read
+    try:
+        for line, values in records if records is not None else spec.records(lines, plan):
+            if read >= spec.max_rows:
+                too_many = f"The file has more than {spec.max_rows:,} {spec.nouns}; split it into smaller files."
+                raise FileProblem(too_many)
+            batch.append(spec.read(form, line, values, context))
+            read += 1
+            if len(batch) >= spec.batch_size:
+                if matching:
+                    matching.finish()
+                # Here no query is outstanding: progress may use the database (a cache in PostgreSQL).
+                if progress:
+                    progress(read, max(total, read))
+                matching = _Matching(spec, plan, batch, context)
+                batch = []
+            elif progress and read % PROGRESS_EVERY == 0 and not (matching and matching.ahead):
+                progress(read, max(total, read))
+        if matching:
+            matching.finish()
+        if batch:
+            _Matching(spec, plan, batch, context).finish()
+    finally:
+        if matching:
+            matching.close()
 
 
-def _finish_batch(spec: ImportSpec, plan: Plan, batch: list[RowResult], context: dict) -> None:
-    good = [row for row in batch if not row.errors]
-    if good:
-        spec.match(good, context, plan)
-    plan.add(batch)
+class _Matching:
+    """One batch being matched. With a kind's match_ahead, its queries are sent in psycopg's pipeline mode
+    and answered while the next batch is read (PostgreSQL works on the other core); finish() reads the
+    answers, leaves pipeline mode and adds the batch to the plan."""
+
+    def __init__(self, spec: ImportSpec, plan: Plan, batch: list[RowResult], context: dict) -> None:
+        self.plan, self.batch, self.pipeline = plan, batch, None
+        good = [row for row in batch if not row.errors]
+        self.ahead = bool(good) and spec.match_ahead
+        if self.ahead:
+            connection.ensure_connection()
+            self.pipeline = connection.connection.pipeline()
+            self.pipeline.__enter__()
+        try:
+            self.rest = spec.match_later(good, context, plan) if good else _nothing
+        except BaseException:
+            self.close()
+            raise
+
+    def finish(self) -> None:
+        try:
+            self.rest()
+        finally:
+            self.close()
+        self.plan.add(self.batch)
+
+    def close(self) -> None:
+        """Leave pipeline mode (at once, if the check stopped with the answers unread)."""
+        pipeline, self.pipeline, self.ahead = self.pipeline, None, False
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+
+
+def _nothing() -> None:
+    return None
 
 
 def commit(plan: Plan, *, user, progress: Progress | None = None) -> dict:

@@ -342,3 +342,57 @@ def test_a_file_saved_by_excel_in_windows_encoding_is_read(anna):
     assert plan.is_valid, plan.file_errors
     importer.commit(plan, user=None)
     assert Interaction.objects.get().summary == "Café crème"
+
+
+def _plan_outcome(plan) -> tuple:
+    rows = [(row.line, row.action, row.customer_id, row.data["external_ref"]) for row in plan.rows()]
+    bad = [(row.line, row.messages) for row in plan.bad_rows]
+    return plan.total, dict(plan.counts), plan.new_customers, bad, rows
+
+
+def test_batches_matched_ahead_come_out_as_when_matched_one_at_a_time(anna, monkeypatch):
+    """The check sends a batch's queries and reads the next batch while PostgreSQL answers (pipeline mode):
+    the plan is the one a batch-at-a-time check makes, across batches (references seen before, customers
+    met in an earlier batch, rows imported already)."""
+    from django.db import connection
+
+    importer.commit(importer.check(purchases(4, 2, prefix="OLD"), options={"create": True}), user=None)
+    lines = ["email,first name,date,touchpoint,amount,reference,location"]
+    for i in range(20):
+        who = ("anna@example.com", "new0@example.com", f"fresh{i % 3}@example.com", "not an email")[i % 4]
+        ref = ("OLD-1", "R-2", f"R-{i}")[i % 3] if i % 5 else f"R-{i}"
+        lines.append(f"{who},Who,2026-10-{1 + i:02d} 10:00,in-store,5.00,{ref},Downtown")
+    raw = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(importer.SPEC, "batch_size", 3)
+    checked = []
+    ahead = importer.check(raw, options={"create": True}, progress=lambda done, total: checked.append(done))
+    assert not connection.connection.pgconn.pipeline_status  # out of pipeline mode again
+    assert checked == sorted(checked) and checked[-1] == 20
+    monkeypatch.setattr(importer.SPEC, "match_ahead", False)
+    one_at_a_time = importer.check(raw, options={"create": True})
+    assert _plan_outcome(ahead) == _plan_outcome(one_at_a_time)
+    total, counts, new_customers, bad, _ = _plan_outcome(ahead)
+    assert total == 20 and new_customers == 2 and counts["skip"] == 1
+    assert any("Same reference as line" in " ".join(messages) for _, messages in bad)
+    assert any("valid email" in " ".join(messages) for _, messages in bad)
+
+
+@pytest.mark.parametrize("stop", ["too many rows", "cancelled"])
+def test_a_check_stopped_while_a_batch_is_matched_ahead_leaves_the_connection_usable(anna, monkeypatch, stop):
+    from django.db import connection
+
+    monkeypatch.setattr(importer.SPEC, "batch_size", 2)
+    monkeypatch.setattr(importer.SPEC, "max_rows", 5 if stop == "too many rows" else 1000)
+
+    def progress(done, total):
+        if stop == "cancelled" and done >= 4:
+            raise RuntimeError("cancelled")
+
+    if stop == "cancelled":
+        with pytest.raises(RuntimeError, match="cancelled"):
+            importer.check(purchases(9, 3), options={"create": True}, progress=progress)
+    else:
+        plan = importer.check(purchases(9, 3), options={"create": True}, progress=progress)
+        assert not plan.is_valid and "more than 5" in plan.file_errors[0]
+    assert not connection.connection.pgconn.pipeline_status
+    assert Customer.objects.count() == 1  # the connection answers, in the same transaction
