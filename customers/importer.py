@@ -302,6 +302,7 @@ class CustomerImport(imports.ImportSpec):
     max_rows = MAX_ROWS
     batch_size = 1000
     empty = "The file has no customer rows."
+    tables = (Customer, Customer.locations.through, Customer.tags.through, ImportantDate)
 
     def records(self, lines, plan):
         yield from _records(lines, plan)

@@ -39,7 +39,7 @@ from customers.matching import CustomerKeys, match_customers_later
 from customers.models import Customer
 from customers.services import ContactFigures, customers_create_bulk, normalise_phone
 from journeys import rollups
-from journeys.models import Interaction, Touchpoint
+from journeys.models import CustomerJourneyStat, Interaction, Touchpoint, TouchpointMonth
 from journeys.services import stage_of
 
 MAX_ROWS = 200_000
@@ -375,6 +375,7 @@ class InteractionImport(imports.ImportSpec):
 
     # Its two queries a batch are answered while the next batch is read (crm.kernel.imports).
     match_ahead = True
+    tables = (Interaction, Customer, Customer.locations.through, CustomerJourneyStat, TouchpointMonth)
 
     def match(self, rows: list[imports.RowResult], context: dict, plan: imports.Plan) -> None:
         self.match_later(rows, context, plan)()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import operator
 import pickle
 import tempfile
@@ -31,7 +32,7 @@ from typing import IO, Any
 from django import forms
 from django.core import validators
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.forms.utils import ErrorDict
 from django.utils.html import format_html
 
@@ -39,6 +40,9 @@ from crm.kernel.csvfiles import CONTROL, NOT_CSV, SAVE_AS_CSV, SIGNATURES, malfo
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 500
+# An import of this many rows or more renews the planner's statistics of its tables once committed.
+ANALYZE_AFTER_ROWS = 10_000
+logger = logging.getLogger(__name__)
 # Bad rows kept for the preview; all of them are counted.
 MAX_REPORTED = 200
 SAMPLE_ROWS = 50
@@ -185,6 +189,8 @@ class ImportSpec:
     max_rows = 200_000
     # What an empty file is told (default: "The file has no rows.").
     empty = ""
+    # The models whose tables a big import of this kind fills: analyzed after it (see analyze()).
+    tables: tuple = ()
 
     # --- check -----------------------------------------------------------------------------------------
 
@@ -452,6 +458,18 @@ def check(spec: ImportSpec, source: bytes | IO, *, options: dict, progress: Prog
     return plan
 
 
+def analyze(models: Iterable) -> None:
+    """Renew PostgreSQL's statistics of these models' tables, as after any bulk load: the next import's
+    lookups and every page's plans then know the rows just added, without waiting for autovacuum (which
+    may lag behind a big import, or be off). Never fails the import, which has been saved already."""
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
+    except DatabaseError:
+        logger.warning("ANALYZE %s after an import failed", tables, exc_info=True)
+
+
 def check_records(spec: ImportSpec, records: Iterable[dict], *, options: dict) -> Plan:
     """Check records that are not a file (JSON from the API): the same rules, lines counting records from 1."""
     plan = Plan(spec=spec, options=options, kind=spec.kind)
@@ -541,6 +559,8 @@ def commit(plan: Plan, *, user, progress: Progress | None = None) -> dict:
             if progress:
                 progress(done, total)
         summary = plan.spec.commit_end(state, plan)
+        if plan.to_import >= ANALYZE_AFTER_ROWS and plan.spec.tables:
+            transaction.on_commit(lambda: analyze(plan.spec.tables))
     plan.spool.close()
     if progress:
         progress(total, total)

@@ -95,3 +95,16 @@ def test_the_typo_path_and_the_phone_path_use_their_indexes(manager, location):
     assert "customer_search_name_trgm" in _plan(search_customers(manager, "Anax12 Kowalsky"))
     assert "customer_phone_digits_reversed" in _plan(search_customers(manager, "555-1234"))
     assert "customer_email_lower" in _plan(search_customers(manager, "anna@example.com"))
+
+
+def test_the_search_index_takes_new_names_in_as_they_come_not_at_the_next_vacuum(location):
+    """GIN keeps new entries in a pending list that every search reads through until (auto)vacuum merges
+    them. This machine's PostgreSQL runs without autovacuum (as a busy server's may lag): after 100,000
+    customers a misspelt name took 11.7 ms instead of 1.8. The index keeps at most 64 kB pending."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")  # rolled back with the test
+        Customer.objects.bulk_create(
+            Customer(first_name=f"Anna{i}", last_name=f"Kowalski{i % 97}", home_location=location) for i in range(6000)
+        )
+        cursor.execute("SELECT pending_pages FROM pgstatginindex('customer_search_name_trgm')")
+        assert cursor.fetchone()[0] <= 64 * 1024 // 8192

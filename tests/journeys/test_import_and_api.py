@@ -396,3 +396,30 @@ def test_a_check_stopped_while_a_batch_is_matched_ahead_leaves_the_connection_us
         assert not plan.is_valid and "more than 5" in plan.file_errors[0]
     assert not connection.connection.pgconn.pipeline_status
     assert Customer.objects.count() == 1  # the connection answers, in the same transaction
+
+
+def _times_analyzed(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_big_import_renews_the_planner_statistics_of_its_tables_once_saved(
+    anna, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Without fresh statistics the next import's lookups read whole tables (the planner still thinks them
+    empty): an import of ANALYZE_AFTER_ROWS rows or more analyzes what it filled, after its commit."""
+    from crm.kernel import imports
+
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 3)
+    before = {table: _times_analyzed(table) for table in ("journeys_interaction", "customers_customer")}
+    two = "email,date,touchpoint,reference\n" + "".join(f"anna@example.com,2026-09-0{i},phone,S-{i}\n" for i in (1, 2))
+    with django_capture_on_commit_callbacks(execute=True):
+        importer.commit(importer.check(two.encode(), options={}), user=None)
+    assert {table: _times_analyzed(table) for table in before} == before  # two rows: below the threshold
+    with django_capture_on_commit_callbacks(execute=True):
+        importer.commit(importer.check(VISITS.encode(), options={}), user=None)
+    assert {table: _times_analyzed(table) for table in before} == {table: n + 1 for table, n in before.items()}
