@@ -130,14 +130,7 @@ class Customer(models.Model):
             ("export_customers", "Can export consenting customers for marketing"),
         ]
         indexes = [
-            # A small pending list (64 kB, PostgreSQL's least): new entries are merged into the index as they
-            # come, not left for (auto)vacuum, whose absence let 361 pages pile up and every search scan them.
-            GinIndex(
-                fields=["search_name"],
-                opclasses=["gin_trgm_ops"],
-                name="customer_search_name_trgm",
-                gin_pending_list_limit=64,
-            ),
+            GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="customer_search_name_trgm"),
             models.Index(
                 OpClass(Reverse("phone_digits"), name="text_pattern_ops"), name="customer_phone_digits_reversed"
             ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models.expressions import RawSQL
 from psycopg.copy import QueuedLibpqWriter
 
@@ -48,3 +49,22 @@ def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> 
     with cursor.db.wrap_database_errors, cursor.cursor.copy(sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def tidy(tables: Iterable[str] = ()) -> None:
+    """What autovacuum would do soon after a bulk load, done now (it may lag, or be off): renew the
+    planner's statistics of these tables (all tables when none are named) and merge the pending entries
+    of their GIN indexes into the indexes, which every search through them reads until they are merged.
+    Runs in or out of a transaction (it never VACUUMs)."""
+    tables = list(tables)
+    with connection.cursor() as cursor:
+        names = ", ".join(connection.ops.quote_name(table) for table in tables)
+        cursor.execute(f"ANALYZE {names}")
+        cursor.execute(
+            "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE am.amname = 'gin' AND pg_table_is_visible(t.oid) "
+            "AND (cardinality(%s::text[]) = 0 OR t.relname = ANY(%s::text[]))",
+            [tables, tables],
+        )

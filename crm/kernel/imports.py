@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import operator
 import pickle
 import tempfile
@@ -32,7 +31,7 @@ from typing import IO, Any
 from django import forms
 from django.core import validators
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.forms.utils import ErrorDict
 from django.utils.html import format_html
 
@@ -40,9 +39,8 @@ from crm.kernel.csvfiles import CONTROL, NOT_CSV, SAVE_AS_CSV, SIGNATURES, malfo
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 500
-# An import of this many rows or more renews the planner's statistics of its tables once committed.
-ANALYZE_AFTER_ROWS = 10_000
-logger = logging.getLogger(__name__)
+# An import of this many rows or more has its tables tidied (statistics, search indexes) once committed.
+TIDY_AFTER_ROWS = 10_000
 # Bad rows kept for the preview; all of them are counted.
 MAX_REPORTED = 200
 SAMPLE_ROWS = 50
@@ -189,7 +187,7 @@ class ImportSpec:
     max_rows = 200_000
     # What an empty file is told (default: "The file has no rows.").
     empty = ""
-    # The models whose tables a big import of this kind fills: analyzed after it (see analyze()).
+    # The models whose tables a big import of this kind fills: tidied after it (see _tidy_later()).
     tables: tuple = ()
 
     # --- check -----------------------------------------------------------------------------------------
@@ -458,16 +456,13 @@ def check(spec: ImportSpec, source: bytes | IO, *, options: dict, progress: Prog
     return plan
 
 
-def analyze(models: Iterable) -> None:
-    """Renew PostgreSQL's statistics of these models' tables, as after any bulk load: the next import's
-    lookups and every page's plans then know the rows just added, without waiting for autovacuum (which
-    may lag behind a big import, or be off). Never fails the import, which has been saved already."""
-    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {tables}")
-    except DatabaseError:
-        logger.warning("ANALYZE %s after an import failed", tables, exc_info=True)
+def _tidy_later(tables: list[str]) -> None:
+    """Once a big import is saved, a task renews its tables' statistics and merges their search indexes'
+    pending entries (crm.kernel.bulk.tidy): the next import's lookups and every page's plans then know the
+    rows just added, without waiting for autovacuum, and the import does not wait for it."""
+    from crm.kernel import tasks
+
+    tasks.tidy_tables.delay(tables)
 
 
 def check_records(spec: ImportSpec, records: Iterable[dict], *, options: dict) -> Plan:
@@ -559,8 +554,9 @@ def commit(plan: Plan, *, user, progress: Progress | None = None) -> dict:
             if progress:
                 progress(done, total)
         summary = plan.spec.commit_end(state, plan)
-        if plan.to_import >= ANALYZE_AFTER_ROWS and plan.spec.tables:
-            transaction.on_commit(lambda: analyze(plan.spec.tables))
+        if plan.to_import >= TIDY_AFTER_ROWS and plan.spec.tables:
+            tables = [model._meta.db_table for model in plan.spec.tables]
+            transaction.on_commit(lambda: _tidy_later(tables), robust=True)
     plan.spool.close()
     if progress:
         progress(total, total)

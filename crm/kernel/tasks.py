@@ -41,3 +41,11 @@ def commit_import_job(job_id: int, user_id: int) -> str:
     from crm.kernel import import_jobs
 
     return import_jobs.import_job_commit(job_id=job_id, user_id=user_id)
+
+
+@shared_task(**COMMON)
+def tidy_tables(tables: list[str]) -> None:
+    """After a big import: the tables' statistics and their GIN indexes' pending entries (crm.kernel.bulk)."""
+    from crm.kernel import bulk
+
+    bulk.tidy(tables)

@@ -398,28 +398,23 @@ def test_a_check_stopped_while_a_batch_is_matched_ahead_leaves_the_connection_us
     assert Customer.objects.count() == 1  # the connection answers, in the same transaction
 
 
-def _times_analyzed(table: str) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table])
-        return cursor.fetchone()[0]
-
-
-def test_a_big_import_renews_the_planner_statistics_of_its_tables_once_saved(
-    anna, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_big_import_has_its_tables_tidied_by_a_task_once_saved(anna, monkeypatch, django_capture_on_commit_callbacks):
     """Without fresh statistics the next import's lookups read whole tables (the planner still thinks them
-    empty): an import of ANALYZE_AFTER_ROWS rows or more analyzes what it filled, after its commit."""
-    from crm.kernel import imports
+    empty), and new names wait in the search index's pending list: after an import of TIDY_AFTER_ROWS rows
+    or more, a task tidies the tables it filled (crm.kernel.bulk.tidy), once the import is committed."""
+    from crm.kernel import imports, tasks
 
-    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 3)
-    before = {table: _times_analyzed(table) for table in ("journeys_interaction", "customers_customer")}
+    queued = []
+    monkeypatch.setattr(tasks.tidy_tables, "delay", lambda tables: queued.append(tables))
+    monkeypatch.setattr(imports, "TIDY_AFTER_ROWS", 3)
     two = "email,date,touchpoint,reference\n" + "".join(f"anna@example.com,2026-09-0{i},phone,S-{i}\n" for i in (1, 2))
     with django_capture_on_commit_callbacks(execute=True):
         importer.commit(importer.check(two.encode(), options={}), user=None)
-    assert {table: _times_analyzed(table) for table in before} == before  # two rows: below the threshold
-    with django_capture_on_commit_callbacks(execute=True):
+    assert queued == []  # two rows: below the threshold
+    with django_capture_on_commit_callbacks(execute=False) as waiting:
         importer.commit(importer.check(VISITS.encode(), options={}), user=None)
-    assert {table: _times_analyzed(table) for table in before} == {table: n + 1 for table, n in before.items()}
+    assert queued == []  # not before the commit
+    for callback in waiting:
+        callback()
+    assert set(queued[0]) >= {"journeys_interaction", "customers_customer", "journeys_customerjourneystat"}
+    tasks.tidy_tables(queued[0])  # and the task runs here (no pending entries to merge: nothing to see)

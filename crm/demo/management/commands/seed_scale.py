@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker.providers.person.en_US import Provider as Names
 
-from crm.kernel import encryption, roles
+from crm.kernel import bulk, encryption, roles
 from crm.kernel.fields import EncryptedTextField
 from crm.kernel.models import Location, User
 from customers import schedule
@@ -67,8 +67,8 @@ class Command(BaseCommand):
         self.seed_notes(pks, staff, locations, options["notes_per_customer"])
         self.seed_follow_ups(pks, staff, locations, options["follow_ups_per_customer"])
         self.seed_interactions(pks, staff, locations, options["interactions_per_customer"])
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        # Statistics for the planner and the search index's pending entries merged, as after any bulk load.
+        bulk.tidy()
         self.say(f"done: {count:,} customers")
 
     def say(self, message: str) -> None:
