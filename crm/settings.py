@@ -399,6 +399,13 @@ IMPORT_BACKGROUND_ROWS = setting(
     "must be a whole number of rows",
     lambda: env.int("IMPORT_BACKGROUND_ROWS", default=2000),
 )
+# After an import of this many rows or more, a task renews the statistics of the tables it filled and merges
+# their search indexes' pending entries (crm.kernel.bulk.tidy), in case autovacuum lags or is off.
+IMPORT_TIDY_AFTER_ROWS = setting(
+    "IMPORT_TIDY_AFTER_ROWS",
+    "must be a whole number of rows",
+    lambda: env.int("IMPORT_TIDY_AFTER_ROWS", default=10_000),
+)
 # Form fields other than files: 2.5 MB (Django's default) is far more than any form of ours sends.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 5

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django import forms
+from django.conf import settings
 from django.core import validators
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -39,8 +40,6 @@ from crm.kernel.csvfiles import CONTROL, NOT_CSV, SAVE_AS_CSV, SIGNATURES, malfo
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 500
-# An import of this many rows or more has its tables tidied (statistics, search indexes) once committed.
-TIDY_AFTER_ROWS = 10_000
 # Bad rows kept for the preview; all of them are counted.
 MAX_REPORTED = 200
 SAMPLE_ROWS = 50
@@ -554,7 +553,7 @@ def commit(plan: Plan, *, user, progress: Progress | None = None) -> dict:
             if progress:
                 progress(done, total)
         summary = plan.spec.commit_end(state, plan)
-        if plan.to_import >= TIDY_AFTER_ROWS and plan.spec.tables:
+        if plan.to_import >= settings.IMPORT_TIDY_AFTER_ROWS and plan.spec.tables:
             tables = [model._meta.db_table for model in plan.spec.tables]
             transaction.on_commit(lambda: _tidy_later(tables), robust=True)
     plan.spool.close()

@@ -43,9 +43,10 @@ def commit_import_job(job_id: int, user_id: int) -> str:
     return import_jobs.import_job_commit(job_id=job_id, user_id=user_id)
 
 
-@shared_task(**COMMON)
+@shared_task(name="crm.tasks.tidy_tables", **COMMON, soft_time_limit=600, time_limit=660)
 def tidy_tables(tables: list[str]) -> None:
-    """After a big import: the tables' statistics and their GIN indexes' pending entries (crm.kernel.bulk)."""
+    """After a big import, and hourly for customers: the tables' statistics and their GIN indexes' pending
+    entries (crm.kernel.bulk.tidy)."""
     from crm.kernel import bulk
 
     bulk.tidy(tables)

@@ -120,3 +120,13 @@ def test_tidying_after_a_bulk_load_merges_the_search_index_pending_entries(locat
         assert _pending_pages(cursor) == 0
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
         assert cursor.fetchone()[0] == 3000  # and the planner knows how many there are
+
+
+def test_beat_tidies_the_customers_table_every_hour():
+    from crm.celery import app, schedule_sweeps
+    from crm.kernel import tasks
+
+    schedule_sweeps(app)
+    entry = app.conf.beat_schedule["tidy-customers"]
+    assert entry == {"task": tasks.tidy_tables.name, "schedule": 3600.0, "args": (["customers_customer"],)}
+    assert entry["task"] in app.tasks

@@ -398,15 +398,17 @@ def test_a_check_stopped_while_a_batch_is_matched_ahead_leaves_the_connection_us
     assert Customer.objects.count() == 1  # the connection answers, in the same transaction
 
 
-def test_a_big_import_has_its_tables_tidied_by_a_task_once_saved(anna, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_big_import_has_its_tables_tidied_by_a_task_once_saved(
+    anna, monkeypatch, django_capture_on_commit_callbacks, settings
+):
     """Without fresh statistics the next import's lookups read whole tables (the planner still thinks them
-    empty), and new names wait in the search index's pending list: after an import of TIDY_AFTER_ROWS rows
+    empty), and new names wait in the search index's pending list: after an import of IMPORT_TIDY_AFTER_ROWS rows
     or more, a task tidies the tables it filled (crm.kernel.bulk.tidy), once the import is committed."""
-    from crm.kernel import imports, tasks
+    from crm.kernel import tasks
 
     queued = []
     monkeypatch.setattr(tasks.tidy_tables, "delay", lambda tables: queued.append(tables))
-    monkeypatch.setattr(imports, "TIDY_AFTER_ROWS", 3)
+    settings.IMPORT_TIDY_AFTER_ROWS = 3
     two = "email,date,touchpoint,reference\n" + "".join(f"anna@example.com,2026-09-0{i},phone,S-{i}\n" for i in (1, 2))
     with django_capture_on_commit_callbacks(execute=True):
         importer.commit(importer.check(two.encode(), options={}), user=None)
