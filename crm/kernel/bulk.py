@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 
@@ -55,16 +56,19 @@ def tidy(tables: Iterable[str] = ()) -> None:
     """What autovacuum would do soon after a bulk load, done now (it may lag, or be off): renew the
     planner's statistics of these tables (all tables when none are named) and merge the pending entries
     of their GIN indexes into the indexes, which every search through them reads until they are merged.
-    Runs in or out of a transaction (it never VACUUMs)."""
+    Runs in or out of a transaction (it never VACUUMs). Tables and indexes this database user does not own
+    are left alone (PostgreSQL allows only their owner either)."""
     tables = list(tables)
     with connection.cursor() as cursor:
-        names = ", ".join(connection.ops.quote_name(table) for table in tables)
+        # Names as identifiers, quoted by psycopg: whatever a task was sent, it is never SQL.
+        names = ", ".join(sql.Identifier(table).as_string(cursor.connection) for table in tables)
+        # ANALYZE skips, with a warning, a table this user may not analyze.
         cursor.execute(f"ANALYZE {names}")
         cursor.execute(
             "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
             "JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE am.amname = 'gin' AND pg_table_is_visible(t.oid) "
-            "AND (cardinality(%s::text[]) = 0 OR t.relname = ANY(%s::text[]))",
+            "WHERE am.amname = 'gin' AND i.indisvalid AND pg_has_role(c.relowner, 'USAGE') "
+            "AND pg_table_is_visible(t.oid) AND (cardinality(%s::text[]) = 0 OR t.relname = ANY(%s::text[]))",
             [tables, tables],
         )

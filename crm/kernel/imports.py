@@ -22,6 +22,7 @@ import csv
 import io
 import operator
 import pickle
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -498,9 +499,14 @@ def _check_rows(spec: ImportSpec, plan: Plan, lines, total: int, progress, recor
             matching.finish()
         if batch:
             _Matching(spec, plan, batch, context).finish()
+    except FileProblem:
+        # The whole file fails; the report still counts the full batches read before (as it always has).
+        if matching and not matching.done:
+            matching.finish()
+        raise
     finally:
         if matching:
-            matching.close()
+            matching.close(*sys.exc_info())
 
 
 class _Matching:
@@ -509,7 +515,7 @@ class _Matching:
     answers, leaves pipeline mode and adds the batch to the plan."""
 
     def __init__(self, spec: ImportSpec, plan: Plan, batch: list[RowResult], context: dict) -> None:
-        self.plan, self.batch, self.pipeline = plan, batch, None
+        self.plan, self.batch, self.pipeline, self.done = plan, batch, None, False
         good = [row for row in batch if not row.errors]
         self.ahead = bool(good) and spec.match_ahead
         if self.ahead:
@@ -519,21 +525,26 @@ class _Matching:
         try:
             self.rest = spec.match_later(good, context, plan) if good else _nothing
         except BaseException:
-            self.close()
+            self.close(*sys.exc_info())
             raise
 
     def finish(self) -> None:
         try:
             self.rest()
-        finally:
-            self.close()
+        except BaseException:
+            self.close(*sys.exc_info())
+            raise
+        self.close()
         self.plan.add(self.batch)
+        self.done = True
 
-    def close(self) -> None:
-        """Leave pipeline mode (at once, if the check stopped with the answers unread)."""
+    def close(self, *exc_info) -> None:
+        """Leave pipeline mode (at once, if the check stopped with the answers unread). With the exception
+        that stopped it, psycopg only logs an error of its own, so that one is what the caller sees."""
         pipeline, self.pipeline, self.ahead = self.pipeline, None, False
         if pipeline is not None:
-            pipeline.__exit__(None, None, None)
+            with connection.wrap_database_errors:
+                pipeline.__exit__(*(exc_info or (None, None, None)))
 
 
 def _nothing() -> None:

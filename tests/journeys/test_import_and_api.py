@@ -350,9 +350,9 @@ def _plan_outcome(plan) -> tuple:
     return plan.total, dict(plan.counts), plan.new_customers, bad, rows
 
 
-def test_batches_matched_ahead_come_out_as_when_matched_one_at_a_time(anna, monkeypatch):
+def test_batches_matched_ahead_come_out_as_the_whole_file_matched_at_once(anna, monkeypatch):
     """The check sends a batch's queries and reads the next batch while PostgreSQL answers (pipeline mode):
-    the plan is the one a batch-at-a-time check makes, across batches (references seen before, customers
+    the plan is the one the whole file read as one batch makes, across batches (references seen before, customers
     met in an earlier batch, rows imported already)."""
     from django.db import connection
 
@@ -369,8 +369,9 @@ def test_batches_matched_ahead_come_out_as_when_matched_one_at_a_time(anna, monk
     assert not connection.connection.pgconn.pipeline_status  # out of pipeline mode again
     assert checked == sorted(checked) and checked[-1] == 20
     monkeypatch.setattr(importer.SPEC, "match_ahead", False)
-    one_at_a_time = importer.check(raw, options={"create": True})
-    assert _plan_outcome(ahead) == _plan_outcome(one_at_a_time)
+    monkeypatch.setattr(importer.SPEC, "batch_size", 1000)
+    in_one_batch = importer.check(raw, options={"create": True})
+    assert _plan_outcome(ahead) == _plan_outcome(in_one_batch)
     total, counts, new_customers, bad, _ = _plan_outcome(ahead)
     assert total == 20 and new_customers == 2 and counts["skip"] == 1
     assert any("Same reference as line" in " ".join(messages) for _, messages in bad)
@@ -419,4 +420,39 @@ def test_a_big_import_has_its_tables_tidied_by_a_task_once_saved(
     for callback in waiting:
         callback()
     assert set(queued[0]) >= {"journeys_interaction", "customers_customer", "journeys_customerjourneystat"}
-    tasks.tidy_tables(queued[0])  # and the task runs here (no pending entries to merge: nothing to see)
+
+
+def test_a_file_with_too_many_rows_still_reports_the_bad_rows_of_the_batches_read(anna, monkeypatch):
+    monkeypatch.setattr(importer.SPEC, "batch_size", 2)
+    monkeypatch.setattr(importer.SPEC, "max_rows", 5)
+    lines = ["email,date,touchpoint,reference"] + [
+        f"{'not an email' if i == 3 else 'anna@example.com'},2026-09-0{i},phone,S-{i}" for i in range(1, 8)
+    ]
+    plan = importer.check(("\n".join(lines) + "\n").encode(), options={})
+    assert "more than 5" in plan.file_errors[0]
+    # Line 4 (the third row) is in the second full batch, still being matched when the sixth row came.
+    assert [row.line for row in plan.bad_rows] == [4] and plan.total == 4
+
+
+def test_a_lookup_failing_in_pipeline_mode_is_the_error_the_check_raises(anna, monkeypatch):
+    """An error of a query sent ahead surfaces when its answer is read; leaving pipeline mode then must
+    not put an error of psycopg's own in its place, and the error is Django's, as for any query."""
+    from django.db import DataError, connection, transaction
+
+    def failing(refs):
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1 / 0")
+
+        def answer():
+            with cursor:
+                cursor.fetchall()
+            return set()
+
+        return answer
+
+    monkeypatch.setattr(importer, "_imported_refs_later", failing)
+    monkeypatch.setattr(importer.SPEC, "batch_size", 2)
+    with pytest.raises(DataError, match="division by zero"), transaction.atomic():
+        importer.check(purchases(5, 2), options={"create": True})
+    assert not connection.connection.pgconn.pipeline_status
+    assert Customer.objects.count() == 1
