@@ -155,3 +155,17 @@ def test_today_tells_each_role_without_a_location_what_to_do(client, db):
     assert "Ask an owner" not in page
     assert f'href="{reverse("staff-edit", args=[owner.pk])}"' in page
     assert client.get(reverse("staff-edit", args=[owner.pk])).status_code == 200
+
+
+def test_a_share_is_rounded_once_from_the_counts():
+    """The cohort table's cells: 10 of 22 came back is 45 % (45.45), not 46 % (45.45 rounded to 45.5, then again)."""
+    from crm.kernel.templatetags.crm_tags import percent_of
+
+    assert [percent_of(10, 22), percent_of(1, 2), percent_of(1, 3), percent_of(2, 3), percent_of(0, 5)] == [
+        "45",
+        "50",
+        "33",
+        "67",
+        "0",
+    ]
+    assert percent_of(1, 0) == "" and percent_of(None, 4) == ""

@@ -38,6 +38,15 @@ def thousands(number: int | None) -> str:
 
 
 @register.filter
+def percent_of(part: int | None, whole: int | None) -> str:
+    """A whole percentage of the counts themselves, half up: 10 of 22 is 45 (not 46, as rounding an
+    already rounded 45.5 again would say)."""
+    if part is None or not whole:
+        return ""
+    return str((200 * part + whole) // (2 * whole))
+
+
+@register.filter
 def money(amount: Decimal | str | None) -> str:
     """Show an amount in the business's currency: $20.00, €1,250.00, 300.00 CHF."""
     if amount is None or amount == "":
