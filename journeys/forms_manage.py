@@ -7,6 +7,7 @@ from django import forms
 from crm.kernel.models import User
 from crm.kernel.uploads import CsvFileField
 from journeys.access import import_locations_for
+from journeys.importer import DEFAULT_TOUCHPOINT
 from journeys.models import JourneyStep, Persona, Touchpoint, TouchpointMetric
 
 
@@ -75,13 +76,25 @@ class JourneyStepForm(_Submit, forms.ModelForm):
 class InteractionImportForm(forms.Form):
     file = CsvFileField(label="CSV file", help_text="Larger files: the import_interactions command.")
     default_location = forms.ModelChoiceField(queryset=None, required=False, help_text="For rows without a location.")
+    default_touchpoint = forms.ModelChoiceField(
+        queryset=None, required=False, help_text="For rows without a touchpoint (a till's export has none)."
+    )
     create_customers = forms.BooleanField(
         required=False, label="Create customers we do not know yet (otherwise their rows are refused)"
     )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["default_location"].queryset = import_locations_for(user)
+        locations = import_locations_for(user)
+        self.fields["default_location"].queryset = locations
+        only = list(locations[:2])
+        if len(only) == 1:  # one shop: it is the one
+            self.fields["default_location"].initial = only[0].pk
+        touchpoints = Touchpoint.objects.filter(is_active=True)
+        self.fields["default_touchpoint"].queryset = touchpoints
+        self.fields["default_touchpoint"].initial = (
+            touchpoints.filter(slug=DEFAULT_TOUCHPOINT).values_list("pk", flat=True).first()
+        )
 
 
 class MetricForm(_Submit, forms.ModelForm):

@@ -43,6 +43,8 @@ from journeys.models import CustomerJourneyStat, Interaction, Touchpoint, Touchp
 from journeys.services import stage_of
 
 MAX_ROWS = 200_000
+# The touchpoint of rows that name none, unless the options choose another: a till's sales are in store.
+DEFAULT_TOUCHPOINT = "in-store"
 VISIT_KINDS = frozenset(Interaction.VISIT_KINDS)
 COLUMNS = {
     "email": ["email", "e-mail", "customer email"],
@@ -89,9 +91,18 @@ class InteractionRowForm(forms.Form):
     summary = forms.CharField(**TEXT)
     offer_code = forms.CharField(max_length=40, **TEXT)
 
-    def __init__(self, *args, touchpoints: dict, locations: dict, default_location: Location | None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        touchpoints: dict,
+        locations: dict,
+        default_location: Location | None,
+        default_touchpoint: Touchpoint | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.touchpoints, self.locations, self.default_location = touchpoints, locations, default_location
+        self.default_touchpoint = default_touchpoint
         # How often each content-made reference has been seen in this file: identical rows are real
         # repeated purchases (two coffees), the second one of the file is "...:2".
         self.seen_content: dict[str, int] = defaultdict(int)
@@ -125,7 +136,7 @@ class InteractionRowForm(forms.Form):
 
     def clean_touchpoint(self) -> Touchpoint:
         name = self.cleaned_data["touchpoint"]
-        touchpoint = self.touchpoints.get(name.lower())
+        touchpoint = self.touchpoints.get(name.lower()) if name else self.default_touchpoint
         if touchpoint is None:
             raise ValidationError(f"Unknown touchpoint {name!r}." if name else "Required.")
         return touchpoint
@@ -190,7 +201,8 @@ class InteractionRowForm(forms.Form):
             return None
         name = get("location", "").strip()
         location = self.locations.get(name.lower()) if name else self.default_location
-        touchpoint = self.touchpoints.get(get("touchpoint", "").strip().lower())
+        touchpoint_name = get("touchpoint", "").strip()
+        touchpoint = self.touchpoints.get(touchpoint_name.lower()) if touchpoint_name else self.default_touchpoint
         kind = get("kind", "").strip().lower()
         sentiment = SENTIMENTS.get(get("sentiment", "").strip().lower())
         if location is None or touchpoint is None or sentiment is None or (kind and kind not in KINDS):
@@ -344,7 +356,9 @@ class InteractionImport(imports.ImportSpec):
     kind = "CSV file"
     noun, nouns = "interaction", "interactions"
     columns = COLUMNS
-    required = ("occurred_at", "touchpoint", ("email", "phone", "customer_id"))
+    # No touchpoint column (a till's export has none): each row is at the options' touchpoint, by default
+    # in store.
+    required = ("occurred_at", ("email", "phone", "customer_id"))
     row_form = InteractionRowForm
     max_rows = MAX_ROWS
     batch_size = 5000
@@ -356,8 +370,10 @@ class InteractionImport(imports.ImportSpec):
             touchpoints[touchpoint.name.lower()] = touchpoint
         active = list(Location.objects.filter(is_active=True))
         chosen = next((loc for loc in active if loc.pk == options.get("location")), None)
+        default = next((t for t in touchpoints.values() if t.pk == options.get("touchpoint")), None)
         return {
             "touchpoints": touchpoints,
+            "default_touchpoint": default or touchpoints.get(DEFAULT_TOUCHPOINT),
             "locations": {location.name.lower(): location for location in active},
             # A business with one shop needs no location column.
             "default_location": chosen or (active[0] if len(active) == 1 else None),
@@ -545,7 +561,8 @@ SPEC = InteractionImport()
 def check(raw, *, options: dict, progress: imports.Progress | None = None) -> imports.Plan:
     """Read and check a CSV file of interactions without saving anything.
 
-    options: "location" (the pk of the location of rows without one), "create" (create unknown customers).
+    options: "location" (the pk of the location of rows without one), "touchpoint" (the pk of the touchpoint
+    of rows without one; by default in store), "create" (create unknown customers).
     """
     return imports.check(SPEC, raw, options=options, progress=progress)
 

@@ -189,6 +189,7 @@ def interaction_import(request):
         form=InteractionImportForm(request.POST or None, request.FILES or None, user=request.user),
         options=lambda cleaned: {
             "location": cleaned["default_location"].pk if cleaned["default_location"] else None,
+            "touchpoint": cleaned["default_touchpoint"].pk if cleaned["default_touchpoint"] else None,
             "create": cleaned["create_customers"],
         },
         template="journeys/import.html",

@@ -164,8 +164,14 @@ def test_manager_imports_in_the_browser_after_a_preview(client, manager, anna):
     upload = SimpleUploadedFile("visits.csv", VISITS.encode(), content_type="text/csv")
     preview = client.post(reverse("interaction-import"), {"file": upload})
     assert preview.context["plan"].to_import == 3 and not Interaction.objects.exists()
+    assert 'name="confirm"' in preview.content.decode() and "Import 3 rows" in preview.content.decode()
     client.post(reverse("interaction-import"), {"confirm": "1", "token": preview.context["token"]})
     assert Interaction.objects.count() == 3
+    # The same file again: nothing to confirm, and the page says why.
+    again = client.post(reverse("interaction-import"), {"file": SimpleUploadedFile("visits.csv", VISITS.encode())})
+    page = again.content.decode()
+    assert again.context["plan"].already_imported == 3
+    assert "Nothing new to import" in page and 'name="confirm"' not in page
 
 
 # --- the JSON endpoint ---------------------------------------------------------------
@@ -456,3 +462,24 @@ def test_a_lookup_failing_in_pipeline_mode_is_the_error_the_check_raises(anna, m
         importer.check(purchases(5, 2), options={"create": True})
     assert not connection.connection.pgconn.pipeline_status
     assert Customer.objects.count() == 1
+
+
+def test_a_till_export_without_a_touchpoint_column_is_in_store_or_the_touchpoint_chosen(anna):
+    from journeys.models import Touchpoint
+
+    text = "email,date,amount,receipt\nanna@example.com,2026-10-01 10:30,12.50,T-1\n"
+    plan = importer.check(text.encode(), options={})
+    assert plan.is_valid, plan.file_errors
+    importer.commit(plan, user=None)
+    assert Interaction.objects.get(external_ref="T-1").touchpoint.slug == "in-store"
+    website = Touchpoint.objects.get(slug="website")
+    plan = importer.check(text.replace("T-1", "W-1").encode(), options={"touchpoint": website.pk})
+    importer.commit(plan, user=None)
+    assert Interaction.objects.get(external_ref="W-1").touchpoint == website
+
+
+def test_the_import_page_chooses_the_only_shop_and_in_store_for_rows_without_them(client, manager, anna):
+    client.force_login(manager)
+    form = client.get(reverse("interaction-import")).context["form"]
+    assert form["default_location"].value() == anna.home_location.pk
+    assert form["default_touchpoint"].value() == importer.Touchpoint.objects.get(slug="in-store").pk
