@@ -1,4 +1,5 @@
 import datetime
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -8,9 +9,17 @@ from django.utils import timezone
 
 from crm.kernel import roles
 
+# In the time zone database but no place's clock: a shop never picks them.
+NOT_PLACES = {"Factory", "localtime", "posixrules"}
+
 
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+    names = (
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
+    return [(name, name.replace("_", " ")) for name in sorted(names)]
 
 
 def default_timezone() -> str:
@@ -20,10 +29,27 @@ def default_timezone() -> str:
     return business.current().timezone
 
 
-def currency_choices() -> list[tuple[str, str]]:
-    from babel.numbers import get_currency_name, list_currencies
+@functools.cache
+def _currencies_in_use() -> frozenset[str]:
+    """The currencies some country pays in today (CLDR, through babel): not the withdrawn ones (ADP), the
+    test code (XTS) or the metals (XAU)."""
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
 
-    return [(code, f"{code} · {get_currency_name(code, locale='en')}") for code in sorted(list_currencies())]
+    today = timezone.localdate()
+    return frozenset(
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, today, tender=True, non_tender=False)
+    )
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    from babel.numbers import get_currency_name
+
+    # The configured one always (BUSINESS_CURRENCY seeds the business's: it must stay choosable).
+    codes = _currencies_in_use() | {settings.BUSINESS_CURRENCY}
+    return [(code, f"{code} · {get_currency_name(code, locale='en')}") for code in sorted(codes)]
 
 
 class Location(models.Model):

@@ -140,3 +140,14 @@ def test_authenticator_apps_name_the_stored_business(db, owner):
     services.business_settings_save(by=owner, name="Lumen Eyewear", currency="EUR", timezone="Europe/Paris")
     device = TOTPDevice.objects.create(user=owner, name="phone", confirmed=False)
     assert "issuer=Lumen%20Eyewear%20CRM" in device.config_url
+
+
+def test_the_lists_offer_real_places_and_currencies_in_use():
+    from crm.kernel.models import currency_choices, timezone_choices
+
+    zones = [name for name, _label in timezone_choices()]
+    assert "America/New_York" in zones and "Europe/Berlin" in zones and "UTC" in zones
+    assert not {"Factory", "localtime"} & set(zones)
+    codes = [code for code, _label in currency_choices()]
+    assert {"USD", "EUR", "GBP", "JPY", "CHF", "XOF"} <= set(codes)
+    assert not {"ADP", "XTS", "XAU", "DEM"} & set(codes)
