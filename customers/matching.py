@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection
-
+from crm.kernel.bulk import fetch_later
 from customers.models import Customer
 from customers.services import normalise_phone
 
@@ -68,21 +67,15 @@ def match_customers_later(keys: list[CustomerKeys]) -> Callable[[], list[int | N
         return lambda: [None] * len(keys)
     # Three arrays, not three lists of thousands of placeholders: PostgreSQL plans it once, fast,
     # as a BitmapOr of the three indexes.
-    cursor = connection.cursor()
-    try:
-        cursor.execute(
-            f"SELECT id, external_id, email, phone FROM {Customer._meta.db_table} "  # noqa: S608 - our table
-            "WHERE erased_at IS NULL AND (external_id = ANY(%s) OR lower(email) = ANY(%s) OR phone = ANY(%s)) "
-            "ORDER BY id",
-            [sorted(ids), sorted(emails), sorted(phones)],
-        )
-    except BaseException:
-        cursor.close()
-        raise
+    found_later = fetch_later(
+        f"SELECT id, external_id, email, phone FROM {Customer._meta.db_table} "  # noqa: S608 - our table
+        "WHERE erased_at IS NULL AND (external_id = ANY(%s) OR lower(email) = ANY(%s) OR phone = ANY(%s)) "
+        "ORDER BY id",
+        [sorted(ids), sorted(emails), sorted(phones)],
+    )
 
     def answer() -> list[int | None]:
-        with cursor:
-            found = cursor.fetchall()
+        found = found_later()
         by_id: dict[str, int] = {}
         by_email: dict[str, int] = {}
         by_phone: dict[str, int] = {}

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from crm.kernel import audit, imports
-from crm.kernel.bulk import copy_rows
+from crm.kernel.bulk import copy_rows, fetch_later
 from crm.kernel.models import Location
 from customers import signals
 from customers.matching import CustomerKeys, match_customers_later
@@ -600,24 +600,14 @@ def done_message(summary: dict) -> str:
 
 def _imported_refs_later(refs: list[str]) -> Callable[[], set[str]]:
     """Which of these references are imported already: one query, the references as one array, sent now;
-    the function returned reads the answer (see customers.matching.match_customers_later)."""
+    the function returned reads the answer (crm.kernel.bulk.fetch_later)."""
     if not refs:
         return set
-    cursor = connection.cursor()
-    try:
-        cursor.execute(
-            f"SELECT external_ref FROM {Interaction._meta.db_table} WHERE external_ref = ANY(%s)",  # noqa: S608
-            [refs],
-        )
-    except BaseException:
-        cursor.close()
-        raise
-
-    def answer() -> set[str]:
-        with cursor:
-            return {ref for (ref,) in cursor.fetchall()}
-
-    return answer
+    found = fetch_later(
+        f"SELECT external_ref FROM {Interaction._meta.db_table} WHERE external_ref = ANY(%s)",  # noqa: S608
+        [refs],
+    )
+    return lambda: {ref for (ref,) in found()}
 
 
 COPY_FIELDS = [

@@ -5,7 +5,7 @@ Used by imports, where a statement with thousands of placeholders costs more to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
@@ -26,6 +26,24 @@ def any_id(ids: Iterable[int]) -> RawSQL:
     """The right-hand side of `pk__in=` for thousands of ids: one array parameter (`IN (SELECT unnest(...))`)
     instead of a placeholder each, which Django and psycopg take longer to build than PostgreSQL to run."""
     return RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+
+
+def fetch_later(sql_text: str, params: list) -> Callable[[], list[tuple]]:
+    """Send a query now; the function returned reads its rows. In psycopg's pipeline mode (an import reads
+    its next batch meanwhile: crm.kernel.imports) PostgreSQL runs it while this process goes on; otherwise
+    it runs here and now."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql_text, params)
+    except BaseException:
+        cursor.close()
+        raise
+
+    def rows() -> list[tuple]:
+        with cursor:
+            return cursor.fetchall()
+
+    return rows
 
 
 def next_ids(cursor, table: str, count: int) -> list[int]:
