@@ -164,18 +164,22 @@ def _moment(user, customer: Customer) -> tuple:
     return (customer.home_location.local_today(), checked_in, ago(customer.last_visit_at))
 
 
+# What the customer page reads of the customer when its parts come from the cache: the key (_moment) and the
+# title. The whole row is loaded only to render a part that is not in the cache.
+FOR_KEY = ("pk", "first_name", "last_name", "home_location", "last_visit_at", "last_visit_location")
+
+
 @require_perm("customers.view_customer")
 def customer_detail(request, pk: int):
     """The customer page: the brief on top, then what to do and the timeline (cached: customers/page_cache.py)."""
-    customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
+    customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
     number = _page_number(request)
-    content = page_cache.cached(
-        request,
-        customer,
-        f"detail:{number}",
-        _moment(request.user, customer),
-        lambda: _detail_content(request, customer, number),
-    )
+
+    def render_content() -> str:
+        whole = get_customer_for_user(request.user, pk, also=("last_visit_location",))
+        return _detail_content(request, whole, number)
+
+    content = page_cache.cached(request, customer, f"detail:{number}", _moment(request.user, customer), render_content)
     return render(request, "customers/customer_detail.html", {"customer": customer, "content": mark_safe(content)})  # noqa: S308
 
 
@@ -209,9 +213,10 @@ def _timeline_notes(timeline) -> list[Note]:
 @require_perm("customers.view_customer")
 def customer_brief(request, pk: int):
     """The brief alone, for htmx to swap in after something on the page changed it."""
-    customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
+    customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
 
     def render_brief() -> str:
+        customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
         prefetch_related_objects([customer], *FOR_PAGE)
         brief = selectors.customer_brief(customer, request.user)
         confidences.disclose_notes(request.user, brief.get("recent_notes", []))
@@ -223,10 +228,11 @@ def customer_brief(request, pk: int):
 
 @require_perm("customers.view_customer")
 def customer_timeline(request, pk: int):
-    customer = get_customer_for_user(request.user, pk)
+    customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
     number = _page_number(request)
 
     def render_timeline() -> str:
+        customer = get_customer_for_user(request.user, pk)
         timeline = selectors.customer_timeline(customer, request.user, number)
         confidences.disclose_notes(request.user, _timeline_notes(timeline))
         context = {"customer": customer, "timeline": timeline, "csrf_token": page_cache.CSRF_PLACEHOLDER}
