@@ -37,7 +37,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.middleware.csrf import get_token
 
 from crm.kernel import confidences
-from crm.kernel.cache import bump, current_versions
+from crm.kernel.cache import bump, current_versions, read_ahead
 
 PAGE_TTL = 300
 BULK = 100
@@ -51,6 +51,12 @@ CSRF_PLACEHOLDER = "csrf-token-placeholder-6b1f0e"
 
 def _token_key(customer_id) -> str:
     return f"customer-page:v:{customer_id}"
+
+
+@read_ahead
+def _read_ahead(user_pk) -> list[str]:
+    """The customer pages and Today read the version of what customers share (and Today that of all of them)."""
+    return [_token_key(SHARED), _token_key(ANY)]
 
 
 def changed(*customer_ids: int | None) -> None:

@@ -78,11 +78,21 @@ def hide_private(items: list[Notification]) -> list[Notification]:
     return items
 
 
+def _unread_key(user_pk) -> str:
+    return f"crm:inbox:unread:{user_pk}"
+
+
+@cache.read_ahead
+def _read_ahead(user_pk) -> list[str]:
+    """Every page's badge reads the unread count."""
+    return [UNREAD_VERSION_KEY, _unread_key(user_pk)]
+
+
 def unread_count(user: User) -> int:
     """How many of the user's notifications are neither read nor done (the badge), from the shared cache."""
     return cache.versioned(
         UNREAD_VERSION_KEY,
-        f"crm:inbox:unread:{user.pk}",
+        _unread_key(user.pk),
         lambda: Notification.objects.filter(recipient=user, done_at__isnull=True, read_at__isnull=True).count(),
         UNREAD_CACHE_SECONDS,
     )

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
 from django.http import Http404
 
-from crm.kernel.cache import bump, versioned
+from crm.kernel.cache import bump, read_ahead, versioned
 from crm.kernel.models import ImportJob, Location, User
 
 # Renewed whenever anyone's locations or any location changes (connect()): rare, so one version serves all.
@@ -45,12 +45,22 @@ def staff_locations(user: User) -> list[Location]:
     def load() -> list[Location]:
         return versioned(
             STAFF_LOCATIONS_VERSION,
-            f"crm:staff-locations:{user.pk}",
+            _staff_locations_key(user.pk),
             lambda: list(Location.objects.filter(staff=user).order_by("name", "pk")),
             STAFF_LOCATIONS_SECONDS,
         )
 
     return per_request(user, "staff_locations", load)
+
+
+def _staff_locations_key(user_pk) -> str:
+    return f"crm:staff-locations:{user_pk}"
+
+
+@read_ahead
+def _read_ahead(user_pk) -> list[str]:
+    """Most pages read the user's locations (which customers they see, whose confidences they read)."""
+    return [STAFF_LOCATIONS_VERSION, _staff_locations_key(user_pk)]
 
 
 def staff_location_ids(user: User) -> list[int]:

@@ -36,7 +36,8 @@ class KernelConfig(AppConfig):
 
         audit.register()
 
-        from crm.kernel import access, permissions
+        # business, like access and permissions, names the keys each request reads ahead (crm.kernel.cache).
+        from crm.kernel import access, business, permissions  # noqa: F401
 
         permissions.connect()
         access.connect()

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from crm.kernel.cache import read_ahead
+
 CACHE_KEY = "crm:business-settings:v3"
 CACHE_SECONDS = 60
+
+
+@read_ahead
+def _read_ahead(user_pk) -> list[str]:
+    """Every page names the business."""
+    return [CACHE_KEY]
 
 
 @dataclass(frozen=True)

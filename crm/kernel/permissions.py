@@ -22,7 +22,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS
 
-from crm.kernel.cache import bump, versioned
+from crm.kernel.cache import bump, read_ahead, versioned
 
 VERSION_KEY = "crm:permissions-version"
 CACHE_SECONDS = 600
@@ -111,6 +111,16 @@ def _user_version_key(user_pk) -> str:
     return f"crm:user-version:{user_pk}"
 
 
+def _user_key(user_pk) -> str:
+    return f"crm:user:{user_pk}:{_secrets_tag()}"
+
+
+@read_ahead
+def _read_ahead(user_pk) -> list[str]:
+    """What every signed-in request reads: the user's row and their permissions, each with its version."""
+    return [_user_version_key(user_pk), _user_key(user_pk), VERSION_KEY, _key(user_pk)]
+
+
 def user_changed(*user_pks) -> None:
     """These users' rows changed (a save does this itself; a QuerySet.update() must call it)."""
     bump(*(_user_version_key(pk) for pk in user_pks))
@@ -156,8 +166,7 @@ class StaffModelBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        key = f"crm:user:{pk}:{_secrets_tag()}"
-        kept = versioned(_user_version_key(pk), key, lambda: _read_user(pk), CACHE_SECONDS)
+        kept = versioned(_user_version_key(pk), _user_key(pk), lambda: _read_user(pk), CACHE_SECONDS)
         if kept is None:
             return None
         names, values, session_hash, fallback_hashes = kept
