@@ -100,13 +100,41 @@ INBOX_PAGE_SIZE = 25
 
 
 def inbox(request):
-    """The staff member's notifications: today's reminders first, with links to the customer."""
+    """The staff member's notifications: today's reminders first, with links to the customer.
+
+    Cached like Today (customers.page_cache.cached_across): per reader, list, page and minute, until anyone's
+    reminders, any customer's data, anything shared or anyone's locations change.
+    """
     show = "all" if request.GET.get("show") == "all" else "open"
-    page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = notifications.hide_private(list(page.object_list))
+    number = _page_number(request)
     today = timezone.localdate()
-    context = {"page": page, "show": show, "today": today, **_awaiting_approval(request.user, HOME_APPROVALS_SIZE)}
-    return render(request, "crm/inbox.html", context)
+    also = (notifications.UNREAD_VERSION_KEY, STAFF_LOCATIONS_VERSION)
+    # The minute, as on Today: the gestures awaiting approval say how long ago they were proposed.
+    moment = (timezone.now().replace(second=0, microsecond=0), request.user.role_label)
+
+    def render_content() -> str:
+        page = Paginator(notifications.inbox(request.user, show), INBOX_PAGE_SIZE).get_page(number)
+        page.object_list = notifications.hide_private(list(page.object_list))
+        context = {
+            "page": page,
+            "show": show,
+            "today": today,
+            "csrf_token": page_cache.CSRF_PLACEHOLDER,
+            **_awaiting_approval(request.user, HOME_APPROVALS_SIZE),
+        }
+        return render_to_string("crm/_inbox_content.html", context, request=request)
+
+    content = page_cache.cached_across(request, f"inbox:{show}:{number}", moment, render_content, also=also)
+    return render(request, "crm/inbox.html", {"content": mark_safe(content)})  # noqa: S308 - our own rendering
+
+
+def _page_number(request) -> int:
+    """The page asked for; anything that is not a page number is the first (past the last, the paginator
+    shows the last)."""
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 10**6))
+    except (TypeError, ValueError, OverflowError):
+        return 1
 
 
 @require_POST

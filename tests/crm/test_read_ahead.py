@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from crm.kernel import business, permissions
+from crm.kernel import cache as cache_module
 from crm.kernel.access import staff_locations
 from crm.kernel.cache import reading_ahead
 from crm.kernel.models import User
@@ -16,29 +17,33 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def redis_commands(monkeypatch):
-    """Every command the cache sends to Redis, with its first key, in order."""
+    """Every command the cache sends to Redis: its name and keys, in order."""
     sent = []
     send = redis.client.Redis.execute_command
 
     def spy(self, *args, **options):
-        sent.append((args[0], args[1] if len(args) > 1 else None, len(args) - 1))
+        sent.append((args[0], [str(key) for key in args[1:]]))
         return send(self, *args, **options)
 
     monkeypatch.setattr(redis.client.Redis, "execute_command", spy)
     return sent
 
 
-def test_a_signed_in_page_reads_the_users_keys_in_one_round_trip(client, frontline, location, redis_commands):
+@pytest.mark.parametrize("page", ["inbox", "home", "profile"])
+def test_a_signed_in_page_reads_the_users_keys_in_one_round_trip(page, client, frontline, location, redis_commands):
+    location.staff.add(frontline)
     client.force_login(frontline)
-    client.get(reverse("inbox"))  # fills the shared cache, as any earlier page has
+    client.get(reverse(page))  # fills the shared cache, as any earlier page has
     redis_commands.clear()
-    assert client.get(reverse("inbox")).status_code == 200
-    reads = [command for command in redis_commands if command[0] in ("GET", "MGET")]
-    # The session, then one MGET of the user's row, permissions, locations, unread count and the settings.
-    assert len(reads) == 2, reads
-    session, ahead = reads
-    assert "sessions" in session[1]
-    assert ahead[0] == "MGET" and ahead[2] >= 9
+    assert client.get(reverse(page)).status_code == 200
+    reads = [keys for command, keys in redis_commands if command in ("GET", "MGET")]
+    ahead = {cache.make_key(key) for keys_for in cache_module._READ_AHEAD for key in keys_for(frontline.pk)}
+    assert len(ahead) >= 9
+    # The session, then one MGET of the user's row, permissions, locations, unread count and the settings ...
+    assert "sessions" in reads[0][0]
+    assert set(reads[1]) == ahead
+    # ... and none of them is read again.
+    assert not [keys for keys in reads[2:] if ahead & set(keys)]
 
 
 def test_what_the_request_writes_is_read_again_from_redis(frontline):

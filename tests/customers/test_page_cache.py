@@ -52,13 +52,15 @@ def frozen():
 
 
 def _pages(client, customer) -> list[str]:
-    """The customer page, the brief alone, the first timeline page and Today (also cached: crm.inbox.views.home),
-    without the per-view CSRF token."""
+    """The customer page, the brief alone, the first timeline page, Today and the inbox (also cached:
+    crm.inbox.views), without the per-view CSRF token."""
     urls = [
         (reverse("customer-detail", args=[customer.pk]), {}),
         (reverse("customer-brief", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
         (reverse("customer-timeline", args=[customer.pk]), {"HTTP_HX_REQUEST": "true"}),
         (reverse("home"), {}),
+        (reverse("inbox"), {}),
+        (reverse("inbox") + "?show=all", {}),
     ]
     pages = []
     for url, headers in urls:
@@ -76,7 +78,8 @@ def _approver(manager) -> Client:
 
 
 def _today(client) -> str:
-    return CSRF.sub("csrf", client.get(reverse("home")).content.decode())
+    """Today and the inbox, as a manager sees them (gestures waiting for their approval on both)."""
+    return "".join(CSRF.sub("csrf", client.get(reverse(name)).content.decode()) for name in ("home", "inbox"))
 
 
 class World:
@@ -402,6 +405,30 @@ def test_today_from_the_cache_runs_few_queries_and_its_clocks_move_each_minute(
     with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
         later = client.get(home).content.decode()
     assert f"{shown} local" in first and f"{shown} local" not in later
+
+
+def test_the_inbox_from_the_cache_runs_few_queries_and_follows_every_mark(
+    client, frontline, customer, frozen, django_assert_max_num_queries
+):
+    reminder = Notification(
+        recipient=frontline,
+        kind=Notification.Kind.KEEP_IN_TOUCH,
+        customer=customer,
+        occurrence=NOW.date(),
+        title="Ask about Rex",
+    )
+    notifications_raise(notifications=[reminder])
+    client.force_login(frontline)
+    inbox = reverse("inbox")
+    first = client.get(inbox).content.decode()
+    with django_assert_max_num_queries(3):  # BEGIN, the session's user, COMMIT: no list is read
+        again = client.get(inbox).content.decode()
+    assert "Ask about Rex" in again and CSRF.sub("csrf", again) == CSRF.sub("csrf", first)
+    notification_mark(notification=Notification.objects.get(recipient=frontline), done=True)
+    assert "Ask about Rex" not in client.get(inbox).content.decode()
+    assert "Ask about Rex" in client.get(inbox + "?show=all").content.decode()
+    for page in ("0", "x", "99999999999999999999", "-3"):
+        assert client.get(inbox, {"page": page}).status_code == 200
 
 
 def test_today_shows_a_location_the_moment_someone_is_given_it(client, frontline, other_location, frozen):
