@@ -5,6 +5,9 @@
 - while Redis is unreachable every read is a miss and every write is skipped (logged), so pages keep
   working from PostgreSQL, as they do while the broker is down (README, Resilience). A value changed
   during the outage may be read stale for up to its timeout afterwards;
+- a write Redis refuses for want of memory (maxmemory reached under `noeviction`) deletes the key instead, so the
+  value from before the write is never read as if the write had happened (a version key then comes back as a
+  new one: everything kept under it is retired, as a bump would);
 - a request reads ahead (`reading_ahead`): the keys every signed-in page reads of its user (their row,
   permissions, locations, unread count, the business's settings: each module names its own with
   `read_ahead`) come back in one MGET, not one round trip each.
@@ -18,14 +21,19 @@ from collections.abc import Callable, Iterable
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
-def _or(fallback):
-    """Run the cache operation; while Redis is unreachable, log it and return `fallback(*args)` instead."""
+def _or(fallback, *, replaces: Callable | None = None):
+    """Run the cache operation; while Redis is unreachable, log it and return `fallback(*args)` instead.
+
+    A write Redis refuses for memory is skipped the same way; if it would have replaced values (`replaces(*args)`
+    names their keys), those keys are deleted, which Redis allows when full, so none is read stale.
+    """
 
     def decorate(method):
         @functools.wraps(method)
@@ -34,6 +42,11 @@ def _or(fallback):
                 return method(self, *args, **kwargs)
             except UNREACHABLE as error:
                 log.warning("The shared cache (Redis) is unreachable; %s skipped: %s", method.__name__, error)
+                return fallback(*args, **kwargs)
+            except OutOfMemoryError as error:
+                log.warning("The shared cache (Redis) is out of memory; %s skipped: %s", method.__name__, error)
+                if replaces is not None:
+                    self.delete_many(list(replaces(*args, **kwargs)))
                 return fallback(*args, **kwargs)
 
         return tolerant
@@ -124,7 +137,7 @@ class SharedRedisCache(RedisCache):
         _forget(key)
         return super().add(key, *args, **kwargs)
 
-    @_or(lambda *args, **kwargs: None)
+    @_or(lambda *args, **kwargs: None, replaces=lambda key, *args, **kwargs: [key])
     def set(self, key, *args, **kwargs):
         _forget(key)
         return super().set(key, *args, **kwargs)
@@ -143,13 +156,14 @@ class SharedRedisCache(RedisCache):
         _forget(key)
         return super().delete(key, version)
 
-    @_or(lambda *args, **kwargs: [])
+    @_or(lambda data, *args, **kwargs: list(data), replaces=lambda data, *args, **kwargs: list(data))
     def set_many(self, data, *args, **kwargs):
         _forget(*data)
         return super().set_many(data, *args, **kwargs)
 
     @_or(lambda *args, **kwargs: None)
     def delete_many(self, keys, *args, **kwargs):
+        keys = list(keys)
         _forget(*keys)
         return super().delete_many(keys, *args, **kwargs)
 
@@ -196,7 +210,8 @@ def read_ahead(keys_for: Callable[[object], Iterable[str]]) -> Callable[[object]
 
 @contextlib.contextmanager
 def reading_ahead(user_pk):
-    """For the block (a request by this user), answer reads of each registered key from one MGET at its start.
+    """For the block (a request by this user), answer reads of each registered key from one MGET at its start:
+    their values as of the request's start, as if each had been read first thing.
 
     A key the block writes (set, add, delete, a bump, from this process) is read from Redis again afterwards.
     Only the shared Redis cache reads ahead; with another cache this does nothing.
