@@ -20,7 +20,11 @@ A page that shows many customers (Today) is keyed instead on a version every `ch
 customers' own (`cached_across`).
 
 A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
-as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless.
+as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless
+(a part keyed on the minute sooner: it is not asked for again once the minute has passed).
+
+Only the first CACHED_PAGES pages of a list are kept: those are the ones staff read, and a page number is
+the reader's to choose, so keeping every page asked for would let anyone fill the cache with pages of one list.
 
 What a part shows of sensitive notes is disclosed again on every view served from the cache
 (confidences.gathering records it when the part is rendered), so the audit trail is the same.
@@ -40,6 +44,7 @@ from crm.kernel import confidences
 from crm.kernel.cache import bump, current_versions, read_ahead
 
 PAGE_TTL = 300
+CACHED_PAGES = 20
 BULK = 100
 SHARED = "shared"
 # Renewed with every customer's version: the version of all customers' data at once, for a page that
@@ -138,32 +143,59 @@ def reader(user) -> tuple:
     return (user.pk, user.is_superuser, perms, tuple(sorted(confidences.reader_location_ids(user))))
 
 
-def cached(request, customer, part: str, moment: tuple, render: Callable[[], str]) -> str:
+def cached(request, customer, part: str, moment: tuple, render: Callable[[], str], *, page: int = 1) -> str:
     """The part's HTML from the cache, else render() it (with a placeholder CSRF token) and keep it.
 
-    `moment` is what time changes about the part (today, "last came 3 days ago"). The sensitive notes
-    the part shows are disclosed on every view.
+    `moment` is what time changes about the part (today, "last came 3 days ago"); `page` is the page of a
+    list the part shows (past CACHED_PAGES it is rendered every time). The sensitive notes the part shows
+    are disclosed on every view.
     """
+    if page > CACHED_PAGES:
+        return _uncached(request, render)
     version, shared = tokens(customer.pk)
-    return _cached(request, (part, customer.pk, version, shared, reader(request.user), moment), render)
+    return _cached(request, (part, page, customer.pk, version, shared, reader(request.user), moment), render)
 
 
-def cached_across(request, part: str, moment: tuple, render: Callable[[], str], *, also: Iterable[str] = ()) -> str:
+def cached_across(
+    request,
+    part: str,
+    moment: tuple,
+    render: Callable[[], str],
+    *,
+    also: Iterable[str] = (),
+    page: int = 1,
+    ttl: int = PAGE_TTL,
+) -> str:
     """Like cached(), for a part that shows many customers: kept until any customer's data changes (the
     version every changed() renews), anything shared changes, or any of the version keys `also` is renewed
-    (the inbox's, say); per reader and `moment`, as a customer's part is."""
+    (the inbox's, say); per reader, `moment` and `page`, as a customer's part is; for `ttl` seconds at most."""
+    if page > CACHED_PAGES:
+        return _uncached(request, render)
     versions = _versions(_token_key(ANY), _token_key(SHARED), *also)
-    return _cached(request, (part, versions, reader(request.user), moment), render)
+    return _cached(request, (part, page, versions, reader(request.user), moment), render, ttl)
 
 
-def _cached(request, what: tuple, render: Callable[[], str]) -> str:
+def page_number(request) -> int:
+    """The page of a cached list asked for (`?page=`); anything that is not a page number is the first (past
+    the last, the paginator shows the last)."""
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 10**6))
+    except (TypeError, ValueError, OverflowError):
+        return 1
+
+
+def _uncached(request, render: Callable[[], str]) -> str:
+    return render().replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+def _cached(request, what: tuple, render: Callable[[], str], ttl: int = PAGE_TTL) -> str:
     key = "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
     hit = cache.get(key)
     if hit is None:
         with confidences.gathering(request.user) as shown:
             html = render()
         hit = {"html": html, "shown": {cid: sorted(ids) for cid, ids in shown.items()}}
-        cache.set(key, hit, PAGE_TTL)
+        cache.set(key, hit, ttl)
     else:
         for customer_id, note_ids in hit["shown"].items():
             confidences.disclose(request.user, customer_id, note_ids)

@@ -150,13 +150,6 @@ def customer_edit(request, pk: int):
 FOR_PAGE = ("tags", "locations", "people")
 
 
-def _page_number(request) -> int:
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except (TypeError, ValueError, OverflowError):
-        return 1
-
-
 def _moment(user, customer: Customer) -> tuple:
     """What time changes on the customer page: today where they belong, whether a check-in now would be
     the same visit, and "last came ... ago" as the page words it."""
@@ -173,13 +166,14 @@ FOR_KEY = ("pk", "first_name", "last_name", "home_location", "last_visit_at", "l
 def customer_detail(request, pk: int):
     """The customer page: the brief on top, then what to do and the timeline (cached: customers/page_cache.py)."""
     customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
-    number = _page_number(request)
+    number = page_cache.page_number(request)
 
     def render_content() -> str:
         whole = get_customer_for_user(request.user, pk, also=("last_visit_location",))
         return _detail_content(request, whole, number)
 
-    content = page_cache.cached(request, customer, f"detail:{number}", _moment(request.user, customer), render_content)
+    moment = _moment(request.user, customer)
+    content = page_cache.cached(request, customer, "detail", moment, render_content, page=number)
     return render(request, "customers/customer_detail.html", {"customer": customer, "content": mark_safe(content)})  # noqa: S308
 
 
@@ -229,7 +223,7 @@ def customer_brief(request, pk: int):
 @require_perm("customers.view_customer")
 def customer_timeline(request, pk: int):
     customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
-    number = _page_number(request)
+    number = page_cache.page_number(request)
 
     def render_timeline() -> str:
         customer = get_customer_for_user(request.user, pk)
@@ -239,7 +233,7 @@ def customer_timeline(request, pk: int):
         return render_to_string("customers/_timeline.html", context, request=request)
 
     moment = (customer.home_location.local_today(),)
-    return HttpResponse(page_cache.cached(request, customer, f"timeline:{number}", moment, render_timeline))
+    return HttpResponse(page_cache.cached(request, customer, "timeline", moment, render_timeline, page=number))
 
 
 @require_POST

@@ -26,11 +26,13 @@ class InboxConfig(AppConfig):
         kernel_signals.import_job_finished.connect(
             notifications.import_job_finished, dispatch_uid="crm.inbox.notifications.import_job_finished"
         )
-        # Notifications removed by a cascade (an important date deleted, a customer erased) leave the badge too.
-        from django.db.models.signals import post_delete
+        # Notifications saved or removed anywhere (a cascade when an important date is deleted or a customer erased,
+        # an edit in the admin) renew the badge and the cached inbox too.
+        from django.db.models.signals import post_delete, post_save
 
         from crm.inbox.models import Notification
 
+        post_save.connect(notifications.counts_changed, sender=Notification, dispatch_uid="crm.inbox.counts_saved")
         post_delete.connect(notifications.counts_changed, sender=Notification, dispatch_uid="crm.inbox.counts_changed")
         # A gesture approved or turned down tells its proposer, in their inbox.
         microcx_signals.gesture_decided.connect(

@@ -99,7 +99,10 @@ def unread_count(user: User) -> int:
 
 
 def counts_changed(**kwargs) -> None:
-    """Some unread counts may have changed (also connected to Notification's post_delete, for cascades)."""
+    """Some reminders or unread counts may have changed: the badge and the cached inbox and Today are renewed.
+
+    Also connected to Notification's post_save and post_delete, for a save or a cascade (an important date
+    deleted, a customer erased, an edit in the admin) made anywhere else."""
     cache.bump(UNREAD_VERSION_KEY)
 
 
@@ -111,8 +114,7 @@ def notification_mark(*, notification: Notification, read: bool | None = None, d
     if done is not None:
         notification.done_at = now if done else None
         notification.read_at = notification.read_at or now
-    notification.save(update_fields=["read_at", "done_at"])
-    counts_changed()
+    notification.save(update_fields=["read_at", "done_at"])  # counts_changed() on post_save
 
 
 @transaction.atomic
@@ -138,9 +140,10 @@ def follow_up_taken(follow_up) -> None:
     """Once someone took a whole-location follow-up, the others' reminders stop offering it."""
     now = timezone.now()
     reminders = Notification.objects.filter(follow_up=follow_up)
-    if reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now):
+    settled = reminders.filter(done_at__isnull=True).exclude(recipient=follow_up.assignee).update(done_at=now)
+    # No longer offered to take: the inbox lists (the done ones too) drop the Take button.
+    if reminders.filter(takeable=True).update(takeable=False) or settled:
         counts_changed()
-    reminders.filter(takeable=True).update(takeable=False)
 
 
 def follow_up_closed(follow_up) -> None:

@@ -25,6 +25,8 @@ HOME_LIST_SIZE = 15
 HOME_RECENT_SIZE = 8
 HOME_INBOX_SIZE = 6
 HOME_APPROVALS_SIZE = 5
+# Today and the inbox are keyed on the minute: an entry is not asked for again once its minute has passed.
+MINUTE_KEYED_TTL = 90
 # What Today shows of a reminder (and what hide_private needs to mask one).
 HOME_INBOX_COLUMNS = (
     "title",
@@ -48,7 +50,9 @@ def home(request):
     user = request.user
     moment = (timezone.now().replace(second=0, microsecond=0), user.role_label)
     also = (notifications.UNREAD_VERSION_KEY, STAFF_LOCATIONS_VERSION)
-    content = page_cache.cached_across(request, "home", moment, lambda: _home_content(request), also=also)
+    content = page_cache.cached_across(
+        request, "home", moment, lambda: _home_content(request), also=also, ttl=MINUTE_KEYED_TTL
+    )
     return render(request, "crm/home.html", {"content": mark_safe(content)})  # noqa: S308 - our own rendering
 
 
@@ -106,7 +110,7 @@ def inbox(request):
     reminders, any customer's data, anything shared or anyone's locations change.
     """
     show = "all" if request.GET.get("show") == "all" else "open"
-    number = _page_number(request)
+    number = page_cache.page_number(request)
     today = timezone.localdate()
     also = (notifications.UNREAD_VERSION_KEY, STAFF_LOCATIONS_VERSION)
     # The minute, as on Today: the gestures awaiting approval say how long ago they were proposed.
@@ -124,17 +128,10 @@ def inbox(request):
         }
         return render_to_string("crm/_inbox_content.html", context, request=request)
 
-    content = page_cache.cached_across(request, f"inbox:{show}:{number}", moment, render_content, also=also)
+    content = page_cache.cached_across(
+        request, f"inbox:{show}", moment, render_content, also=also, page=number, ttl=MINUTE_KEYED_TTL
+    )
     return render(request, "crm/inbox.html", {"content": mark_safe(content)})  # noqa: S308 - our own rendering
-
-
-def _page_number(request) -> int:
-    """The page asked for; anything that is not a page number is the first (past the last, the paginator
-    shows the last)."""
-    try:
-        return max(1, min(int(request.GET.get("page", 1)), 10**6))
-    except (TypeError, ValueError, OverflowError):
-        return 1
 
 
 @require_POST

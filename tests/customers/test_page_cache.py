@@ -436,3 +436,59 @@ def test_today_shows_a_location_the_moment_someone_is_given_it(client, frontline
     assert other_location.name not in client.get(reverse("home")).content.decode()
     frontline.locations.add(other_location)
     assert other_location.name in client.get(reverse("home")).content.decode()
+
+
+def test_only_the_first_pages_of_a_list_are_kept_so_page_numbers_cannot_fill_the_cache(
+    client, frontline, customer, monkeypatch
+):
+    from customers import page_cache
+
+    kept = []
+    set_part = cache.set
+
+    def spy(key, *args, **kwargs):
+        if key.startswith("customer-page:") and ":v:" not in key:
+            kept.append(key)
+        return set_part(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", spy)
+    client.force_login(frontline)
+    pages = [
+        (reverse("inbox"), {}, {}),
+        (reverse("inbox"), {"show": "all"}, {}),
+        (reverse("customer-detail", args=[customer.pk]), {}, {}),
+        (reverse("customer-timeline", args=[customer.pk]), {}, {"HTTP_HX_REQUEST": "true"}),
+    ]
+    for url, query, headers in pages:
+        for number in range(page_cache.CACHED_PAGES + 1, page_cache.CACHED_PAGES + 6):
+            response = client.get(url, {**query, "page": number}, **headers)
+            assert response.status_code == 200 and page_cache.CSRF_PLACEHOLDER not in response.content.decode()
+    assert kept == []
+    for url, query, headers in pages:
+        client.get(url, {**query, "page": page_cache.CACHED_PAGES}, **headers)
+    assert len(kept) == len(pages)
+
+
+def test_the_cached_inbox_follows_a_reminder_edited_anywhere_and_one_taken(
+    client, frontline, customer, location, frozen
+):
+    from crm.inbox import reminders
+
+    colleague = UserFactory(role="frontline", locations=[location])
+    follow_up = follow_up_create(
+        customer=customer, created_by=frontline, prompt="Ask about the trip", due="on_date", due_date=NOW.date()
+    )
+    reminders.sweep()
+    mine = Notification.objects.get(recipient=frontline, follow_up=follow_up)
+    client.force_login(frontline)
+    assert "Ask about the trip" in client.get(reverse("inbox")).content.decode()
+    mine.title = "Ask about the holiday"  # as the admin saves it
+    mine.save()
+    assert "Ask about the holiday" in client.get(reverse("inbox")).content.decode()
+    # The colleague is the last one it is still offered to; once they take it, their inbox stops offering it.
+    notification_mark(notification=mine, done=True)
+    take = f'action="{reverse("follow-up-take", args=[follow_up.pk])}"'
+    client.force_login(colleague)
+    assert take in client.get(reverse("inbox")).content.decode()
+    follow_up_take(follow_up=follow_up, user=colleague)
+    assert take not in client.get(reverse("inbox")).content.decode()
