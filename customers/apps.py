@@ -20,10 +20,15 @@ def _watch_pages() -> None:
     from customers.models import Customer, FollowUp, ImportantDate, Note, Person, Suggestion, Tag
 
     page_cache.watch(Customer, lambda customer: [customer.pk])
-    for model in (Note, FollowUp, ImportantDate, Person):
-        page_cache.watch(model)
+    page_cache.watch(FollowUp)
+    # Today and the inbox show whether the note behind a follow-up is private: a new note is behind none yet.
+    page_cache.watch(Note, across=lambda note, created: not created)
+    for model in (ImportantDate, Person):
+        page_cache.watch(model, across=False)
     page_cache.watch(
-        Suggestion, lambda suggestion: Note.objects.filter(pk=suggestion.note_id).values_list("customer_id", flat=True)
+        Suggestion,
+        lambda suggestion: Note.objects.filter(pk=suggestion.note_id).values_list("customer_id", flat=True),
+        across=False,
     )
     page_cache.watch_tags(Customer.tags.through)
     for model in (Tag, Location, BusinessSettings):

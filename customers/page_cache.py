@@ -16,8 +16,12 @@ A part of the page (its content, the brief alone, a page of the timeline) is cac
 - what time changes: today in the customer's location's zone, whether a check-in now would be the same
   visit, how long ago the last visit was, as the page words it.
 
-A page that shows many customers (Today) is keyed instead on a version every `changed()` renews with the
-customers' own (`cached_across`).
+A page that shows many customers (Today, the inbox) is keyed instead on a version every `changed()` renews
+with the customers' own (`cached_across`), except for writes those pages show nothing of: they list
+customers, follow-ups (with whether the note behind one is private), reminders and gestures awaiting
+approval, so a new note, a date, a person, a tag, an interaction, a message or an offer leaves them cached
+(`watch(..., across=False)`). A busy shop writes notes all day; each would otherwise re-render every
+member of staff's Today.
 
 A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
 as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless
@@ -64,8 +68,9 @@ def _read_ahead(user_pk) -> list[str]:
     return [_token_key(SHARED), _token_key(ANY)]
 
 
-def changed(*customer_ids: int | None) -> None:
-    """The customers' pages are out of date: now, and again when the transaction commits.
+def changed(*customer_ids: int | None, across: bool = True) -> None:
+    """The customers' pages are out of date: now, and again when the transaction commits; with `across`, so
+    are the pages that show many customers (what changed may be on them).
 
     Past BULK customers at once (an import, a bulk visit) the shared token is renewed instead: every
     page is out of date for the price of one key, where a token a customer would cost thousands of
@@ -76,7 +81,9 @@ def changed(*customer_ids: int | None) -> None:
         return
     if len(ids) > BULK:
         ids = {SHARED}
-    bump(*(_token_key(pk) for pk in ids | {ANY}))
+    elif across:
+        ids.add(ANY)
+    bump(*(_token_key(pk) for pk in ids))
 
 
 def shared_changed() -> None:
@@ -95,11 +102,18 @@ def _versions(*keys: str) -> tuple[str, ...]:
     return tuple(version or uuid.uuid4().hex for version in current_versions(*keys))
 
 
-def watch(model, customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id]) -> None:
-    """Every save or delete of `model` makes its customers' pages out of date."""
+def watch(
+    model,
+    customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id],
+    *,
+    across: bool | Callable[[object, bool], bool] = True,
+) -> None:
+    """Every save or delete of `model` makes its customers' pages out of date, and the pages that show many
+    customers too unless `across` is False (or `across(instance, created)` is: False for a delete)."""
 
-    def receiver(sender, instance, **kwargs):
-        changed(*customer_ids(instance))
+    def receiver(sender, instance, created=False, signal=None, **kwargs):
+        many = across if not callable(across) else signal is post_delete or across(instance, created)
+        changed(*customer_ids(instance), across=many)
 
     uid = f"page_cache.{model._meta.label}"
     post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.save")
@@ -112,13 +126,14 @@ def watch_tags(through) -> None:
     def receiver(sender, instance, action, reverse, pk_set, **kwargs):
         if not action.startswith("post_"):
             return
+        # Tags are on no page that shows many customers.
         if reverse:  # tag.customers.add(...): the customers are pk_set (all of them on a clear)
             if pk_set is None:
                 shared_changed()
             else:
-                changed(*pk_set)
+                changed(*pk_set, across=False)
         else:
-            changed(instance.pk)
+            changed(instance.pk, across=False)
 
     m2m_changed.connect(receiver, sender=through, weak=False, dispatch_uid="page_cache.tags")
 

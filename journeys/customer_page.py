@@ -72,7 +72,7 @@ def register() -> None:
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="journeys.customer_exporting")
     signals.check_in_asked.connect(_check_in, sender=Customer, dispatch_uid="journeys.check_in_asked")
     for model in (Interaction, CustomerOrigin, CustomerPersona):
-        page_cache.watch(model)
+        page_cache.watch(model, across=False)  # on no page that shows many customers (a visit moves the Customer)
     for model in (Touchpoint, Persona):
         page_cache.watch_shared(model)
     slots.register(

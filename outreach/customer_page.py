@@ -62,8 +62,8 @@ def register() -> None:
     signals.address_suppression_asked.connect(
         _suppressed, sender=Customer, dispatch_uid="outreach.address_suppression_asked"
     )
-    page_cache.watch(Message)
-    page_cache.watch(Offer)
+    page_cache.watch(Message, across=False)  # on no page that shows many customers
+    page_cache.watch(Offer, across=False)
     slots.register("brief", Section(name="outreach", context=_write, template="outreach/_brief_write.html"))
 
 

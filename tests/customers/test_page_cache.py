@@ -319,6 +319,44 @@ def test_every_write_kind_changes_some_page(client, frontline, manager, customer
         assert [*_pages(client, customer), _today(approver)] != before, write.__name__
 
 
+def test_each_write_kind_in_turn_leaves_no_page_stale(
+    client, frontline, manager, customer, location, frozen, django_capture_on_commit_callbacks
+):
+    """Every write kind once, in order, from a full cache: the generated sequences above, made exhaustive."""
+    ensure_default_rules()
+    budget_create(location=location, period="month", day=NOW.date(), amount=Decimal("1000"), by=None)
+    customer.consent_email_at = NOW.date()
+    customer.save()
+    world = World(customer, frontline, manager, location)
+    client.force_login(frontline)
+    approver = _approver(manager)
+    _tag_added(world), _follow_up(world), _follow_up_due_today(world), _note(world), _date(world)
+    for write in [*WRITES, *reversed(WRITES)]:
+        [*_pages(client, customer), _today(approver)]  # in the cache
+        with django_capture_on_commit_callbacks(execute=True):
+            write(world)
+        served = [*_pages(client, customer), _today(approver)]
+        cache.clear()
+        assert served == [*_pages(client, customer), _today(approver)], write.__name__
+
+
+def test_a_new_note_leaves_today_and_the_inbox_cached_but_not_the_customer_page(
+    client, frontline, customer, frozen, django_assert_max_num_queries
+):
+    client.force_login(frontline)
+    follow_up_create(
+        customer=customer, created_by=frontline, prompt="Ask about Rex", due="on_date", due_date=NOW.date()
+    )
+    for name in ("home", "inbox"):
+        client.get(reverse(name))
+    client.get(reverse("customer-detail", args=[customer.pk]))
+    note_create(customer=customer, author=frontline, text="Rex is doing better")
+    for name in ("home", "inbox"):
+        with django_assert_max_num_queries(3):  # from the cache: nothing on them is about a new note
+            assert client.get(reverse(name)).status_code == 200
+    assert "Rex is doing better" in client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+
+
 def test_a_sensitive_note_served_from_the_cache_is_audited_on_every_view(client, frontline, manager, customer):
     note = note_create(customer=customer, author=manager, text="Going through a divorce", is_sensitive=True)
     client.force_login(frontline)
@@ -383,7 +421,7 @@ def test_a_bulk_change_renews_one_shared_token_not_a_token_a_customer(client, fr
         page_cache.changed(customer.pk, *range(10**6, 10**6 + page_cache.BULK + 1))
     finally:
         del cache.set_many
-    assert written == [2]  # the shared token and the every-customer one, in one write (and again on commit)
+    assert written == [1]  # the shared token (every page, Today too, is keyed on it), in one write (and again on commit)
     assert page_cache.tokens(customer.pk)[1] != shared
     assert _pages(client, customer) == before  # rendered again, the same page
 
