@@ -301,16 +301,22 @@ def test_a_cached_page_is_never_stale_after_any_write(
         assert served == fresh, write.__name__
 
 
-def test_every_write_kind_changes_some_page(client, frontline, manager, customer, location, frozen):
-    """The generated writes are not idle: each one shows on the page (else the test above proves nothing)."""
+def _furnished_world(client, frontline, manager, customer, location) -> tuple[World, Client]:
+    """A customer with a budget, consent, a tag, follow-ups, a note and a date; the frontline member signed in,
+    and the manager's browser."""
     ensure_default_rules()
     budget_create(location=location, period="month", day=NOW.date(), amount=Decimal("1000"), by=None)
     customer.consent_email_at = NOW.date()
     customer.save()
     world = World(customer, frontline, manager, location)
     client.force_login(frontline)
-    approver = _approver(manager)
-    _tag_added(world), _follow_up(world), _follow_up(world), _note(world), _date(world)
+    _tag_added(world), _follow_up(world), _follow_up_due_today(world), _note(world), _date(world)
+    return world, _approver(manager)
+
+
+def test_every_write_kind_changes_some_page(client, frontline, manager, customer, location, frozen):
+    """The generated writes are not idle: each one shows on the page (else the test above proves nothing)."""
+    world, approver = _furnished_world(client, frontline, manager, customer, location)
     for write in WRITES:
         cache.clear()
         before = [*_pages(client, customer), _today(approver)]
@@ -323,14 +329,7 @@ def test_each_write_kind_in_turn_leaves_no_page_stale(
     client, frontline, manager, customer, location, frozen, django_capture_on_commit_callbacks
 ):
     """Every write kind once, in order, from a full cache: the generated sequences above, made exhaustive."""
-    ensure_default_rules()
-    budget_create(location=location, period="month", day=NOW.date(), amount=Decimal("1000"), by=None)
-    customer.consent_email_at = NOW.date()
-    customer.save()
-    world = World(customer, frontline, manager, location)
-    client.force_login(frontline)
-    approver = _approver(manager)
-    _tag_added(world), _follow_up(world), _follow_up_due_today(world), _note(world), _date(world)
+    world, approver = _furnished_world(client, frontline, manager, customer, location)
     for write in [*WRITES, *reversed(WRITES)]:
         [*_pages(client, customer), _today(approver)]  # in the cache
         with django_capture_on_commit_callbacks(execute=True):
