@@ -22,13 +22,14 @@ def _watch_pages() -> None:
     page_cache.watch(Customer, lambda customer: [customer.pk])
     page_cache.watch(FollowUp)
     # Today and the inbox show whether the note behind a follow-up is private: a new note is behind none yet.
-    page_cache.watch(Note, across=lambda note, created: not created)
+    page_cache.watch(Note, across=lambda note, created: not created, notes_only=True)
     for model in (ImportantDate, Person):
         page_cache.watch(model, across=False)
     page_cache.watch(
         Suggestion,
         lambda suggestion: Note.objects.filter(pk=suggestion.note_id).values_list("customer_id", flat=True),
         across=False,
+        notes_only=True,
     )
     page_cache.watch_tags(Customer.tags.through)
     for model in (Tag, Location, BusinessSettings):

@@ -44,6 +44,10 @@ class Section:
     template: str
     # Who sees it: a permission the user must hold (empty: everyone who may open the customer).
     permission: str = ""
+    # Whether it shows anything of the customer's notes or suggestions. One that does not is rendered once and
+    # kept until anything else about the customer changes (customers/page_cache.py: `sections`), so the page
+    # after a new note renders only what the note is on. When in doubt, True.
+    shows_notes: bool = True
 
 
 # The brief's blocks and the actions under it are both sections.
@@ -111,12 +115,19 @@ class Slots:
         except KeyError:
             raise AttributeError(namespace) from None
 
+    def allowed(self, namespace: str, user) -> list[Section]:
+        """The sections of a namespace this user may see."""
+        return [
+            section
+            for section in getattr(self, namespace)
+            if not section.permission or user.has_perm(section.permission)
+        ]
+
     def visible(self, namespace: str, customer, user) -> list[dict]:
         """The sections of a namespace this user may see, each as its template and context."""
         return [
             {"template": section.template, **section.context(customer, user)}
-            for section in getattr(self, namespace)
-            if not section.permission or user.has_perm(section.permission)
+            for section in self.allowed(namespace, user)
         ]
 
 

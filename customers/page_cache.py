@@ -23,6 +23,11 @@ approval, so a new note, a date, a person, a tag, an interaction, a message or a
 (`watch(..., across=False)`). A busy shop writes notes all day; each would otherwise re-render every
 member of staff's Today.
 
+The other apps' sections of the page that show nothing of notes (`Section.shows_notes` False: gestures, offers,
+the conversation log form, the journey, "heard of us via") are kept on their own, under a second token of the
+customer's that every change renews except a note or a suggestion written (`watch(..., notes_only=...)`): the
+page after a new note renders the brief and timeline again, not them.
+
 A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
 as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless
 (a part keyed on the minute sooner: it is not asked for again once the minute has passed).
@@ -62,15 +67,21 @@ def _token_key(customer_id) -> str:
     return f"customer-page:v:{customer_id}"
 
 
+def _rest_key(customer_id) -> str:
+    """The version of all of the customer but their notes and suggestions."""
+    return f"customer-page:v:{customer_id}:rest"
+
+
 @read_ahead
 def _read_ahead(user_pk) -> list[str]:
     """The customer pages and Today read the version of what customers share (and Today that of all of them)."""
     return [_token_key(SHARED), _token_key(ANY)]
 
 
-def changed(*customer_ids: int | None, across: bool = True) -> None:
+def changed(*customer_ids: int | None, across: bool = True, notes_only: bool = False) -> None:
     """The customers' pages are out of date: now, and again when the transaction commits; with `across`, so
-    are the pages that show many customers (what changed may be on them).
+    are the pages that show many customers (what changed may be on them); unless `notes_only` (a note or a
+    suggestion was written), so are the sections kept apart from notes.
 
     Past BULK customers at once (an import, a bulk visit) the shared token is renewed instead: every
     page is out of date for the price of one key, where a token a customer would cost thousands of
@@ -80,10 +91,14 @@ def changed(*customer_ids: int | None, across: bool = True) -> None:
     if not ids:
         return
     if len(ids) > BULK:
-        ids = {SHARED}
-    elif across:
-        ids.add(ANY)
-    bump(*(_token_key(pk) for pk in ids))
+        bump(_token_key(SHARED))
+        return
+    keys = [_token_key(pk) for pk in ids]
+    if not notes_only:
+        keys += [_rest_key(pk) for pk in ids]
+    if across:
+        keys.append(_token_key(ANY))
+    bump(*keys)
 
 
 def shared_changed() -> None:
@@ -107,13 +122,16 @@ def watch(
     customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id],
     *,
     across: bool | Callable[[object, bool], bool] = True,
+    notes_only: bool = False,
 ) -> None:
     """Every save or delete of `model` makes its customers' pages out of date, and the pages that show many
-    customers too unless `across` is False (or `across(instance, created)` is: False for a delete)."""
+    customers too unless `across` is False (or `across(instance, created)` is: never for a delete). With
+    `notes_only` (notes, suggestions), a save leaves the sections kept apart from notes; a delete does not."""
 
     def receiver(sender, instance, created=False, signal=None, **kwargs):
-        many = across if not callable(across) else signal is post_delete or across(instance, created)
-        changed(*customer_ids(instance), across=many)
+        deleted = signal is post_delete
+        many = across if not callable(across) else deleted or across(instance, created)
+        changed(*customer_ids(instance), across=many, notes_only=notes_only and not deleted)
 
     uid = f"page_cache.{model._meta.label}"
     post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.save")
@@ -188,6 +206,48 @@ def cached_across(
         return _uncached(request, render)
     versions = _versions(_token_key(ANY), _token_key(SHARED), *also)
     return _cached(request, (part, page, versions, reader(request.user), moment), render, ttl)
+
+
+def sections(request, namespace: str, customer, *, name: str) -> list[dict]:
+    """The customer page's sections of `namespace` this reader may see (customers.extensions), as its templates
+    include them under `name`; those that show nothing of notes come rendered (`html`) from the cache (one read
+    for all of them), kept per reader and day until anything but a note or a suggestion of the customer changes.
+    Their CSRF placeholder stays in, for the part they are in to replace."""
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+    from django.utils.safestring import mark_safe
+
+    from customers.extensions import slots
+
+    user = request.user
+    allowed = slots.allowed(namespace, user)
+    kept = {}
+    if any(not section.shows_notes for section in allowed):
+        versions = _versions(_rest_key(customer.pk), _token_key(SHARED))
+        # Today as the server counts it too: an offer's expiry, say, is read on the server's day.
+        moment = (customer.home_location.local_today(), timezone.localdate())
+        for section in allowed:
+            if not section.shows_notes:
+                what = ("section", namespace, section.name, customer.pk, versions, reader(user), moment)
+                kept[section.name] = "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
+    found, rendered = cache.get_many(list(kept.values())) if kept else {}, {}
+    parts = []
+    for section in allowed:
+        context = None
+        key = kept.get(section.name)
+        if key is None or key not in found:
+            context = section.context(customer, user)
+        if key is None:
+            parts.append({"template": section.template, **context})
+            continue
+        if key not in found:
+            own = {**context, name: {"template": section.template, **context}, "customer": customer}
+            own["csrf_token"] = CSRF_PLACEHOLDER
+            rendered[key] = found[key] = render_to_string(section.template, own, request=request)
+        parts.append({"html": mark_safe(found[key])})  # noqa: S308 - our own rendering
+    if rendered:
+        cache.set_many(rendered, PAGE_TTL)
+    return parts
 
 
 def page_number(request) -> int:

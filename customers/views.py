@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from crm.kernel import confidences, imports
 from crm.kernel.access import locations_for, require_perm
 from crm.kernel.templatetags.crm_tags import ago
-from customers import extensions, importer, page_cache, privacy, selectors, services
+from customers import importer, page_cache, privacy, selectors, services
 from customers.access import (
     PRIVATE_NOTE,
     can_edit_note,
@@ -179,8 +179,8 @@ def customer_detail(request, pk: int):
 
 def _detail_content(request, customer: Customer, number: int) -> str:
     prefetch_related_objects([customer], *FOR_PAGE)
-    brief = selectors.customer_brief(customer, request.user)
-    actions = extensions.slots.visible("actions", customer, request.user)
+    brief = selectors.customer_brief(customer, request.user, sections=_sections(request, customer, "brief"))
+    actions = page_cache.sections(request, "actions", customer, name="action")
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
@@ -193,11 +193,15 @@ def _detail_content(request, customer: Customer, number: int) -> str:
         "suggestions": show_suggestions(request.user, open_suggestions),
         "timeline": timeline,
         "tags": list(customer.tags.all()),
-        "details": extensions.slots.visible("details", customer, request.user),
+        "details": page_cache.sections(request, "details", customer, name="section"),
         "csrf_token": page_cache.CSRF_PLACEHOLDER,
     }
     confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
     return render_to_string("customers/_detail_content.html", context, request=request)
+
+
+def _sections(request, customer: Customer, namespace: str):
+    return lambda: page_cache.sections(request, namespace, customer, name="section")
 
 
 def _timeline_notes(timeline) -> list[Note]:
@@ -212,7 +216,7 @@ def customer_brief(request, pk: int):
     def render_brief() -> str:
         customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
         prefetch_related_objects([customer], *FOR_PAGE)
-        brief = selectors.customer_brief(customer, request.user)
+        brief = selectors.customer_brief(customer, request.user, sections=_sections(request, customer, "brief"))
         confidences.disclose_notes(request.user, brief.get("recent_notes", []))
         context = {**brief, "tags": list(customer.tags.all()), "csrf_token": page_cache.CSRF_PLACEHOLDER}
         return render_to_string("customers/_brief.html", context, request=request)

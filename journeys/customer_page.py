@@ -92,6 +92,7 @@ def register() -> None:
             context=_journey,
             template="journeys/_brief_journey.html",
             permission="journeys.change_persona",
+            shows_notes=False,
         ),
     )
     slots.register(
@@ -99,7 +100,9 @@ def register() -> None:
     )
     slots.register(
         "details",
-        Section(name="heard_via", context=_heard_via_detail, template="journeys/_details_heard_via.html"),
+        Section(
+            name="heard_via", context=_heard_via_detail, template="journeys/_details_heard_via.html", shows_notes=False
+        ),
     )
     slots.register(
         "actions",
@@ -107,6 +110,7 @@ def register() -> None:
             name="conversation_log",
             context=lambda customer, user: {"log_form": ConversationLogForm(user=user)},
             template="journeys/_log_form.html",
+            shows_notes=False,
         ),
     )
 

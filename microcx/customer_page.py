@@ -20,7 +20,10 @@ def register() -> None:
     signals.customer_erasing.connect(_erase, sender=Customer, dispatch_uid="microcx.customer_erasing")
     signals.customer_exporting.connect(_export, sender=Customer, dispatch_uid="microcx.customer_exporting")
     page_cache.watch(Gesture)
-    slots.register("brief", Section(name="gestures", context=_gestures, template="microcx/_brief_gestures.html"))
+    slots.register(
+        "brief",
+        Section(name="gestures", context=_gestures, template="microcx/_brief_gestures.html", shows_notes=False),
+    )
 
 
 def _erase(sender, customer, by, **kwargs) -> None:

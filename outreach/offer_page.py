@@ -37,7 +37,10 @@ def _codes_imported(sender, *, codes, **kwargs) -> dict:
 
 def register() -> None:
     extensions.slots.register(
-        "actions", extensions.Section(name="offers", context=_offers, template="outreach/offers/_customer_offers.html")
+        "actions",
+        extensions.Section(
+            name="offers", context=_offers, template="outreach/offers/_customer_offers.html", shows_notes=False
+        ),
     )
     signals.customer_exporting.connect(_exporting, sender=Customer, dispatch_uid="outreach.offers.customer_exporting")
     signals.offer_codes_imported.connect(

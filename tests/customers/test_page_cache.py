@@ -33,9 +33,9 @@ from customers.services import (
     person_save,
     tag_save,
 )
-from journeys.models import Interaction, Touchpoint
+from journeys.models import CustomerPersona, Interaction, Persona, Touchpoint
 from journeys.services import customer_check_in, interaction_record
-from journeys.services_manage import touchpoint_save
+from journeys.services_manage import persona_assign, touchpoint_save
 from microcx.services import budget_create, ensure_default_rules, gesture_approve
 from outreach.services import customer_unsubscribe
 from tests.crm.factories import UserFactory
@@ -77,9 +77,13 @@ def _approver(manager) -> Client:
     return approver
 
 
-def _today(client) -> str:
-    """Today and the inbox, as a manager sees them (gestures waiting for their approval on both)."""
-    return "".join(CSRF.sub("csrf", client.get(reverse(name)).content.decode()) for name in ("home", "inbox"))
+def _today(client, customer=None) -> str:
+    """Today and the inbox, as a manager sees them (gestures waiting for their approval on both), and with a
+    customer the manager's customer page too (it shows the journey section, which frontline staff do not see)."""
+    names = [reverse(name) for name in ("home", "inbox")]
+    if customer is not None:
+        names.append(reverse("customer-detail", args=[customer.pk]))
+    return "".join(CSRF.sub("csrf", client.get(url).content.decode()) for url in names)
 
 
 class World:
@@ -240,6 +244,13 @@ def _touchpoint_renamed(w):
     touchpoint_save(touchpoint=touchpoint)
 
 
+def _persona_assigned(w):
+    """On the journey section, which managers see."""
+    persona = Persona.objects.get_or_create(name="Regulars")[0]
+    current = CustomerPersona.objects.filter(customer=w.customer).exists()
+    persona_assign(customer=w.customer, persona=None if current else persona, by=w.manager)
+
+
 def _location_renamed(w):
     w.location.name = f"Downtown {w.next()}"
     w.location.save()
@@ -270,6 +281,7 @@ WRITES = [
     _gesture_proposed,
     _unsubscribed,
     _touchpoint_renamed,
+    _persona_assigned,
     _location_renamed,
 ]
 
@@ -289,7 +301,7 @@ def test_a_cached_page_is_never_stale_after_any_write(
     approver = _approver(manager)
 
     def pages():
-        return [*_pages(client, customer), _today(approver)]
+        return [*_pages(client, customer), _today(approver, customer)]
 
     for write in writes:
         pages()  # in the cache
@@ -311,6 +323,7 @@ def _furnished_world(client, frontline, manager, customer, location) -> tuple[Wo
     world = World(customer, frontline, manager, location)
     client.force_login(frontline)
     _tag_added(world), _follow_up(world), _follow_up_due_today(world), _note(world), _date(world)
+    Persona.objects.create(name="Regulars")  # so that assigning it is a write to the customer alone
     return world, _approver(manager)
 
 
@@ -319,10 +332,10 @@ def test_every_write_kind_changes_some_page(client, frontline, manager, customer
     world, approver = _furnished_world(client, frontline, manager, customer, location)
     for write in WRITES:
         cache.clear()
-        before = [*_pages(client, customer), _today(approver)]
+        before = [*_pages(client, customer), _today(approver, customer)]
         write(world)
         cache.clear()
-        assert [*_pages(client, customer), _today(approver)] != before, write.__name__
+        assert [*_pages(client, customer), _today(approver, customer)] != before, write.__name__
 
 
 def test_each_write_kind_in_turn_leaves_no_page_stale(
@@ -331,12 +344,12 @@ def test_each_write_kind_in_turn_leaves_no_page_stale(
     """Every write kind once, in order, from a full cache: the generated sequences above, made exhaustive."""
     world, approver = _furnished_world(client, frontline, manager, customer, location)
     for write in [*WRITES, *reversed(WRITES)]:
-        [*_pages(client, customer), _today(approver)]  # in the cache
+        [*_pages(client, customer), _today(approver, customer)]  # in the cache
         with django_capture_on_commit_callbacks(execute=True):
             write(world)
-        served = [*_pages(client, customer), _today(approver)]
+        served = [*_pages(client, customer), _today(approver, customer)]
         cache.clear()
-        assert served == [*_pages(client, customer), _today(approver)], write.__name__
+        assert served == [*_pages(client, customer), _today(approver, customer)], write.__name__
 
 
 def test_a_new_note_leaves_today_and_the_inbox_cached_but_not_the_customer_page(
@@ -529,3 +542,43 @@ def test_the_cached_inbox_follows_a_reminder_edited_anywhere_and_one_taken(
     assert take in client.get(reverse("inbox")).content.decode()
     follow_up_take(follow_up=follow_up, user=colleague)
     assert take not in client.get(reverse("inbox")).content.decode()
+
+
+@pytest.fixture
+def sections_worked_out():
+    """The names of the notes-free sections whose context is worked out, in order (each slot wrapped, then put back)."""
+    import dataclasses
+
+    from customers.extensions import slots
+
+    worked_out, originals = [], []
+    for namespace in ("brief", "actions", "details"):
+        for section in getattr(slots, namespace):
+            if not section.shows_notes:
+
+                def counted(customer, user, context=section.context, name=section.name):
+                    worked_out.append(name)
+                    return context(customer, user)
+
+                originals.append((namespace, section))
+                slots.register(namespace, dataclasses.replace(section, context=counted))
+    yield worked_out
+    for namespace, section in originals:
+        slots.register(namespace, section)
+
+
+def test_after_a_new_note_only_what_shows_notes_is_rendered_again(client, frontline, customer, sections_worked_out):
+    """The other apps' sections that show nothing of notes (gestures, offers, the log form, "heard of us via") stay
+    in the cache through a note or a suggestion written; any other change renders them again."""
+    client.force_login(frontline)
+    page = reverse("customer-detail", args=[customer.pk])
+    client.get(page)
+    assert {"gestures", "conversation_log", "heard_via"} <= set(sections_worked_out)
+    sections_worked_out.clear()
+    note_create(customer=customer, author=frontline, text="Just got engaged! Wedding in June")
+    assert "Just got engaged" in client.get(page).content.decode()
+    assert sections_worked_out == []
+    customer.preferred_name = "Ania"
+    customer.save()
+    assert "Ania" in client.get(page).content.decode()
+    assert {"gestures", "conversation_log", "heard_via"} <= set(sections_worked_out)
