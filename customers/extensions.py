@@ -123,12 +123,5 @@ class Slots:
             if not section.permission or user.has_perm(section.permission)
         ]
 
-    def visible(self, namespace: str, customer, user) -> list[dict]:
-        """The sections of a namespace this user may see, each as its template and context."""
-        return [
-            {"template": section.template, **section.context(customer, user)}
-            for section in self.allowed(namespace, user)
-        ]
-
 
 slots = Slots()

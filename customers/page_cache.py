@@ -228,19 +228,18 @@ def sections(request, namespace: str, customer, *, name: str) -> list[dict]:
         moment = (customer.home_location.local_today(), timezone.localdate())
         for section in allowed:
             if not section.shows_notes:
-                what = ("section", namespace, section.name, customer.pk, versions, reader(user), moment)
-                kept[section.name] = "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
-    found, rendered = cache.get_many(list(kept.values())) if kept else {}, {}
-    parts = []
+                kept[section.name] = _key(
+                    ("section", namespace, section.name, customer.pk, versions, reader(user), moment)
+                )
+    found = cache.get_many(list(kept.values())) if kept else {}
+    rendered, parts = {}, []
     for section in allowed:
-        context = None
         key = kept.get(section.name)
-        if key is None or key not in found:
-            context = section.context(customer, user)
         if key is None:
-            parts.append({"template": section.template, **context})
+            parts.append({"template": section.template, **section.context(customer, user)})
             continue
         if key not in found:
+            context = section.context(customer, user)
             own = {**context, name: {"template": section.template, **context}, "customer": customer}
             own["csrf_token"] = CSRF_PLACEHOLDER
             rendered[key] = found[key] = render_to_string(section.template, own, request=request)
@@ -263,8 +262,13 @@ def _uncached(request, render: Callable[[], str]) -> str:
     return render().replace(CSRF_PLACEHOLDER, get_token(request))
 
 
+def _key(what: tuple) -> str:
+    """Where a part kept under `what` (its name, versions, reader, moment) is in the cache."""
+    return "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
+
+
 def _cached(request, what: tuple, render: Callable[[], str], ttl: int = PAGE_TTL) -> str:
-    key = "customer-page:" + hashlib.sha256(repr(what).encode()).hexdigest()
+    key = _key(what)
     hit = cache.get(key)
     if hit is None:
         with confidences.gathering(request.user) as shown:

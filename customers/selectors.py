@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -102,11 +101,9 @@ def checked_in_at(customer: Customer, location: Location) -> datetime.datetime |
     return timezone.localtime(customer.last_visit_at, location.tzinfo)
 
 
-def customer_brief(customer: Customer, user: User, *, sections: Callable[[], list] | None = None) -> dict:
-    """Return what a member of staff reads in ten seconds before greeting the customer.
-
-    `sections()` gives the other apps' blocks instead of working them out here (the pages keep them in a cache).
-    """
+def customer_brief(customer: Customer, user: User, *, sections: list[dict]) -> dict:
+    """Return what a member of staff reads in ten seconds before greeting the customer, with the other apps'
+    blocks `sections` (customers.page_cache.sections: some come from the cache)."""
     today = customer.home_location.local_today()
     people = list(customer.people.all())
     dates = list(customer.important_dates.select_related("person"))
@@ -127,9 +124,8 @@ def customer_brief(customer: Customer, user: User, *, sections: Callable[[], lis
         "last_visit_at": customer.last_visit_at,
         "usual_gap_days": customer.usual_gap_days,
         "checked_in_at": checked_in_at(customer, check_in_location(user, customer)),
-        "sections": [],
+        "sections": sections,
     }
-    brief["sections"] = sections() if sections is not None else extensions.slots.visible("brief", customer, user)
     return brief
 
 

@@ -179,7 +179,7 @@ def customer_detail(request, pk: int):
 
 def _detail_content(request, customer: Customer, number: int) -> str:
     prefetch_related_objects([customer], *FOR_PAGE)
-    brief = selectors.customer_brief(customer, request.user, sections=_sections(request, customer, "brief"))
+    brief = selectors.customer_brief(customer, request.user, sections=_brief_sections(request, customer))
     actions = page_cache.sections(request, "actions", customer, name="action")
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
@@ -200,8 +200,8 @@ def _detail_content(request, customer: Customer, number: int) -> str:
     return render_to_string("customers/_detail_content.html", context, request=request)
 
 
-def _sections(request, customer: Customer, namespace: str):
-    return lambda: page_cache.sections(request, namespace, customer, name="section")
+def _brief_sections(request, customer: Customer) -> list[dict]:
+    return page_cache.sections(request, "brief", customer, name="section")
 
 
 def _timeline_notes(timeline) -> list[Note]:
@@ -216,7 +216,7 @@ def customer_brief(request, pk: int):
     def render_brief() -> str:
         customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
         prefetch_related_objects([customer], *FOR_PAGE)
-        brief = selectors.customer_brief(customer, request.user, sections=_sections(request, customer, "brief"))
+        brief = selectors.customer_brief(customer, request.user, sections=_brief_sections(request, customer))
         confidences.disclose_notes(request.user, brief.get("recent_notes", []))
         context = {**brief, "tags": list(customer.tags.all()), "csrf_token": page_cache.CSRF_PLACEHOLDER}
         return render_to_string("customers/_brief.html", context, request=request)
