@@ -22,7 +22,8 @@ def _watch_pages() -> None:
     page_cache.watch(Customer, lambda customer: [customer.pk])
     page_cache.watch(FollowUp)
     # Today and the inbox show whether the note behind a follow-up is private: a new note is behind none yet.
-    page_cache.watch(Note, across=lambda note, created: not created, notes_only=True)
+    # A note edited changes its kept timeline entry: only a new one leaves the parts kept apart from notes.
+    page_cache.watch(Note, across=lambda note, created: not created, notes_only=lambda note, created: created)
     for model in (ImportantDate, Person):
         page_cache.watch(model, across=False)
     page_cache.watch(

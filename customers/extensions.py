@@ -29,6 +29,14 @@ class TimelineSource:
     rows: Callable[..., QuerySet]
     load: Callable[..., dict]
     template: str
+    # Whether its entries show only what a write renewing the customer's sections kept apart from notes changes
+    # (customers/page_cache.py: every write but a new note or a suggestion): those are rendered once and kept
+    # per entry, so the timeline after a new note loads and renders that note alone. Not a follow-up, whose
+    # prompt hides with the note behind it: loaded and rendered every time.
+    kept: bool = False
+    # What the entries show of sensitive notes, for the audit trail: disclose(user, items), on every view of
+    # an entry, kept or not (confidences.disclose_notes for notes; a follow-up discloses as it is loaded).
+    disclose: Callable[..., None] | None = None
 
     @property
     def name(self) -> str:

@@ -25,8 +25,10 @@ member of staff's Today.
 
 The other apps' sections of the page that show nothing of notes (`Section.shows_notes` False: gestures, offers,
 the conversation log form, the journey, "heard of us via") are kept on their own, under a second token of the
-customer's that every change renews except a note or a suggestion written (`watch(..., notes_only=...)`): the
-page after a new note renders the brief and timeline again, not them.
+customer's that every change renews except a new note or a suggestion written (`watch(..., notes_only=...)`),
+and so is each entry of the timeline but follow-ups (`TimelineSource.kept`: a note's, a date's, an
+interaction's; a note edited renews them): the page after a new note loads and renders the brief, the
+follow-ups and that one note again, not the rest.
 
 A token that has gone from the cache (evicted, Redis restarted) comes back as a new random one, never
 as an old one, so a part is never served from before a write. Parts expire after PAGE_TTL regardless
@@ -122,16 +124,18 @@ def watch(
     customer_ids: Callable[..., Iterable] = lambda obj: [obj.customer_id],
     *,
     across: bool | Callable[[object, bool], bool] = True,
-    notes_only: bool = False,
+    notes_only: bool | Callable[[object, bool], bool] = False,
 ) -> None:
     """Every save or delete of `model` makes its customers' pages out of date, and the pages that show many
     customers too unless `across` is False (or `across(instance, created)` is: never for a delete). With
-    `notes_only` (notes, suggestions), a save leaves the sections kept apart from notes; a delete does not."""
+    `notes_only` (or `notes_only(instance, created)`) true, a save leaves the parts kept apart from notes (the
+    other apps' sections, the timeline's kept entries); a delete never does."""
 
     def receiver(sender, instance, created=False, signal=None, **kwargs):
         deleted = signal is post_delete
         many = across if not callable(across) else deleted or across(instance, created)
-        changed(*customer_ids(instance), across=many, notes_only=notes_only and not deleted)
+        apart = notes_only if not callable(notes_only) else notes_only(instance, created)
+        changed(*customer_ids(instance), across=many, notes_only=apart and not deleted)
 
     uid = f"page_cache.{model._meta.label}"
     post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}.save")
@@ -247,6 +251,55 @@ def sections(request, namespace: str, customer, *, name: str) -> list[dict]:
     if rendered:
         cache.set_many(rendered, PAGE_TTL)
     return parts
+
+
+def timeline(request, customer, number: int, *, loaded: dict[str, list] | None = None):
+    """One page of the customer's timeline (selectors.customer_timeline) as this reader sees it, the entries of
+    kept sources (extensions.TimelineSource) rendered (`entry.html`) once and kept per entry: keyed on the
+    customer's version of all but new notes and suggestions, the shared one, the reader, and today and the time
+    zone the times are shown in. On the first CACHED_PAGES pages only. What an entry shows of sensitive notes
+    is disclosed on every view, kept or not."""
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+    from django.utils.safestring import mark_safe
+
+    from customers import selectors
+
+    user = request.user
+    keys: dict[tuple, str] = {}
+    found: dict[str, dict] = {}
+
+    def kept(rows: list[tuple]) -> dict[tuple, str]:
+        if not rows:
+            return {}
+        versions = _versions(_rest_key(customer.pk), _token_key(SHARED))
+        moment = (customer.home_location.local_today(), timezone.get_current_timezone_name())
+        for kind, pk in rows:
+            keys[(kind, pk)] = _key(("entry", kind, pk, customer.pk, versions, reader(user), moment))
+        found.update(cache.get_many(list(keys.values())))
+        return {row: mark_safe(found[key]["html"]) for row, key in keys.items() if key in found}  # noqa: S308
+
+    page = selectors.customer_timeline(
+        customer, user, number, loaded=loaded, kept=kept if number <= CACHED_PAGES else None
+    )
+    rendered = {}
+    for entry in page.object_list:
+        key = keys.get((entry.kind, entry.pk))
+        if entry.html is not None:
+            for customer_id, note_ids in found[key]["shown"].items():
+                confidences.disclose(user, customer_id, note_ids)
+            continue
+        with confidences.gathering(user) as shown:
+            if entry.source.disclose is not None:
+                entry.source.disclose(user, [entry.item])
+        if key is not None:
+            context = {"item": entry.item, "customer": customer, "csrf_token": CSRF_PLACEHOLDER}
+            html = render_to_string(entry.template, context, request=request)
+            rendered[key] = {"html": html, "shown": {cid: sorted(ids) for cid, ids in shown.items()}}
+            entry.html = mark_safe(html)  # noqa: S308 - our own rendering
+    if rendered:
+        cache.set_many(rendered, PAGE_TTL)
+    return page
 
 
 def page_number(request) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -12,6 +13,7 @@ from django.db.models import Case, F, Func, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Reverse
 from django.utils import timezone
 
+from crm.kernel import confidences
 from crm.kernel.access import own_active_locations
 from crm.kernel.models import Location, User
 from customers import extensions
@@ -135,6 +137,10 @@ class TimelineEntry:
     at: datetime.datetime
     item: object
     template: str
+    pk: int | None = None
+    # The entry already rendered (customers.page_cache.timeline), when `item` was not loaded.
+    html: str | None = None
+    source: extensions.TimelineSource | None = None
 
 
 def _builtin_sources() -> list[extensions.TimelineSource]:
@@ -144,6 +150,8 @@ def _builtin_sources() -> list[extensions.TimelineSource]:
             rows=lambda customer, user: visible_notes(user, customer).values_list("pk", "created_at"),
             load=lambda pks, user: Note.objects.select_related("author").in_bulk(pks),
             template="customers/timeline/note.html",
+            kept=True,  # a note edited renews the kept entries (customers/apps.py)
+            disclose=confidences.disclose_notes,
         ),
         extensions.TimelineSource(
             kind="follow_up",
@@ -158,6 +166,7 @@ def _builtin_sources() -> list[extensions.TimelineSource]:
             rows=lambda customer, user: customer.important_dates.values_list("pk", "created_at"),
             load=lambda pks, user: ImportantDate.objects.select_related("person").in_bulk(pks),
             template="customers/timeline/date.html",
+            kept=True,
         ),
     ]
 
@@ -187,40 +196,56 @@ class TimelinePage:
         return self.number - 1
 
 
+def timeline_sources() -> dict[str, extensions.TimelineSource]:
+    sources = {s.kind: s for s in _builtin_sources()}
+    sources.update({source.kind: source for source in extensions.slots.timeline})
+    return sources
+
+
 def customer_timeline(
-    customer: Customer, user: User, page_number: int | str = 1, loaded: dict[str, list] | None = None
+    customer: Customer,
+    user: User,
+    page_number: int | str = 1,
+    loaded: dict[str, list] | None = None,
+    kept: Callable[[list[tuple]], dict[tuple, str]] | None = None,
 ) -> TimelinePage:
     """Return one page of everything that happened with the customer, newest first.
 
     One UNION query lists (kind, pk, time) across all sources, one row past the page to learn
-    whether an older page exists; then one query per kind loads the page, except the rows the
-    page already loaded (`loaded`: kind -> objects, such as the brief's dates).
+    whether an older page exists; then one query per kind loads the page, except the rows the page
+    already loaded (`loaded`: kind -> objects, such as the brief's dates) and the entries `kept` has
+    rendered: given [(kind, pk)] of the rows whose source is kept, it returns {(kind, pk): html}
+    (customers.page_cache.timeline).
     """
     try:
         number = max(1, int(page_number))
     except (TypeError, ValueError):
         number = 1
-    sources = {s.kind: s for s in _builtin_sources()}
-    sources.update({source.kind: source for source in extensions.slots.timeline})
+    sources = timeline_sources()
     parts = [_as_rows(source.rows(customer, user), kind) for kind, source in sources.items()]
     union = parts[0].union(*parts[1:], all=True).order_by("-at", "-pk")
     offset = (number - 1) * TIMELINE_PAGE_SIZE
     rows = list(union[offset : offset + TIMELINE_PAGE_SIZE + 1])
     page = TimelinePage(number, rows[:TIMELINE_PAGE_SIZE], has_next=len(rows) > TIMELINE_PAGE_SIZE)
+    rendered = kept([(k, pk) for k, pk, _at in page.object_list if sources[k].kept]) if kept else {}
     by_kind: dict[str, list[int]] = {}
     for kind, pk, _at in page.object_list:
-        by_kind.setdefault(kind, []).append(pk)
+        if (kind, pk) not in rendered:
+            by_kind.setdefault(kind, []).append(pk)
     have = {kind: {obj.pk: obj for obj in objects} for kind, objects in (loaded or {}).items()}
-    loaded = {}
+    items: dict[str, dict] = {}
     for kind, pks in by_kind.items():
         known = have.get(kind, {})
         missing = [pk for pk in pks if pk not in known]
-        loaded[kind] = {**known, **(sources[kind].load(missing, user) if missing else {})}
-    page.object_list = [
-        TimelineEntry(kind, at, loaded[kind][pk], sources[kind].template)
-        for kind, pk, at in page.object_list
-        if pk in loaded[kind]
-    ]
+        items[kind] = {**known, **(sources[kind].load(missing, user) if missing else {})}
+    entries = []
+    for kind, pk, at in page.object_list:
+        source = sources[kind]
+        if (kind, pk) in rendered:
+            entries.append(TimelineEntry(kind, at, None, source.template, pk, rendered[(kind, pk)], source))
+        elif pk in items[kind]:
+            entries.append(TimelineEntry(kind, at, items[kind][pk], source.template, pk, None, source))
+    page.object_list = entries
     return page
 
 

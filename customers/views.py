@@ -185,7 +185,7 @@ def _detail_content(request, customer: Customer, number: int) -> str:
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
     open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
-    timeline = selectors.customer_timeline(customer, request.user, number, loaded={"date": brief["important_dates"]})
+    timeline = page_cache.timeline(request, customer, number, loaded={"date": brief["important_dates"]})
     context = {
         **brief,
         "note_form": NoteForm(),
@@ -196,16 +196,12 @@ def _detail_content(request, customer: Customer, number: int) -> str:
         "details": page_cache.sections(request, "details", customer, name="section"),
         "csrf_token": page_cache.CSRF_PLACEHOLDER,
     }
-    confidences.disclose_notes(request.user, [*brief.get("recent_notes", []), *_timeline_notes(timeline)])
+    confidences.disclose_notes(request.user, brief.get("recent_notes", []))
     return render_to_string("customers/_detail_content.html", context, request=request)
 
 
 def _brief_sections(request, customer: Customer) -> list[dict]:
     return page_cache.sections(request, "brief", customer, name="section")
-
-
-def _timeline_notes(timeline) -> list[Note]:
-    return [entry.item for entry in timeline.object_list if entry.kind == "note"]
 
 
 @require_perm("customers.view_customer")
@@ -230,9 +226,8 @@ def customer_timeline(request, pk: int):
     number = page_cache.page_number(request)
 
     def render_timeline() -> str:
-        customer = get_customer_for_user(request.user, pk)
-        timeline = selectors.customer_timeline(customer, request.user, number)
-        confidences.disclose_notes(request.user, _timeline_notes(timeline))
+        # The timeline reads no more of the customer than the key did (their pk, their location's day).
+        timeline = page_cache.timeline(request, customer, number)
         context = {"customer": customer, "timeline": timeline, "csrf_token": page_cache.CSRF_PLACEHOLDER}
         return render_to_string("customers/_timeline.html", context, request=request)
 

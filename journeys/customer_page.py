@@ -82,6 +82,7 @@ def register() -> None:
             rows=lambda customer, user: Interaction.objects.filter(customer=customer).values_list("pk", "occurred_at"),
             load=lambda pks, user: Interaction.objects.select_related("touchpoint", "location", "staff").in_bulk(pks),
             template="journeys/timeline_interaction.html",
+            kept=True,  # every save of an interaction renews its kept entry (watch above)
         ),
     )
     slots.register(

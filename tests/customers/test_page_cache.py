@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -582,3 +583,63 @@ def test_after_a_new_note_only_what_shows_notes_is_rendered_again(client, frontl
     customer.save()
     assert "Ania" in client.get(page).content.decode()
     assert {"gestures", "conversation_log", "heard_via"} <= set(sections_worked_out)
+
+
+def _visit_logged(customer, staff, location, days_ago: int):
+    interaction_record(
+        customer=customer,
+        touchpoint=Touchpoint.objects.get(slug="in-store"),
+        location=location,
+        staff=staff,
+        kind=Interaction.Kind.VISIT,
+        occurred_at=timezone.now() - datetime.timedelta(days=days_ago),
+    )
+
+
+def _entries_rendered(response) -> list[str]:
+    return [t.name for t in response.templates if "timeline" in t.name and t.name != "customers/_timeline.html"]
+
+
+def test_after_a_new_note_the_timeline_renders_that_note_alone(client, frontline, customer, location):
+    """The timeline's entries but follow-ups are kept one by one: after a new note only it is loaded and rendered;
+    a note edited, or anything else of the customer changed, renders them all again."""
+    for days_ago in (3, 2, 1):
+        _visit_logged(customer, frontline, location, days_ago)
+    first = note_create(customer=customer, author=frontline, text="Rex had his operation")
+    client.force_login(frontline)
+    page = reverse("customer-detail", args=[customer.pk])
+    assert sorted(_entries_rendered(client.get(page))) == ["customers/timeline/note.html"] + [
+        "journeys/timeline_interaction.html"
+    ] * 3
+    note_create(customer=customer, author=frontline, text="Rex is home again")
+    after = client.get(page)
+    assert _entries_rendered(after) == ["customers/timeline/note.html"]
+    html = after.content.decode()
+    assert html.index("Rex is home again") < html.index("Rex had his operation")
+    assert html.count("In store") >= 3
+    note_update(note=first, editor=frontline, text="Rex had his knee operation", is_sensitive=False, relevant_until=None)
+    edited = client.get(page)
+    assert "Rex had his knee operation" in edited.content.decode()
+    assert _entries_rendered(edited).count("customers/timeline/note.html") == 2
+    # The timeline page on its own keeps its entries the same way.
+    timeline = reverse("customer-timeline", args=[customer.pk])
+    client.get(timeline, HTTP_HX_REQUEST="true")
+    note_create(customer=customer, author=frontline, text="Asked after Rex")
+    assert _entries_rendered(client.get(timeline, HTTP_HX_REQUEST="true")) == ["customers/timeline/note.html"]
+
+
+def test_a_kept_entry_of_a_sensitive_note_is_audited_on_every_view(client, frontline, manager, customer):
+    """A sensitive note's entry from the cache (the page around it rendered again after a new note) is disclosed
+    again, as if it had been rendered."""
+    secret = note_create(customer=customer, author=manager, text="Going through a divorce", is_sensitive=True)
+    for text in ("Likes the blue frames", "Back from holiday", "Asked about lenses"):
+        note_create(customer=customer, author=manager, text=text)  # the brief's three recent notes
+    client.force_login(frontline)
+    url = reverse("customer-detail", args=[customer.pk])
+    client.get(url)
+    note_create(customer=customer, author=frontline, text="Picked up the new glasses")
+    again = client.get(url)
+    assert _entries_rendered(again) == ["customers/timeline/note.html"]
+    assert "Going through a divorce" in again.content.decode()
+    views = LogEntry.objects.filter(action=LogEntry.Action.ACCESS).order_by("pk")
+    assert [entry.additional_data["sensitive_notes"] for entry in views] == [[secret.pk], [secret.pk]]
