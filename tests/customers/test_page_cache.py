@@ -608,16 +608,19 @@ def test_after_a_new_note_the_timeline_renders_that_note_alone(client, frontline
     first = note_create(customer=customer, author=frontline, text="Rex had his operation")
     client.force_login(frontline)
     page = reverse("customer-detail", args=[customer.pk])
-    assert sorted(_entries_rendered(client.get(page))) == ["customers/timeline/note.html"] + [
-        "journeys/timeline_interaction.html"
-    ] * 3
+    assert (
+        sorted(_entries_rendered(client.get(page)))
+        == ["customers/timeline/note.html"] + ["journeys/timeline_interaction.html"] * 3
+    )
     note_create(customer=customer, author=frontline, text="Rex is home again")
     after = client.get(page)
     assert _entries_rendered(after) == ["customers/timeline/note.html"]
     html = after.content.decode()
     assert html.index("Rex is home again") < html.index("Rex had his operation")
     assert html.count("In store") >= 3
-    note_update(note=first, editor=frontline, text="Rex had his knee operation", is_sensitive=False, relevant_until=None)
+    note_update(
+        note=first, editor=frontline, text="Rex had his knee operation", is_sensitive=False, relevant_until=None
+    )
     edited = client.get(page)
     assert "Rex had his knee operation" in edited.content.decode()
     assert _entries_rendered(edited).count("customers/timeline/note.html") == 2
