@@ -212,11 +212,12 @@ def cached_across(
     return _cached(request, (part, page, versions, reader(request.user), moment), render, ttl)
 
 
-def sections(request, namespace: str, customer, *, name: str) -> list[dict]:
+def sections(request, namespace: str, customer, *, name: str, whole: Callable[[], object] | None = None) -> list[dict]:
     """The customer page's sections of `namespace` this reader may see (customers.extensions), as its templates
     include them under `name`; those that show nothing of notes come rendered (`html`) from the cache (one read
-    for all of them), kept per reader and day until anything but a note or a suggestion of the customer changes.
-    Their CSRF placeholder stays in, for the part they are in to replace."""
+    for all of them), kept per reader and day until anything but a new note or a suggestion of the customer
+    changes. Their CSRF placeholder stays in, for the part they are in to replace. A kept section rendered is
+    given `whole()` (the customer's whole row) when the page has it to load, the others `customer` as is."""
     from django.template.loader import render_to_string
     from django.utils import timezone
     from django.utils.safestring import mark_safe
@@ -243,14 +244,45 @@ def sections(request, namespace: str, customer, *, name: str) -> list[dict]:
             parts.append({"template": section.template, **section.context(customer, user)})
             continue
         if key not in found:
-            context = section.context(customer, user)
-            own = {**context, name: {"template": section.template, **context}, "customer": customer}
+            shown = whole() if whole is not None else customer
+            context = section.context(shown, user)
+            own = {**context, name: {"template": section.template, **context}, "customer": shown}
             own["csrf_token"] = CSRF_PLACEHOLDER
             rendered[key] = found[key] = render_to_string(section.template, own, request=request)
         parts.append({"html": mark_safe(found[key])})  # noqa: S308 - our own rendering
     if rendered:
         cache.set_many(rendered, PAGE_TTL)
     return parts
+
+
+def parts(
+    request, customer, renders: dict[str, Callable[[], str]], *, moment: tuple, live: Iterable[str] = ()
+) -> dict[str, str]:
+    """The customer page's own parts that show nothing of notes (the brief's head, its people and dates, the
+    details card), each rendered by `renders[name]()` once and kept like the sections kept apart from notes:
+    until anything but a new note or a suggestion of the customer changes, per reader and `moment`; all read in
+    one round trip, and a render is called only for a part not in the cache (those named in `live` every time).
+    Returned as safe HTML with the CSRF placeholder still in, for the part they are in to replace."""
+    from django.utils.safestring import mark_safe
+
+    user = request.user
+    versions = _versions(_rest_key(customer.pk), _token_key(SHARED))
+    keys = {
+        part: _key(("part", part, customer.pk, versions, reader(user), moment)) for part in renders if part not in live
+    }
+    found = cache.get_many(list(keys.values())) if keys else {}
+    fresh, shown = {}, {}
+    for part, render in renders.items():
+        key = keys.get(part)
+        if key is None:
+            shown[part] = mark_safe(render())  # noqa: S308 - our own rendering
+            continue
+        if key not in found:
+            fresh[key] = found[key] = render()
+        shown[part] = mark_safe(found[key])  # noqa: S308 - our own rendering
+    if fresh:
+        cache.set_many(fresh, PAGE_TTL)
+    return shown
 
 
 def timeline(request, customer, number: int, *, loaded: dict[str, list] | None = None):

@@ -50,7 +50,8 @@ def open_follow_ups(customer: Customer) -> QuerySet[FollowUp]:
     """Open follow-ups, the ones waiting for the next visit first, then by due date."""
     return (
         customer.follow_ups.filter(status=FollowUp.Status.OPEN)
-        .select_related("assignee", "note")
+        # created_by: the timeline on the same page shows these rather than reading them again.
+        .select_related("assignee", "note", "created_by")
         .annotate(
             next_visit_first=Case(
                 When(due=FollowUp.Due.NEXT_VISIT, then=Value(0)), default=1, output_field=IntegerField()
@@ -103,32 +104,35 @@ def checked_in_at(customer: Customer, location: Location) -> datetime.datetime |
     return timezone.localtime(customer.last_visit_at, location.tzinfo)
 
 
-def customer_brief(customer: Customer, user: User, *, sections: list[dict]) -> dict:
-    """Return what a member of staff reads in ten seconds before greeting the customer, with the other apps'
-    blocks `sections` (customers.page_cache.sections: some come from the cache)."""
+# The brief: what a member of staff reads in ten seconds before greeting the customer. Its parts that show
+# nothing of notes (its head, people and dates) are kept apart from those that do (customers/views.py).
+
+
+def brief_notes(customer: Customer, user: User) -> dict:
+    """What the brief shows of notes: the follow-ups to ask about, the latest notes still relevant."""
     today = customer.home_location.local_today()
-    people = list(customer.people.all())
-    dates = list(customer.important_dates.select_related("person"))
     notes = list(
         visible_notes(user, customer)
         .filter(Q(relevant_until__isnull=True) | Q(relevant_until__gte=today))
         .select_related("author")[:3]
     )
-    brief = {
-        "customer": customer,
-        "today": today,
-        "people": people,
-        "ask_about": open_follow_ups_shown(customer, user),
-        "upcoming_dates": upcoming_dates(dates, today),
-        # Every date, as loaded: the timeline on the same page shows these rather than reading them again.
-        "important_dates": dates,
-        "recent_notes": notes,
+    return {"today": today, "ask_about": open_follow_ups_shown(customer, user), "recent_notes": notes}
+
+
+def brief_head(customer: Customer, user: User) -> dict:
+    """The brief's head: when they last came and usually come, whether a check-in now is the same visit."""
+    return {
         "last_visit_at": customer.last_visit_at,
         "usual_gap_days": customer.usual_gap_days,
         "checked_in_at": checked_in_at(customer, check_in_location(user, customer)),
-        "sections": sections,
     }
-    return brief
+
+
+def brief_people_dates(customer: Customer) -> dict:
+    """The brief's people and pets, and the important dates of the next BRIEF_DATE_WINDOW_DAYS."""
+    today = customer.home_location.local_today()
+    dates = list(customer.important_dates.select_related("person"))
+    return {"people": list(customer.people.all()), "upcoming_dates": upcoming_dates(dates, today)}
 
 
 @dataclass
@@ -213,7 +217,7 @@ def customer_timeline(
 
     One UNION query lists (kind, pk, time) across all sources, one row past the page to learn
     whether an older page exists; then one query per kind loads the page, except the rows the page
-    already loaded (`loaded`: kind -> objects, such as the brief's dates) and the entries `kept` has
+    already loaded (`loaded`: kind -> objects, such as the brief's open follow-ups) and the entries `kept` has
     rendered: given [(kind, pk)] of the rows whose source is kept, it returns {(kind, pk): html}
     (customers.page_cache.timeline).
     """

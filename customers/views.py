@@ -1,5 +1,6 @@
 import dataclasses
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -31,6 +32,7 @@ from customers.access import (
     show_suggestions,
 )
 from customers.exports import marketing_export_lines
+from customers.extensions import slots
 from customers.forms import (
     CustomerForm,
     CustomerImportForm,
@@ -146,7 +148,7 @@ def customer_edit(request, pk: int):
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 
-# What rendering the customer page reads of the customer, loaded only when the page is not in the cache.
+# What rendering the customer page reads of the customer, loaded only for a part not in the cache.
 FOR_PAGE = ("tags", "locations", "people")
 
 
@@ -157,9 +159,74 @@ def _moment(user, customer: Customer) -> tuple:
     return (customer.home_location.local_today(), checked_in, ago(customer.last_visit_at))
 
 
-# What the customer page reads of the customer when its parts come from the cache: the key (_moment) and the
-# title. The whole row is loaded only to render a part that is not in the cache.
-FOR_KEY = ("pk", "first_name", "last_name", "home_location", "last_visit_at", "last_visit_location")
+# What the customer page reads of the customer for its key (_moment), its title and the parts read on every
+# render (what shows notes). The whole row is loaded only to render a part kept apart from notes (_whole).
+FOR_KEY = (
+    "pk",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "home_location",
+    "last_visit_at",
+    "last_visit_location",
+    "archived_at",
+    "erased_at",
+)
+
+
+def _whole(request, customer: Customer) -> Customer:
+    """The customer's whole row, with what the page reads of them (FOR_PAGE), loaded once per request and only
+    when a part kept apart from notes is not in the cache."""
+    whole = customer.__dict__.get("_whole")
+    if whole is None:
+        whole = get_customer_for_user(request.user, customer.pk, also=("last_visit_location",))
+        prefetch_related_objects([whole], *FOR_PAGE)
+        customer.__dict__["_whole"] = whole
+    return whole
+
+
+def _part(request, template: str, context: dict) -> Callable[[], str]:
+    return lambda: render_to_string(template, {**context(), "csrf_token": page_cache.CSRF_PLACEHOLDER}, request=request)
+
+
+def _brief(request, customer: Customer, moment: tuple, *, details: bool = False) -> dict:
+    """What _brief.html (and with `details`, the details card) shows: the parts that show nothing of notes from
+    the cache (page_cache.parts), what does read now."""
+    user = request.user
+
+    def whole() -> Customer:
+        return _whole(request, customer)
+
+    renders = {
+        "head": _part(
+            request,
+            "customers/_brief_head.html",
+            lambda: {"customer": whole(), "tags": list(whole().tags.all()), **selectors.brief_head(whole(), user)},
+        ),
+        "people_dates": _part(
+            request,
+            "customers/_brief_people_dates.html",
+            lambda: {"customer": whole(), **selectors.brief_people_dates(whole())},
+        ),
+    }
+    if details:
+        renders["details"] = _part(
+            request,
+            "customers/_details.html",
+            lambda: {
+                "customer": whole(),
+                "details": page_cache.sections(request, "details", whole(), name="section", whole=whole),
+            },
+        )
+    # A details section that shows notes would go stale in a kept card: the card is then read every time.
+    live = {"details"} if any(s.shows_notes for s in slots.allowed("details", user)) else set()
+    parts = page_cache.parts(request, customer, renders, moment=moment, live=live)
+    return {
+        "customer": customer,
+        **selectors.brief_notes(customer, user),
+        "parts": parts,
+        "sections": page_cache.sections(request, "brief", customer, name="section", whole=whole),
+    }
 
 
 @require_perm("customers.view_customer")
@@ -167,57 +234,48 @@ def customer_detail(request, pk: int):
     """The customer page: the brief on top, then what to do and the timeline (cached: customers/page_cache.py)."""
     customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
     number = page_cache.page_number(request)
+    moment = _moment(request.user, customer)
 
     def render_content() -> str:
-        whole = get_customer_for_user(request.user, pk, also=("last_visit_location",))
-        return _detail_content(request, whole, number)
+        return _detail_content(request, customer, number, moment)
 
-    moment = _moment(request.user, customer)
     content = page_cache.cached(request, customer, "detail", moment, render_content, page=number)
     return render(request, "customers/customer_detail.html", {"customer": customer, "content": mark_safe(content)})  # noqa: S308
 
 
-def _detail_content(request, customer: Customer, number: int) -> str:
-    prefetch_related_objects([customer], *FOR_PAGE)
-    brief = selectors.customer_brief(customer, request.user, sections=_brief_sections(request, customer))
-    actions = page_cache.sections(request, "actions", customer, name="action")
+def _detail_content(request, customer: Customer, number: int, moment: tuple) -> str:
+    brief = _brief(request, customer, moment, details=True)
+    actions = page_cache.sections(request, "actions", customer, name="action", whole=lambda: _whole(request, customer))
     open_suggestions = Suggestion.objects.filter(
         note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
     ).select_related("note")
     open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
-    timeline = page_cache.timeline(request, customer, number, loaded={"date": brief["important_dates"]})
+    timeline = page_cache.timeline(request, customer, number, loaded={"follow_up": brief["ask_about"]})
     context = {
         **brief,
         "note_form": NoteForm(),
         "actions": actions,
         "suggestions": show_suggestions(request.user, open_suggestions),
         "timeline": timeline,
-        "tags": list(customer.tags.all()),
-        "details": page_cache.sections(request, "details", customer, name="section"),
         "csrf_token": page_cache.CSRF_PLACEHOLDER,
     }
-    confidences.disclose_notes(request.user, brief.get("recent_notes", []))
+    confidences.disclose_notes(request.user, brief["recent_notes"])
     return render_to_string("customers/_detail_content.html", context, request=request)
-
-
-def _brief_sections(request, customer: Customer) -> list[dict]:
-    return page_cache.sections(request, "brief", customer, name="section")
 
 
 @require_perm("customers.view_customer")
 def customer_brief(request, pk: int):
     """The brief alone, for htmx to swap in after something on the page changed it."""
     customer = get_customer_for_user(request.user, pk, only=FOR_KEY)
+    moment = _moment(request.user, customer)
 
     def render_brief() -> str:
-        customer = get_customer_for_user(request.user, pk, also=("last_visit_location",))
-        prefetch_related_objects([customer], *FOR_PAGE)
-        brief = selectors.customer_brief(customer, request.user, sections=_brief_sections(request, customer))
-        confidences.disclose_notes(request.user, brief.get("recent_notes", []))
-        context = {**brief, "tags": list(customer.tags.all()), "csrf_token": page_cache.CSRF_PLACEHOLDER}
+        brief = _brief(request, customer, moment)
+        confidences.disclose_notes(request.user, brief["recent_notes"])
+        context = {**brief, "csrf_token": page_cache.CSRF_PLACEHOLDER}
         return render_to_string("customers/_brief.html", context, request=request)
 
-    return HttpResponse(page_cache.cached(request, customer, "brief", _moment(request.user, customer), render_brief))
+    return HttpResponse(page_cache.cached(request, customer, "brief", moment, render_brief))
 
 
 @require_perm("customers.view_customer")

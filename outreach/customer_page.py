@@ -30,9 +30,11 @@ def _write(customer, user) -> dict:
                         "occasion": texts.guess_occasion(follow_up.prompt),
                     }
                 )
-        suggestions = Suggestion.objects.filter(
-            note__customer=customer, note__author=user, status=Suggestion.Status.OPEN
-        ).order_by("-pk")[:5]
+        suggestions = (
+            Suggestion.objects.filter(note__customer=customer, note__author=user, status=Suggestion.Status.OPEN)
+            .select_related("note")  # what show_suggestions reads of each, in the same query
+            .order_by("-pk")[:5]
+        )
         for suggestion in show_suggestions(user, suggestions):
             if (
                 suggestion.shown_summary == suggestion.summary

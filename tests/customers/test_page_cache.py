@@ -646,3 +646,39 @@ def test_a_kept_entry_of_a_sensitive_note_is_audited_on_every_view(client, front
     assert "Going through a divorce" in again.content.decode()
     views = LogEntry.objects.filter(action=LogEntry.Action.ACCESS).order_by("pk")
     assert [entry.additional_data["sensitive_notes"] for entry in views] == [[secret.pk], [secret.pk]]
+
+
+KEPT_PARTS = ["customers/_brief_head.html", "customers/_brief_people_dates.html", "customers/_details.html"]
+
+
+def test_after_a_new_note_the_parts_that_show_no_notes_are_not_rendered_again(
+    client, frontline, customer, django_assert_max_num_queries
+):
+    """The brief's head, its people and dates, and the details card are kept apart from notes: a new note renders
+    the brief's notes and follow-ups again, not them (nor loads the whole customer); any other change does."""
+    person_save(person=Person(customer=customer, name="Rex", relation=Person.Relation.PET))
+    client.force_login(frontline)
+    page = reverse("customer-detail", args=[customer.pk])
+
+    def parts_rendered(response) -> list[str]:
+        return [t.name for t in response.templates if t.name in KEPT_PARTS]
+
+    assert parts_rendered(client.get(page)) == KEPT_PARTS
+    note_create(customer=customer, author=frontline, text="Rex had his operation")
+    # The customer's key columns, the brief's notes and follow-ups, outreach's suggestions and messages, the
+    # timeline's rows and its one new note, the suggestions under the note form; and the request's savepoint.
+    with django_assert_max_num_queries(10):
+        after = client.get(page)
+    assert parts_rendered(after) == []
+    html = after.content.decode()
+    assert "Rex had his operation" in html and "Rex" in html and 'data-testid="details"' in html
+    customer.phone = "+44 20 7946 0018"
+    customer.save()
+    again = client.get(page)
+    assert parts_rendered(again) == KEPT_PARTS and "+44 20 7946 0018" in again.content.decode()
+    brief = reverse("customer-brief", args=[customer.pk])
+    client.get(brief, HTTP_HX_REQUEST="true")
+    follow_up_create(customer=customer, created_by=frontline, prompt="Ask how Rex is")
+    swapped = client.get(brief, HTTP_HX_REQUEST="true")
+    assert "Ask how Rex is" in swapped.content.decode()
+    assert parts_rendered(swapped) == KEPT_PARTS[:2]  # a follow-up is not a note: everything is read again
