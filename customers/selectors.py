@@ -17,8 +17,8 @@ from crm.kernel import confidences
 from crm.kernel.access import own_active_locations
 from crm.kernel.models import Location, User
 from customers import extensions
-from customers.access import customers_for, show_follow_ups, visible_notes
-from customers.models import Customer, FollowUp, ImportantDate, Note, Tag
+from customers.access import customers_for, show_follow_ups, show_suggestions, visible_notes
+from customers.models import Customer, FollowUp, ImportantDate, Note, Suggestion, Tag
 
 BRIEF_DATE_WINDOW_DAYS = 30
 TIMELINE_PAGE_SIZE = 20
@@ -67,6 +67,22 @@ def open_follow_ups_shown(customer: Customer, user: User) -> list[FollowUp]:
     memo = customer.__dict__.setdefault("_open_follow_ups_shown", {})
     if user.pk not in memo:
         memo[user.pk] = show_follow_ups(user, open_follow_ups(customer))
+    return memo[user.pk]
+
+
+def open_suggestions_shown(customer: Customer, user: User) -> list[Suggestion]:
+    """The open suggestions read from this user's own notes about the customer, oldest first, as show_suggestions
+    shows them; read once per customer object (the list under the note form and outreach's "write about" share
+    one query)."""
+    memo = customer.__dict__.setdefault("_open_suggestions_shown", {})
+    if user.pk not in memo:
+        suggestions = (
+            Suggestion.objects.filter(note__customer=customer, note__author=user, status=Suggestion.Status.OPEN)
+            .filter(confidences.readable(user, through="note"))
+            .select_related("note")
+            .order_by("pk")
+        )
+        memo[user.pk] = show_suggestions(user, suggestions)
     return memo[user.pk]
 
 

@@ -246,16 +246,12 @@ def customer_detail(request, pk: int):
 def _detail_content(request, customer: Customer, number: int, moment: tuple) -> str:
     brief = _brief(request, customer, moment, details=True)
     actions = page_cache.sections(request, "actions", customer, name="action", whole=lambda: _whole(request, customer))
-    open_suggestions = Suggestion.objects.filter(
-        note__customer=customer, note__author=request.user, status=Suggestion.Status.OPEN
-    ).select_related("note")
-    open_suggestions = open_suggestions.filter(confidences.readable(request.user, through="note"))
     timeline = page_cache.timeline(request, customer, number, loaded={"follow_up": brief["ask_about"]})
     context = {
         **brief,
         "note_form": NoteForm(),
         "actions": actions,
-        "suggestions": show_suggestions(request.user, open_suggestions),
+        "suggestions": selectors.open_suggestions_shown(customer, request.user),
         "timeline": timeline,
         "csrf_token": page_cache.CSRF_PLACEHOLDER,
     }

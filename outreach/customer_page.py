@@ -7,10 +7,9 @@ own "write" link, so the message starts from what staff heard.
 from __future__ import annotations
 
 from customers import page_cache, signals
-from customers.access import show_suggestions
 from customers.extensions import Section, slots
 from customers.models import Customer, Suggestion
-from customers.selectors import open_follow_ups_shown
+from customers.selectors import open_follow_ups_shown, open_suggestions_shown
 from outreach import policy, selectors, services, texts
 from outreach.models import Message, Occasion
 from outreach.offers import Offer
@@ -30,12 +29,9 @@ def _write(customer, user) -> dict:
                         "occasion": texts.guess_occasion(follow_up.prompt),
                     }
                 )
-        suggestions = (
-            Suggestion.objects.filter(note__customer=customer, note__author=user, status=Suggestion.Status.OPEN)
-            .select_related("note")  # what show_suggestions reads of each, in the same query
-            .order_by("-pk")[:5]
-        )
-        for suggestion in show_suggestions(user, suggestions):
+        # The newest five, from the list the page under the note form shows (one query for both).
+        suggestions = open_suggestions_shown(customer, user)[::-1][:5]
+        for suggestion in suggestions:
             if (
                 suggestion.shown_summary == suggestion.summary
                 and suggestion.kind in (Suggestion.Kind.FOLLOW_UP, Suggestion.Kind.GESTURE)

@@ -90,3 +90,20 @@ def test_nothing_is_read_ahead_without_a_user(redis_commands):
     with reading_ahead(None):
         pass
     assert redis_commands == []
+
+
+def test_a_version_read_once_in_a_request_is_not_read_again_until_it_is_written(frontline, redis_commands):
+    """The customer page reads its customer's versions for several of its parts: one round trip, not one a part;
+    a bump in the request (from this process) is read from Redis again."""
+    key = "customer-page:v:test-read-once"
+    cache.delete(key)
+    with reading_ahead(frontline.pk):
+        first = cache_module.current_versions(key, "customer-page:v:shared")
+        redis_commands.clear()
+        assert cache_module.current_versions(key, "customer-page:v:shared") == first
+        assert [command for command, _keys in redis_commands if command in ("GET", "MGET")] == []
+        cache_module.bump(key)
+        renewed = cache_module.current_versions(key)
+        assert renewed != first[:1] and renewed[0] is not None
+    assert cache_module.current_versions(key) == renewed  # outside: read from Redis, the same
+    cache.delete(key)
