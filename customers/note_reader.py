@@ -1195,13 +1195,15 @@ def _due_text(follow_up: dict, when: When | None) -> str:
     return "on " + day.strftime("%a %-d %b")
 
 
-def read_note(text: str, written_at: datetime.datetime, known_names: set[str] | None = None) -> list[Proposal]:
+def read_note(
+    text: str, written_at: datetime.datetime, known_names: set[str] | Callable[[], set[str]] | None = None
+) -> list[Proposal]:
     """Return what a note suggests, without saving anything.
 
     `written_at` is the note's time in its location's time zone;
-    `known_names` are the lower-cased names of people and pets already recorded.
+    `known_names` are the lower-cased names of people and pets already recorded (or a function returning them,
+    called only for a note that names someone: most notes need no query for them).
     """
-    known_names = known_names or set()
     written_on = written_at.date()
     dates = find_dates(text, written_at)
     subjects = find_subjects(text)
@@ -1252,7 +1254,10 @@ def read_note(text: str, written_at: datetime.datetime, known_names: set[str] | 
             }
             gestures.append(Proposal("gesture", rule.name, f"Gesture idea: {idea['description']}", idea))
     proposals += gestures
-    if proposals and "loss" not in matched:
+    if proposals and "loss" not in matched and any(subject.name for subject in subjects):
+        if callable(known_names):
+            known_names = known_names()
+        known_names = known_names or set()
         seen: set[str] = set()
         for subject in subjects:
             if not subject.name or subject.name.lower() in known_names or subject.name.lower() in seen:

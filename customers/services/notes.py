@@ -62,7 +62,10 @@ def note_create(
     # that each still exists would cost three queries per note; the foreign keys refuse a vanished one.
     note.full_clean(exclude=["customer", "author", "location"])
     note.save()
-    known = {name.lower() for name in customer.people.values_list("name", flat=True)}
+
+    def known() -> set[str]:
+        return {name.lower() for name in customer.people.values_list("name", flat=True)}
+
     written_at = _local_time(note.created_at, customer.home_location)
     proposals = [p for p in read_note(note.text, written_at, known_names=known) if not _already_known(customer, p)]
     if note.is_sensitive:

@@ -100,6 +100,20 @@ def test_known_pet_is_not_proposed_again():
     assert people("Her dog Rex is sick", known_names={"rex"}) == []
 
 
+def test_the_known_names_are_asked_for_only_when_the_note_names_someone():
+    """Saving a note reads the customer's people only for a note that could propose one."""
+    asked = []
+
+    def known() -> set[str]:
+        asked.append(True)
+        return {"rex"}
+
+    assert people("Her dog Rex is sick", known_names=known) == [] and asked == [True]
+    asked.clear()
+    assert read_note("Back from holiday, wants new frames before Friday", WRITTEN, known_names=known) is not None
+    assert asked == []
+
+
 def test_engagement_proposes_todays_date():
     assert dates("Just got engaged to Sam!") == [
         {"kind": "engagement", "month": 11, "day": 22, "year": 2026, "label": ""}
