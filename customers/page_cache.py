@@ -108,6 +108,11 @@ def shared_changed() -> None:
     changed(SHARED)
 
 
+def shared_version_key() -> str:
+    """The version key every change to what customers share renews (tags, locations, staff, settings)."""
+    return _token_key(SHARED)
+
+
 def tokens(customer_id: int) -> tuple[str, str]:
     """The customer's version and the shared one; a missing one is made afresh (never an old one), and
     while the cache cannot be reached each is a random one, so nothing is served from before a write."""

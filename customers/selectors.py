@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crm.kernel import confidences
 from crm.kernel.access import own_active_locations
+from crm.kernel.cache import versioned
 from crm.kernel.models import Location, User
 from customers import extensions
 from customers.access import customers_for, show_follow_ups, show_suggestions, visible_notes
@@ -309,9 +310,9 @@ def search_customers(
     if "@" in query:
         # An address matches exactly, through the index on lower(email).
         return customers.with_email(query).order_by("pk")[:limit]
-    tag = Tag.objects.filter(name=query).only("pk").first()
-    if tag is not None:
-        return customers.filter(tags=tag).order_by("first_name", "last_name", "pk")[:limit]
+    tag_pk = _tag_names().get(query)
+    if tag_pk is not None:
+        return customers.filter(tags=tag_pk).order_by("first_name", "last_name", "pk")[:limit]
     # The typo path: query <% search_name (word similarity over the short name, pg_trgm's default
     # threshold of 0.6: a letter or two wrong in a name) through the GIN trigram index, nearest first.
     # Both sides fold the same way, in SQL (crm_fold: lower case, unaccented).
@@ -323,6 +324,22 @@ def search_customers(
             distance=TrigramDistance("search_name", folded),
         )
         .order_by("word_distance", "distance", "first_name", "last_name", "pk")[:limit]
+    )
+
+
+TAG_NAMES_SECONDS = 3600
+
+
+def _tag_names() -> dict[str, int]:
+    """Every tag's name and pk, kept in the shared cache under the version of what customers share (a tag saved
+    or deleted renews it): a name search asks whether the words are a tag without a query of its own."""
+    from customers import page_cache
+
+    return versioned(
+        page_cache.shared_version_key(),
+        "customers:tag-names",
+        lambda: dict(Tag.objects.values_list("name", "pk")),
+        TAG_NAMES_SECONDS,
     )
 
 

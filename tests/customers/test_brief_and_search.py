@@ -244,3 +244,16 @@ def test_the_log_forms_cached_fields_follow_a_renamed_touchpoint_and_errors_are_
     assert "Say what you talked about" in refused.content.decode()
     page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
     assert "Say what you talked about" not in page
+
+
+def test_a_tag_made_after_a_search_is_searched_as_a_tag_at_once(frontline, location):
+    """The tag names a search checks are kept in the shared cache: a tag saved, renamed or deleted renews them."""
+    from customers.models import Customer, Tag
+    from customers.services import customer_save, tags_from_text
+
+    bo = CustomerFactory(first_name="Bo", last_name="Lund", home_location=location)
+    assert list(search_customers(frontline, "sunglasses")) == []  # the tag names are kept now
+    customer_save(customer=Customer.objects.get(pk=bo.pk), tags=tags_from_text("sunglasses"))
+    assert list(search_customers(frontline, "sunglasses")) == [bo]
+    Tag.objects.filter(name="sunglasses").get().delete()
+    assert list(search_customers(frontline, "sunglasses")) == []
