@@ -225,46 +225,38 @@ def sections(request, namespace: str, customer, *, name: str, whole: Callable[[]
     given `whole()` (the customer's whole row) when the page has it to load, the others `customer` as is."""
     from django.template.loader import render_to_string
     from django.utils import timezone
-    from django.utils.safestring import mark_safe
 
     from customers.extensions import slots
 
     user = request.user
-    allowed = slots.allowed(namespace, user)
-    kept = {}
-    if any(not section.shows_notes for section in allowed):
-        versions = _versions(_rest_key(customer.pk), _token_key(SHARED))
-        # Today as the server counts it too: an offer's expiry, say, is read on the server's day.
-        moment = (customer.home_location.local_today(), timezone.localdate())
-        for section in allowed:
-            if not section.shows_notes:
-                kept[section.name] = _key(
-                    ("section", namespace, section.name, customer.pk, versions, reader(user), moment)
-                )
-    found = cache.get_many(list(kept.values())) if kept else {}
-    rendered, parts = {}, []
-    for section in allowed:
-        key = kept.get(section.name)
-        if key is None:
-            parts.append({"template": section.template, **section.context(customer, user)})
-            continue
-        if key not in found:
+
+    def render(section) -> Callable[[], str]:
+        def rendered() -> str:
             shown = whole() if whole is not None else customer
             context = section.context(shown, user)
             own = {**context, name: {"template": section.template, **context}, "customer": shown}
-            own["csrf_token"] = CSRF_PLACEHOLDER
-            rendered[key] = found[key] = render_to_string(section.template, own, request=request)
-        parts.append({"html": mark_safe(found[key])})  # noqa: S308 - our own rendering
-    if rendered:
-        cache.set_many(rendered, PAGE_TTL)
-    return parts
+            return render_to_string(section.template, {**own, "csrf_token": CSRF_PLACEHOLDER}, request=request)
+
+        return rendered
+
+    allowed = slots.allowed(namespace, user)
+    kept = {f"section:{namespace}:{s.name}": render(s) for s in allowed if not s.shows_notes}
+    # Today as the server counts it too: an offer's expiry, say, is read on the server's day.
+    moment = (customer.home_location.local_today(), timezone.localdate())
+    found = parts(request, customer, kept, moment=moment) if kept else {}
+    return [
+        {"template": s.template, **s.context(customer, user)}
+        if s.shows_notes
+        else {"html": found[f"section:{namespace}:{s.name}"]}
+        for s in allowed
+    ]
 
 
 def parts(
     request, customer, renders: dict[str, Callable[[], str]], *, moment: tuple, live: Iterable[str] = ()
 ) -> dict[str, str]:
-    """The customer page's own parts that show nothing of notes (the brief's head, its people and dates, the
-    details card), each rendered by `renders[name]()` once and kept like the sections kept apart from notes:
+    """The customer page's parts that show nothing of notes (the brief's head, its people and dates, the details
+    card, the other apps' sections kept apart: `sections`), each rendered by `renders[name]()` once and kept
     until anything but a new note or a suggestion of the customer changes, per reader and `moment`; all read in
     one round trip, and a render is called only for a part not in the cache (those named in `live` every time).
     Returned as safe HTML with the CSRF placeholder still in, for the part they are in to replace."""

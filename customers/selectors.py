@@ -157,11 +157,14 @@ class TimelineEntry:
     kind: str
     at: datetime.datetime
     item: object
-    template: str
-    pk: int | None = None
+    source: extensions.TimelineSource
+    pk: int
     # The entry already rendered (customers.page_cache.timeline), when `item` was not loaded.
     html: str | None = None
-    source: extensions.TimelineSource | None = None
+
+    @property
+    def template(self) -> str:
+        return self.source.template
 
 
 def _builtin_sources() -> list[extensions.TimelineSource]:
@@ -198,7 +201,7 @@ def _shown_follow_ups(user: User, by_pk: dict[int, FollowUp]) -> dict[int, Follo
 
 
 @dataclass
-class TimelinePage:
+class ListPage:
     """One page of a list (the timeline, the customer list): whether there is a newer and an older page, no
     count of them all (counting would read the whole history on every customer page, every customer a shop
     sees on every page of the list)."""
@@ -218,16 +221,12 @@ class TimelinePage:
         return self.number - 1
 
 
-def list_page(queryset: QuerySet, page_number: int | str | None, size: int) -> TimelinePage:
-    """One page of an ordered queryset (`?page=`, anything else the first), one row past it read to learn whether
-    an older page exists: no count, so the list costs the same at 200 customers as at 200,000."""
-    try:
-        number = max(1, min(int(page_number), 10**6))
-    except (TypeError, ValueError, OverflowError):
-        number = 1
+def list_page(queryset: QuerySet, number: int, size: int) -> ListPage:
+    """Page `number` of an ordered queryset (page_cache.page_number reads it), one row past it read to learn
+    whether an older page exists: no count, so the list costs the same at 200 customers as at 200,000."""
     offset = (number - 1) * size
     rows = list(queryset[offset : offset + size + 1])
-    return TimelinePage(number, rows[:size], has_next=len(rows) > size)
+    return ListPage(number, rows[:size], has_next=len(rows) > size)
 
 
 def timeline_sources() -> dict[str, extensions.TimelineSource]:
@@ -242,7 +241,7 @@ def customer_timeline(
     page_number: int | str = 1,
     loaded: dict[str, list] | None = None,
     kept: Callable[[list[tuple]], dict[tuple, str]] | None = None,
-) -> TimelinePage:
+) -> ListPage:
     """Return one page of everything that happened with the customer, newest first.
 
     One UNION query lists (kind, pk, time) across all sources, one row past the page to learn
@@ -260,7 +259,7 @@ def customer_timeline(
     union = parts[0].union(*parts[1:], all=True).order_by("-at", "-pk")
     offset = (number - 1) * TIMELINE_PAGE_SIZE
     rows = list(union[offset : offset + TIMELINE_PAGE_SIZE + 1])
-    page = TimelinePage(number, rows[:TIMELINE_PAGE_SIZE], has_next=len(rows) > TIMELINE_PAGE_SIZE)
+    page = ListPage(number, rows[:TIMELINE_PAGE_SIZE], has_next=len(rows) > TIMELINE_PAGE_SIZE)
     rendered = kept([(k, pk) for k, pk, _at in page.object_list if sources[k].kept]) if kept else {}
     by_kind: dict[str, list[int]] = {}
     for kind, pk, _at in page.object_list:
@@ -276,9 +275,9 @@ def customer_timeline(
     for kind, pk, at in page.object_list:
         source = sources[kind]
         if (kind, pk) in rendered:
-            entries.append(TimelineEntry(kind, at, None, source.template, pk, rendered[(kind, pk)], source))
+            entries.append(TimelineEntry(kind, at, None, source, pk, rendered[(kind, pk)]))
         elif pk in items[kind]:
-            entries.append(TimelineEntry(kind, at, items[kind][pk], source.template, pk, None, source))
+            entries.append(TimelineEntry(kind, at, items[kind][pk], source, pk))
     page.object_list = entries
     return page
 

@@ -75,7 +75,7 @@ def customer_list(request):
         customers = selectors.search_results(customers)
         # No count of them all: a shop's twenty thousand customers would be counted on every page.
         page = selectors.list_page(
-            customers.order_by("first_name", "last_name", "pk"), request.GET.get("page"), LIST_PAGE_SIZE
+            customers.order_by("first_name", "last_name", "pk"), page_cache.page_number(request), LIST_PAGE_SIZE
         )
         results = page.object_list
     context = {"query": query, "results": results, "page": page, "show_archived": show_archived}
@@ -185,7 +185,7 @@ def _whole(request, customer: Customer) -> Customer:
     return whole
 
 
-def _part(request, template: str, context: dict) -> Callable[[], str]:
+def _part(request, template: str, context: Callable[[], dict]) -> Callable[[], str]:
     return lambda: render_to_string(template, {**context(), "csrf_token": page_cache.CSRF_PLACEHOLDER}, request=request)
 
 

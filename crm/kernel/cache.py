@@ -167,19 +167,9 @@ class SharedRedisCache(RedisCache):
         _forget(*keys)
         return super().delete_many(keys, *args, **kwargs)
 
-    def keep_ahead(self, keys: Iterable[str]) -> None:
-        """Inside a request that reads ahead, read these keys (those not read yet) in one MGET and answer their
-        later reads in the request from it, until this process writes them; elsewhere, do nothing."""
-        ahead = _ahead.get()
-        if ahead is None:
-            return
-        missing = [key for key in keys if key not in ahead]
-        if missing:
-            ahead.update(self._raw_many(missing))
-
-    def keep_ahead_as(self, values: dict) -> None:
-        """Inside a request that reads ahead, answer later reads of these keys with these values (ones Redis holds
-        now) until this process writes them; a None value is not kept."""
+    def keep_ahead(self, values: dict) -> None:
+        """Inside a request that reads ahead, answer later reads of these keys with these values (ones just read
+        from Redis or made there) until this process writes them; a None value is not kept."""
         ahead = _ahead.get()
         if ahead is not None:
             for key, value in values.items():
@@ -279,14 +269,11 @@ def current_versions(*version_keys: str) -> list[str | None]:
     read from there for the rest of the request (as a key read ahead is: until this process writes it)."""
     from django.core.cache import cache, caches
 
-    shared = caches["default"]
-    keeping = isinstance(shared, SharedRedisCache)
-    if keeping:
-        shared.keep_ahead(version_keys)
     found = cache.get_many(list(version_keys))
     versions = [_current(key, found.get(key)) for key in version_keys]
-    if keeping:  # one made just now is Redis's too: not read back
-        shared.keep_ahead_as(dict(zip(version_keys, versions, strict=True)))
+    shared = caches["default"]
+    if isinstance(shared, SharedRedisCache):
+        shared.keep_ahead(dict(zip(version_keys, versions, strict=True)))
     return versions
 
 

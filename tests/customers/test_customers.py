@@ -348,3 +348,4 @@ def test_the_customer_list_pages_in_name_order_without_counting_every_customer(c
     assert client.get(url, {"page": "abc"}).context["results"][0].first_name == "Ann00"
     beyond = client.get(url, {"page": "99999999999999999999"})
     assert beyond.status_code == 200 and list(beyond.context["results"]) == []
+    assert "No more customers past this page" in beyond.content.decode()
